@@ -1,0 +1,193 @@
+"""gather_evidence: profile, checks, drift, grade and sentence for one gate on one dataset.
+
+The data is read in one aggregate pass (profile and every check together), plus the first rows
+for the sample; only failing checks read more (up to five offending rows each). Nothing is loaded
+into pandas. Called from a worker thread, so it opens its own DuckDB connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from prodex_jupyter.checks.compile_sql import Compiled, Context, compile_check
+from prodex_jupyter.checks.confidence import FEW_ROWS, grade
+from prodex_jupyter.checks.custom import run_custom
+from prodex_jupyter.checks.drift import compare
+from prodex_jupyter.checks.evidence import CheckResult, Evidence
+from prodex_jupyter.checks.profile import (
+    profile_expressions,
+    read_head,
+    read_profile,
+)
+from prodex_jupyter.checks.source import DataRef, SourceError, open_source
+from prodex_jupyter.checks.summary import summarize
+from prodex_jupyter.template.instructions import (
+    CheckSpec,
+    InstructionError,
+    parse_bullet,
+    split_bullets,
+)
+from prodex_jupyter.template.nodes import Gate
+
+HEAD_ROWS = 10_000  # first rows read to pick low-cardinality columns; the sample is their top 5
+SAMPLE_ROWS = 5
+
+
+def gather_evidence(
+    gate: Gate,
+    data: DataRef,
+    *,
+    label: str,
+    baseline: Evidence | None = None,
+    resolve_node: Callable[[str], DataRef | None] | None = None,
+    base_dir: str | Path | None = None,
+) -> Evidence:
+    """The evidence a person needs to confirm or reject `gate` on `data`.
+
+    `baseline` is the evidence of the last run of the same template whose same gate was
+    confirmed; drift is measured against it. `resolve_node` maps an upstream node's id to its
+    output for known-set checks; other names are files relative to `base_dir`.
+    """
+    # A sniffed CSV read with its options spelled out gives the optimizer no row estimate (it
+    # guesses ~40 rows), so it would build the known-set join's hash table on the data instead of
+    # on the small set. Keeping the data on the probe side also lets `LIMIT 5` stop early.
+    con = duckdb.connect(config={"disabled_optimizers": "build_side_probe_side"})
+    try:
+        return _gather(con, gate, data, label, baseline, resolve_node, base_dir)
+    finally:
+        con.close()
+
+
+def _gather(
+    con: duckdb.DuckDBPyConnection,
+    gate: Gate,
+    data: DataRef,
+    label: str,
+    baseline: Evidence | None,
+    resolve_node: Callable[[str], DataRef | None] | None,
+    base_dir: str | Path | None,
+    warnings: list[str] | None = None,
+) -> Evidence:
+    full_sniff = warnings is not None
+    notes = list(warnings or ())  # about reading the data; no check explains them
+    warnings = list(notes)
+    try:
+        source = open_source(con, data, base_dir=base_dir, full_sniff=full_sniff)
+    except SourceError as exc:
+        return _unreadable(gate, label, str(exc))
+
+    ctx = Context(con=con, source_sql=source.sql, columns=source.columns)
+    ctx.baseline_row_count = baseline.row_count if baseline is not None else None
+    specs = _specs(gate.instructions)
+    try:
+        sample, histograms = read_head(
+            con, source.sql, source.columns, head_rows=HEAD_ROWS, sample_rows=SAMPLE_ROWS
+        )
+        outcomes: list[tuple[CheckSpec | None, Any]] = []
+        for spec in specs:
+            if isinstance(spec, CheckResult):  # a malformed bullet that slipped past validation
+                outcomes.append((None, spec))
+            else:
+                outcomes.append(
+                    (spec, compile_check(spec, ctx, resolve_node=resolve_node, base_dir=base_dir))
+                )
+        exprs = profile_expressions(source.columns, histograms)
+        for _, out in outcomes:
+            if isinstance(out, Compiled):
+                exprs.extend(out.exprs)
+        select = ", ".join(f"{sql} AS {alias}" for alias, sql in exprs)
+        rel = con.sql(f"SELECT {select} FROM {ctx.from_clause()}")
+        row = dict(zip(rel.columns, rel.fetchall()[0], strict=True))
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        if full_sniff or not source.sql.startswith("read_csv"):
+            return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")
+        # The types sniffed from the first rows do not hold further down: type the file from all
+        # its rows, as pandas would, and say so (a warning, so confidence is at most medium).
+        note = (
+            "Column types guessed from the first rows did not hold for the whole file "
+            f"({_first_line(exc)}); it was typed again from all its rows."
+        )
+        retyped = _gather(con, gate, data, label, baseline, resolve_node, base_dir, [note])
+        # the failed pass and the full sniff were reads of the data too
+        return replace(retyped, data_passes=retyped.data_passes + 2)
+    except duckdb.Error as exc:
+        return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")
+    ctx.row = row
+    ctx.row_count, ctx.profiles = read_profile(source.columns, row)
+
+    results: list[tuple[CheckSpec | None, CheckResult]] = []
+    for spec, out in outcomes:
+        results.append((spec, out.finish(ctx) if isinstance(out, Compiled) else out))
+    if gate.custom_checks:
+        rel = con.sql(f"SELECT * FROM {source.sql}")
+        for ref in gate.custom_checks:
+            results.append((None, run_custom(ref, rel)))
+
+    drift = compare(label, ctx.row_count, ctx.profiles, baseline) if baseline else None
+    checks = tuple(r for _, r in results)
+    warnings.extend(r.message for r in checks if r.status == "warn")
+    if drift is not None:
+        warnings.extend(f.message for f in drift.warnings)
+    if 0 < ctx.row_count < FEW_ROWS:
+        warnings.append(f"Only {ctx.row_count} rows (fewer than {FEW_ROWS}).")
+    profile_only = not specs and not gate.custom_checks
+    confidence = grade(
+        checks, row_count=ctx.row_count, warnings=warnings, profile_only=profile_only
+    )
+    summary = summarize(
+        label,
+        ctx.row_count,
+        ctx.profiles,
+        results,
+        drift=drift,
+        notes=notes,
+        confidence=confidence,
+        profile_only=profile_only,
+    )
+    return Evidence(
+        label=label,
+        row_count=ctx.row_count,
+        columns=ctx.profiles,
+        sample=sample,
+        checks=checks,
+        drift=drift,
+        warnings=tuple(warnings),
+        confidence=confidence,
+        summary=summary,
+        data_passes=1 + ctx.extra_reads,
+    )
+
+
+def _specs(instructions: str) -> list[CheckSpec | CheckResult]:
+    out: list[CheckSpec | CheckResult] = []
+    for bullet in split_bullets(instructions or ""):
+        try:
+            out.append(parse_bullet(bullet))
+        except InstructionError as exc:
+            out.append(CheckResult(bullet, "fail", f"Malformed instruction: {exc.reason}."))
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n")[0]
+
+
+def _unreadable(gate: Gate, label: str, reason: str) -> Evidence:
+    check = CheckResult("data can be read", "fail", reason)
+    return Evidence(
+        label=label,
+        row_count=0,
+        columns=(),
+        sample=(),
+        checks=(check,),
+        drift=None,
+        warnings=(),
+        confidence="low",
+        summary=f"{label.rstrip('.')}. {reason.rstrip('.')}. Confidence: low.",
+        data_passes=0,
+    )

@@ -1,0 +1,138 @@
+"""Where the data to check lives, and the one SQL expression that reads it.
+
+A CSV is sniffed once and every later statement reads it with the sniffed dialect and types
+spelled out, so DuckDB does not sniff the file again for each query; a JSON file likewise gets its
+columns spelled out. Arrow tables (node outputs) are registered on the connection, not copied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    import pyarrow
+
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+_registered = itertools.count()
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """What to profile: a file (csv, parquet, json, ndjson) or an in-memory Arrow table."""
+
+    path: str | None = None
+    format: str | None = None
+    table: pyarrow.Table | None = None
+
+    @property
+    def name(self) -> str:
+        """A short name for messages: the file name, or 'table'."""
+        return Path(self.path).name if self.path else "table"
+
+
+class SourceError(ValueError):
+    """The data cannot be read: missing file, unknown format, unreadable content."""
+
+
+def infer_format(path: str) -> str:
+    """The format from the file suffix, looking through a compression suffix (.csv.gz)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst", ".bz2"):
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIXES:
+        return _SUFFIXES[suffixes[-1]]
+    raise SourceError(f"cannot tell the format of '{path}' from its suffix; give format=")
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """The FROM-clause expression that reads the data, and its columns as DuckDB typed them."""
+
+    sql: str
+    columns: tuple[tuple[str, str], ...]
+
+
+def resolve_path(path: str, base_dir: str | Path | None) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = Path(base_dir) / p
+    return p
+
+
+def open_source(
+    con: duckdb.DuckDBPyConnection,
+    data: DataRef,
+    *,
+    base_dir: str | Path | None = None,
+    full_sniff: bool = False,
+) -> OpenedSource:
+    """Make `data` readable on `con` and return how to read it.
+
+    `full_sniff` reads a whole CSV to decide its types: the fallback when the sampled types turned
+    out wrong further down the file.
+    """
+    if data.table is not None:
+        name = f"__prodex_table_{next(_registered)}"
+        con.register(name, data.table)
+        return OpenedSource(quote_ident(name), _describe(con, quote_ident(name)))
+    if not data.path:
+        raise SourceError("nothing to read: give a path or a table")
+    path = resolve_path(data.path, base_dir)
+    if not path.exists():
+        raise SourceError(f"file not found: {path}")
+    fmt = (data.format or infer_format(str(path))).lower()
+    lit = sql_string(str(path))
+    try:
+        if fmt == "csv":
+            options = ", sample_size=-1" if full_sniff else ""
+            query = f"SELECT Prompt, Columns FROM sniff_csv({lit}{options})"
+            prompt, sniffed = con.execute(query).fetchall()[0]
+            prompt = str(prompt).strip().rstrip(";")
+            sql = prompt[len("FROM ") :] if prompt.upper().startswith("FROM ") else prompt
+            # the sniffer's columns are the ones the prompt spells out: no DESCRIBE needed
+            return OpenedSource(sql, tuple((str(c["name"]), str(c["type"])) for c in sniffed))
+        elif fmt == "parquet":
+            sql = f"read_parquet({lit})"
+        elif fmt in ("json", "ndjson"):
+            shape = "newline_delimited" if fmt == "ndjson" else "auto"
+            auto = f"read_json({lit}, format='{shape}')"
+            cols = _describe(con, auto)
+            spec = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in cols)
+            sql = f"read_json({lit}, format='{shape}', columns={{{spec}}})"
+            return OpenedSource(sql, cols)
+        else:
+            raise SourceError(f"unknown format '{fmt}' (csv, parquet, json, ndjson)")
+        return OpenedSource(sql, _describe(con, sql))
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from exc
+
+
+def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[tuple[str, str], ...]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()
+    return tuple((str(r[0]), str(r[1])) for r in rows)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n")[0]

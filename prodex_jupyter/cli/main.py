@@ -1,0 +1,183 @@
+"""`prodex`: run templates, review runs, decide gates, verify the record, from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..runtime import GateStateError, InputError, Run, confirm_high, load_run, start_run
+from ..store import GateRecord, RunNotFound, RunStore, verify_run, verify_store
+from ..template import TemplateError, load_template
+from . import render
+
+Decider = Callable[[Run, GateRecord], bool]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except (TemplateError, InputError, GateStateError, RunNotFound, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"prodex: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prodex", description=__doc__)
+    parser.add_argument(
+        "--store", help="run store folder (default: $PRODEX_HOME or ./.prodex)", default=None
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a template, asking for each gate in a terminal")
+    p.add_argument("template", type=Path, help="a *.prodex.yaml file")
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NODE=PATH",
+        help="read source NODE from PATH in this run (repeatable)",
+    )
+    p.add_argument(
+        "--confirm-high",
+        action="store_true",
+        help="let the policy confirm gates whose confidence is high",
+    )
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("show", help="print a run's record")
+    p.add_argument("run")
+    p.set_defaults(handler=_show)
+
+    for verb, helptext in (
+        ("confirm", "confirm a gate (or re-confirm a rejected one)"),
+        ("reject", "reject a gate; --note says why (required)"),
+        ("reopen", "reopen a decided gate"),
+    ):
+        p = sub.add_parser(verb, help=helptext)
+        p.add_argument("run")
+        p.add_argument("gate")
+        p.add_argument("--note", default=None)
+        p.add_argument("--by", default=None, help="who decides (default: $PRODEX_USER or login)")
+        p.set_defaults(handler=_decide, verb=verb)
+
+    p = sub.add_parser("verify", help="recompute hash chains; name anything changed or removed")
+    p.add_argument("run", nargs="?")
+    p.set_defaults(handler=_verify)
+
+    p = sub.add_parser("demo", help="run the bundled plant KPI demo end to end")
+    p.set_defaults(handler=_demo)
+    return parser
+
+
+# ------------------------------------------------------------------- commands
+def _run(args: argparse.Namespace) -> int:
+    template = load_template(args.template)
+    inputs = {}
+    for item in args.input:
+        node, sep, path = item.partition("=")
+        if not sep or not node or not path:
+            raise ValueError(f"--input {item!r} must look like NODE=PATH")
+        inputs[node] = path
+    interactive = sys.stdin.isatty()
+    run = start_run(
+        template, inputs, store=args.store, policy=confirm_high if args.confirm_high else None
+    )
+    print(f"Run {run.id} of {template.id} started")
+    run.subscribe(_print_progress)
+    _drive(run, _ask if interactive else None)
+    print(render.run_text(run))
+    if run.prompts:
+        print(
+            f"\nGates are waiting. Decide with: prodex confirm {run.id} GATE (or reject --note ...)"
+        )
+    return 1 if run.status == "failed" else 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    print(render.run_text(load_run(args.run, _store(args))))
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    run = load_run(args.run, _store(args))
+    getattr(run, args.verb)(args.gate, note=args.note, by=args.by)
+    gate = run.gates[args.gate]
+    print(render.decision_text(gate))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    store = _store(args)
+    problems = verify_run(store, args.run) if args.run else verify_store(store)
+    checked = args.run or f"{len(store.run_ids())} runs"
+    if problems:
+        print(f"verify: {len(problems)} problem(s) in {checked}:")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print(f"verify: {checked} intact")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(_store(args))
+
+
+# -------------------------------------------------------------------- helpers
+def _store(args: argparse.Namespace) -> RunStore:
+    return RunStore(args.store)
+
+
+def _print_progress(run: Run, events: list) -> None:
+    for stored in events:
+        line = render.event_line(stored.kind, stored.event.payload())
+        if line:
+            print(line, flush=True)
+
+
+def _drive(run: Run, decide: Decider | None) -> None:
+    """Wait for the run; put each prompt to `decide` until a round passes with no decision."""
+    while True:
+        run.wait()
+        prompts = run.prompts
+        if not prompts or decide is None:
+            return
+        decided = False
+        for prompt in prompts:
+            print()
+            print(render.prompt_text(prompt))
+            for gate in prompt.gates:
+                decided = decide(run, gate) or decided
+        if not decided:
+            return
+
+
+def _ask(run: Run, gate: GateRecord) -> bool:
+    """Ask a person at the terminal; True when they decided."""
+    while True:
+        answer = input(f"  {gate.gate_id}: [c]onfirm / [r]eject / [s]kip? ").strip().lower()
+        if answer in ("c", "confirm"):
+            run.confirm(gate.gate_id)
+            return True
+        if answer in ("r", "reject"):
+            note = ""
+            while not note.strip():
+                note = input("    reason (required): ")
+            run.reject(gate.gate_id, note=note)
+            return True
+        if answer in ("s", "skip", ""):
+            return False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

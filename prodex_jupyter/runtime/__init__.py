@@ -1,0 +1,27 @@
+"""Layer 4: the engine that executes templates as runs, pausing at gates."""
+
+from ..template import install_engine
+from .compute import InputError
+from .engine import start_run
+from .explain import display_state, why_not_produced
+from .policy import Policy, confirm_high
+from .prompts import Prompt, prompt_queue
+from .run import GateStateError, Run, RunEngineError, current_actor, load_run
+
+install_engine(start_run)
+
+__all__ = [
+    "GateStateError",
+    "InputError",
+    "Policy",
+    "Prompt",
+    "Run",
+    "RunEngineError",
+    "confirm_high",
+    "current_actor",
+    "display_state",
+    "load_run",
+    "prompt_queue",
+    "start_run",
+    "why_not_produced",
+]

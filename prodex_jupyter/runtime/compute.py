@@ -1,0 +1,141 @@
+"""Computing one node's value, in a worker thread, so DuckDB and pandas never block the loop."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..store import InputConsumed, RunStore
+from ..store.artifacts import file_sha256
+from ..template import OutputNode, PythonNode, SourceNode, SqlNode, Template
+from ..template.nodes import Node
+from .values import Value, collapse_output, from_python_result, to_python_arg, to_table
+
+
+class InputError(ValueError):
+    """An input handed to a run is unusable; says which source node and which file."""
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    """What a source node reads in this run: a file, or a DataFrame handed in."""
+
+    node_id: str
+    path: Path | None = None
+    format: str | None = None
+    frame: pd.DataFrame | None = None
+
+    def describe(self) -> str:
+        return str(self.path) if self.path is not None else f"<DataFrame {self.node_id}>"
+
+
+def resolve_inputs(template: Template, inputs: dict[str, Any] | None) -> dict[str, SourceInput]:
+    """Check every source has something to read before the run record is created."""
+    inputs = dict(inputs or {})
+    sources = {n.id: n for n in template.nodes.values() if isinstance(n, SourceNode)}
+    unknown = sorted(set(inputs) - set(sources))
+    if unknown:
+        raise InputError(
+            f"inputs name {unknown}, which are not source nodes of template '{template.id}' "
+            f"(sources: {sorted(sources)})"
+        )
+    resolved: dict[str, SourceInput] = {}
+    for node_id, node in sources.items():
+        given = inputs.get(node_id)
+        if isinstance(given, pd.DataFrame):
+            resolved[node_id] = SourceInput(node_id, frame=given)
+            continue
+        if given is not None and not isinstance(given, (str, os.PathLike)):
+            raise InputError(
+                f"input for source '{node_id}' must be a file path or a pandas DataFrame, "
+                f"not {type(given).__name__}"
+            )
+        raw = given if given is not None else node.path
+        if raw is None:
+            raise InputError(
+                f"source '{node_id}' reads a DataFrame handed in at run time: "
+                f"pass inputs={{'{node_id}': df}}"
+            )
+        path = Path(raw) if given is not None else template.resolve_path(str(raw))
+        if not path.is_file():
+            raise InputError(f"source '{node_id}': file not found: {path}")
+        fmt = node.format if given is None else None
+        resolved[node_id] = SourceInput(node_id, path=path.resolve(), format=fmt or _suffix(path))
+    return resolved
+
+
+def read_source(
+    src: SourceInput, con: duckdb.DuckDBPyConnection, store: RunStore
+) -> tuple[pa.Table, InputConsumed]:
+    """Read a source into Arrow and say exactly what was consumed (path, size, sha256, rows)."""
+    if src.frame is not None:
+        table = pa.Table.from_pandas(src.frame, preserve_index=False)
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        data = buffer.getvalue()
+        sha = store.artifacts.put_bytes(data)
+        consumed = InputConsumed(
+            src.node_id, src.describe(), len(data), sha, table.num_rows, "dataframe", snapshot=True
+        )
+        return table, consumed
+    assert src.path is not None
+    cursor = con.cursor()
+    try:
+        table = _read_file(cursor, src.path, src.format or "csv")
+    except duckdb.Error as exc:
+        raise InputError(f"source '{src.node_id}': cannot read {src.path}: {exc}") from None
+    finally:
+        cursor.close()
+    consumed = InputConsumed(
+        src.node_id,
+        str(src.path),
+        src.path.stat().st_size,
+        file_sha256(src.path),
+        table.num_rows,
+        src.format or "csv",
+    )
+    return table, consumed
+
+
+def _read_file(cursor: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> pa.Table:
+    if fmt == "parquet":
+        rel = cursor.read_parquet(str(path))
+    elif fmt in ("json", "ndjson"):
+        rel = cursor.read_json(str(path), format="newline_delimited" if fmt == "ndjson" else "auto")
+    else:
+        rel = cursor.read_csv(str(path))
+    return rel.to_arrow_table()
+
+
+def compute_node(node: Node, upstream: dict[str, Value], con: duckdb.DuckDBPyConnection) -> Value:
+    """The value of a sql, python or output node from its upstream values."""
+    if isinstance(node, PythonNode):
+        assert node.func is not None
+        args = {name: to_python_arg(upstream[name]) for name in node.upstream}
+        return from_python_result(node.func(**args), node.id)
+    if isinstance(node, OutputNode) and node.of is not None:
+        return collapse_output(upstream[node.of])
+    sql = node.sql if isinstance(node, (SqlNode, OutputNode)) else None
+    if sql is None:
+        raise TypeError(f"node '{node.id}' of kind {node.kind} is not computed from upstream")
+    cursor = con.cursor()
+    try:
+        for name, value in upstream.items():
+            cursor.register(name, to_table(value, name))
+        table = cursor.sql(sql).to_arrow_table()
+    finally:
+        cursor.close()
+    return collapse_output(table) if isinstance(node, OutputNode) else table
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return {"jsonl": "ndjson", "pq": "parquet", "tsv": "csv"}.get(suffix, suffix or "csv")

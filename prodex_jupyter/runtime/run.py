@@ -1,0 +1,312 @@
+"""`Run`: the handle a user holds on one run. Reads come from the store's fold; decisions go to it.
+
+The same object serves a run executing in this process (it has a scheduler), and a stored run
+opened later or elsewhere (`load_run`): decisions are events either way, and the process that
+executes the run reacts to them wherever they were made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..store import (
+    Conflict,
+    Event,
+    GateDecided,
+    GateRecord,
+    InputRecord,
+    Result,
+    RunFold,
+    RunState,
+    RunStore,
+    StoredEvent,
+    open_store,
+)
+from ..template import Template
+from .explain import display_state, why_not_produced
+from .prompts import Prompt, prompt_queue
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+Listener = Callable[["Run", list[StoredEvent]], None]
+
+# Which decisions each gate status allows (spec: Gate States).
+_ALLOWED = {
+    "confirmed": {"pending", "rejected"},  # confirm, or re-confirm after a rejection
+    "rejected": {"pending"},
+    "reopened": {"confirmed", "rejected"},
+}
+
+
+class GateStateError(ValueError):
+    """A decision that the gate's current status does not allow."""
+
+
+class RunEngineError(RuntimeError):
+    """The engine itself failed (not a node): the run could not go on."""
+
+
+def current_actor() -> str:
+    """Who is deciding, when the caller does not say: $PRODEX_USER, else the OS user."""
+    try:
+        return os.environ.get("PRODEX_USER") or getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+class Run:
+    """One run of a template against one set of inputs."""
+
+    def __init__(self, store: RunStore, run_id: str, template: Template | None = None) -> None:
+        self.store = store
+        self.id = run_id
+        self.template = template
+        self._lock = threading.RLock()
+        self._fold = RunFold(loader=store.load_table)
+        self._listeners: list[Listener] = []
+        self._waiters: list[
+            tuple[Callable[[], bool], asyncio.AbstractEventLoop, asyncio.Future]
+        ] = []
+        self._idle = threading.Event()
+        self._idle.set()
+        self._scheduler: Scheduler | None = None
+        self._crash: BaseException | None = None
+
+    # ------------------------------------------------------------------ state
+    def refresh(self) -> Run:
+        """Fold in events written since we last looked (by this process or any other)."""
+        self._absorb(self.store.events(self.id, after=self._fold.last_seq))
+        return self
+
+    @property
+    def state(self) -> RunState:
+        if self._scheduler is None:
+            self.refresh()
+        with self._lock:
+            return self._fold.snapshot()
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def gates(self) -> Mapping[str, GateRecord]:
+        return self.state.gates
+
+    @property
+    def results(self) -> Mapping[str, Result]:
+        return self.state.results
+
+    @property
+    def inputs(self) -> Mapping[str, InputRecord]:
+        return self.state.inputs
+
+    @property
+    def prompts(self) -> list[Prompt]:
+        """The gate prompts to put in front of a person now (see `prompts.prompt_queue`)."""
+        return prompt_queue(self.state)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Values of the produced output nodes."""
+        state = self.state
+        return {
+            node_id: result.get()
+            for node_id, result in state.results.items()
+            if state.nodes[node_id].kind == "output"
+        }
+
+    def value(self, node_id: str) -> Any:
+        """A node's value (scalar or DataFrame); a clear error says why when there is none."""
+        state = self.state
+        if node_id not in state.nodes:
+            raise KeyError(
+                f"run {self.id} has no node {node_id!r} (nodes: {', '.join(state.nodes)})"
+            )
+        result = state.results.get(node_id)
+        if result is None:
+            raise LookupError(f"run {self.id}: {why_not_produced(state, node_id)}")
+        return result.get()
+
+    def why_not_produced(self, node_id: str) -> str:
+        return why_not_produced(self.state, node_id)
+
+    def node_state(self, node_id: str) -> str:
+        return display_state(self.state, node_id)
+
+    @property
+    def is_executing_here(self) -> bool:
+        return self._scheduler is not None
+
+    def __repr__(self) -> str:
+        state = self.state
+        k, n = state.gates_resolved
+        return (
+            f"<Run {self.id} of {state.template_id}: {state.status}, gates resolved {k} / {n}, "
+            f"{len(state.results)} / {len(state.nodes)} nodes produced>"
+        )
+
+    # -------------------------------------------------------------- decisions
+    def confirm(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
+        """Approve a gate; downstream nodes unblock (also re-confirms a rejected gate)."""
+        return self._decide(gate_id, "confirmed", note or "", by)
+
+    def reject(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
+        """Flag a problem; downstream stays blocked. A reason is required: it is the audit trail."""
+        if not note or not note.strip():
+            raise ValueError(f"rejecting gate {gate_id!r} needs a note saying what is wrong")
+        return self._decide(gate_id, "rejected", note, by)
+
+    def reopen(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
+        """Take a decision back: values already produced stay; new downstream work blocks."""
+        return self._decide(gate_id, "reopened", note or "", by)
+
+    def _decide(self, gate_id: str, decision: str, note: str, by: str | None) -> Run:
+        actor = by or current_actor()
+        for _attempt in range(20):
+            with self._lock:
+                self.refresh()
+                state = self._fold.snapshot()
+                gate = state.gates.get(gate_id)
+                if gate is None:
+                    raise KeyError(
+                        f"run {self.id} has no gate {gate_id!r} (gates: {', '.join(state.gates)})"
+                    )
+                if gate.status not in _ALLOWED[decision]:
+                    raise GateStateError(_refusal(gate, decision))
+                event = GateDecided(gate_id, decision, actor, note, gate.confidence)
+                try:
+                    if self._scheduler is not None:
+                        self._idle.clear()  # a following wait() must see the run move on
+                    self._append(event, expect_last=state.last_seq)
+                    return self
+                except Conflict:
+                    continue  # another process wrote meanwhile: re-read and re-check
+        raise RuntimeError(f"run {self.id}: the store kept changing; decision not recorded")
+
+    # ---------------------------------------------------------------- waiting
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until nothing more can progress without a decision (outside an event loop)."""
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.runs_on_this_thread():
+            raise RuntimeError(
+                "run.wait() would block the event loop this run executes on (a notebook kernel); "
+                "use `await run.until_idle()` instead"
+            )
+        if not self._idle.wait(timeout):
+            raise TimeoutError(f"run {self.id} still busy after {timeout} s")
+        if self._crash is not None:
+            raise RunEngineError(
+                f"run {self.id}: the engine failed: {self._crash!r}"
+            ) from self._crash
+        return self
+
+    async def until_idle(self) -> Run:
+        """In a running loop: wait, without blocking it, until the run needs a decision or ends."""
+        await self._until(self._idle.is_set)
+        return self
+
+    async def next_prompt(self) -> Prompt | None:
+        """The next gate prompt, as soon as there is one; None if the run ends without one."""
+        await self._until(lambda: bool(self.prompts) or self._idle.is_set())
+        prompts = self.prompts
+        return prompts[0] if prompts else None
+
+    async def _until(self, predicate: Callable[[], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        with self._lock:
+            if predicate():
+                return
+            self._waiters.append((predicate, loop, future))
+        await future
+
+    # ------------------------------------------------------------ observation
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(run, new_events)` after events land; returns a function to unsubscribe."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    # -------------------------------------------------------- engine interface
+    def _append(self, *events: Event, expect_last: int | None = None) -> list[StoredEvent]:
+        with self._lock:
+            stored = self.store.append(self.id, *events, expect_last=expect_last)
+            self._absorb(stored)
+            return stored
+
+    def _absorb(self, stored: list[StoredEvent]) -> None:
+        if not stored:
+            return
+        with self._lock:
+            if stored[0].seq > self._fold.last_seq + 1:  # someone else wrote in between
+                stored = self.store.events(self.id, after=self._fold.last_seq)
+            fresh = [e for e in stored if e.seq > self._fold.last_seq]
+            for event in fresh:
+                self._fold.apply(event)
+            listeners = list(self._listeners)
+        if not fresh:
+            return
+        if self._scheduler is not None:
+            self._scheduler.observe(fresh)
+        for listener in listeners:
+            listener(self, fresh)
+        self._check_waiters()
+
+    def _mark_busy(self) -> None:
+        self._idle.clear()
+
+    def _mark_idle(self, crash: BaseException | None = None) -> None:
+        self._crash = crash
+        self._idle.set()
+        self._check_waiters()
+
+    def _check_waiters(self) -> None:
+        with self._lock:
+            if not self._waiters:
+                return
+            due = [w for w in self._waiters if w[0]()]
+            self._waiters = [w for w in self._waiters if w not in due]
+        for _, loop, future in due:
+            loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _refusal(gate: GateRecord, decision: str) -> str:
+    verb = {"confirmed": "confirm", "rejected": "reject", "reopened": "reopen"}[decision]
+    if gate.status == "not_reached":
+        return f"gate {gate.gate_id!r} has not been reached yet: there is nothing to {verb}"
+    hint = {
+        ("confirmed", "confirmed"): "it is already confirmed",
+        ("rejected", "rejected"): "it is already rejected",
+        ("rejected", "confirmed"): "reopen it first, then reject",
+        ("reopened", "pending"): "it is already open (pending)",
+    }.get((decision, gate.status), f"it is {gate.status}")
+    return f"cannot {verb} gate {gate.gate_id!r}: {hint}"
+
+
+def load_run(run_id: str, store: RunStore | str | None = None) -> Run:
+    """A stored run, to review or decide on (it does not execute in this process)."""
+    run = Run(open_store(store), run_id)
+    run.refresh()
+    if run._fold.last_seq < 0:
+        from ..store import RunNotFound
+
+        raise RunNotFound(f"no run {run_id!r} in the store at {run.store.root}")
+    return run

@@ -1,0 +1,386 @@
+"""The scheduler: executes a template's DAG for one run, pausing at gates.
+
+A node runs as soon as its upstream values exist and every upstream gate is confirmed; independent
+branches run concurrently. Node work (reading, DuckDB, python, Parquet, evidence) happens in worker
+threads; events are appended from the loop. The scheduler reacts to decisions as events, so a
+decision made by a button, a script or another process all resume the run the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..checks import DataRef, Evidence, gather_evidence
+from ..store import (
+    Event,
+    GateDecided,
+    GatePosed,
+    InputConsumed,
+    NodeFailed,
+    NodeProduced,
+    NodeStarted,
+    RunStatusChanged,
+    StoredEvent,
+)
+from ..template import SourceNode, Template
+from .compute import SourceInput, compute_node, read_source
+from .loop import WORKERS, caller_loop
+from .policy import Policy, policy_name
+from .run import Run
+from .values import Value, describe_columns, to_table
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a worker thread hands back for one node."""
+
+    value: Value
+    artifact: str | None
+    consumed: InputConsumed | None
+    evidence: dict[str, Any] | None
+    seconds: float
+
+
+class Scheduler:
+    def __init__(
+        self,
+        run: Run,
+        template: Template,
+        sources: dict[str, SourceInput],
+        policy: Policy | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.run = run
+        self.template = template
+        self.sources = sources
+        self.policy = policy
+        self.loop = loop
+        self.order = template.topological_order()
+        self.position = {node_id: i for i, node_id in enumerate(self.order)}
+        self.children: dict[str, list[str]] = {n: [] for n in self.order}
+        for node_id in self.order:
+            for up in template[node_id].upstream:
+                self.children[up].append(node_id)
+        self.source_ancestors, self.gate_ancestors = _lineage(template, self.order)
+        self.values: dict[str, Value] = {}
+        self.inflight: set[str] = set()
+        self.candidates: set[str] = set(self.order)
+        self.con = duckdb.connect()  # one in-memory database per run; each node uses a cursor
+        self._wake: asyncio.Event | None = None
+        self._thread_id: int | None = None
+        self._codes: dict[str, str] = {}
+        self.task: Any = None  # the drive() task or future, set by whoever starts it
+
+    # ------------------------------------------------------------- interface
+    def runs_on_this_thread(self) -> bool:
+        if self._thread_id is not None:
+            return self._thread_id == threading.get_ident()
+        return caller_loop() is self.loop  # not started yet: is its loop this thread's?
+
+    def observe(self, events: list[StoredEvent]) -> None:
+        """Called by the Run after events land (any thread): decisions unblock downstream nodes."""
+        decided = [e.event.gate_id for e in events if isinstance(e.event, GateDecided)]
+        if not decided:
+            return
+        if self.runs_on_this_thread():
+            self._on_decisions(decided)
+        else:
+            self.loop.call_soon_threadsafe(self._on_decisions, decided)
+
+    def _on_decisions(self, gate_ids: list[str]) -> None:
+        for gate_id in gate_ids:
+            node_id = self.template.gate_node(gate_id).id
+            self.candidates.update(self.children[node_id])
+        self._poke()
+
+    def _poke(self) -> None:
+        self.run._mark_busy()
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ loop
+    async def drive(self) -> None:
+        self._thread_id = threading.get_ident()
+        self._wake = asyncio.Event()
+        tasks: set[asyncio.Task] = set()
+        try:
+            self._set_status("executing")
+            while True:
+                ready = self._take_ready()
+                if ready:
+                    self._set_status("executing")  # also: a completed_partial run resuming
+                for node_id in ready:
+                    self.inflight.add(node_id)
+                    task = asyncio.ensure_future(self._execute(node_id))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if not self.inflight and not self.candidates:
+                    self._settle()
+                    self.run._mark_idle()
+                await self._wake.wait()
+                self._wake.clear()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the engine itself broke: say so, never leave waiters hanging
+            try:
+                self.run._append(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
+            finally:
+                self.run._mark_idle(crash=exc)
+
+    def _take_ready(self) -> list[str]:
+        ready = [n for n in self.candidates if self._is_ready(n)]
+        self.candidates.clear()
+        return sorted(ready, key=self.position.__getitem__) if len(ready) > 1 else ready
+
+    def _is_ready(self, node_id: str) -> bool:
+        if node_id in self.inflight:
+            return False
+        fold = self.run._fold
+        if fold.nodes[node_id].state in ("produced", "failed"):
+            return False
+        for up in self.template[node_id].upstream:
+            if fold.nodes[up].state != "produced":
+                return False
+            gate = self.template[up].gate
+            if gate is not None and fold.gates[gate.gate_id].status != "confirmed":
+                return False
+        return True
+
+    async def _execute(self, node_id: str) -> None:
+        try:
+            self.run._append(NodeStarted(node_id))
+            upstream = {up: self._value(up) for up in self.template[node_id].upstream}
+            try:
+                outcome = await self.loop.run_in_executor(WORKERS, self._work, node_id, upstream)
+            except Exception as exc:
+                tb = traceback.format_exc()
+                self.run._append(NodeFailed(node_id, f"{type(exc).__name__}: {exc}", tb))
+            else:
+                self.values[node_id] = outcome.value
+                self.run._append(*self._landing(node_id, outcome))
+        finally:
+            self.inflight.discard(node_id)
+            self.candidates.update(self.children[node_id])
+            self._poke()
+
+    # ------------------------------------------------------------ node work
+    def _work(self, node_id: str, upstream: dict[str, Value]) -> _Outcome:
+        """In a worker thread: compute, persist, gather evidence."""
+        started = time.perf_counter()
+        node = self.template[node_id]
+        consumed = None
+        if isinstance(node, SourceNode):
+            value, consumed = read_source(self.sources[node_id], self.con, self.run.store)
+        else:
+            value = compute_node(node, upstream, self.con)
+        artifact = self.run.store.put_table(value) if isinstance(value, pa.Table) else None
+        evidence = self._evidence(node_id, value, artifact) if node.gate is not None else None
+        return _Outcome(value, artifact, consumed, evidence, time.perf_counter() - started)
+
+    def _evidence(self, node_id: str, value: Value, artifact: str | None) -> dict[str, Any]:
+        node = self.template[node_id]
+        assert node.gate is not None
+        if isinstance(node, SourceNode):
+            src = self.sources[node_id]
+            if src.path is not None:
+                data, label = (
+                    DataRef(path=str(src.path), format=src.format),
+                    f"Source: {src.path.name}",
+                )
+            else:
+                data, label = DataRef(table=value), f"Source: DataFrame '{node_id}'"
+        elif artifact is not None:
+            data = DataRef(path=str(self.run.store.artifacts.path(artifact)), format="parquet")
+            label = f"Node: {node_id}"
+        else:
+            data, label = DataRef(table=to_table(value, node_id)), f"Node: {node_id}"
+        baseline = self.run.store.last_confirmed_evidence(
+            self.template.id, node.gate.gate_id, exclude_run=self.run.id
+        )
+        try:
+            evidence = gather_evidence(
+                node.gate,
+                data,
+                label=label,
+                baseline=Evidence.from_dict(baseline) if baseline else None,
+                resolve_node=self._resolve_node,
+                base_dir=self.template.base_dir,
+            )
+            return evidence.to_dict()
+        except Exception as exc:  # the checker failing must not lose the node's value
+            return _checker_failure(label, exc)
+
+    def _resolve_node(self, name: str) -> DataRef | None:
+        if name not in self.template:
+            return None
+        value = self._value(name)
+        return DataRef(table=to_table(value, name))
+
+    def _value(self, node_id: str) -> Value:
+        if node_id not in self.values:  # produced before this process took over: read it back
+            result = self.run._fold.results[node_id]
+            self.values[node_id] = (
+                self.run.store.load_table(result.artifact) if result.artifact else result.value
+            )
+        return self.values[node_id]
+
+    def _landing(self, node_id: str, outcome: _Outcome) -> list[Event]:
+        """The events recording a produced node, written in one transaction."""
+        node = self.template[node_id]
+        fold = self.run._fold
+        events: list[Event] = []
+        if outcome.consumed is not None:
+            events.append(outcome.consumed)
+        inputs = dict(fold.inputs)
+        if outcome.consumed is not None:
+            inputs[node_id] = outcome.consumed  # type: ignore[assignment]
+        value = outcome.value
+        is_table = isinstance(value, pa.Table)
+        events.append(
+            NodeProduced(
+                node_id=node_id,
+                value_kind="table" if is_table else "scalar",
+                value=None if is_table else value,
+                artifact=outcome.artifact,
+                rows=value.num_rows if is_table else None,
+                columns=describe_columns(value) if is_table else [],
+                derivation_code=self._code(node_id),
+                derivation_explanation=node.explanation,
+                sources=[
+                    _source_ref(inputs[s]) for s in self.source_ancestors[node_id] if s in inputs
+                ],
+                gates_passed=[
+                    _gate_ref(fold.gates[g])
+                    for g in self.gate_ancestors[node_id]
+                    if g in fold.gates
+                ],
+                seconds=round(outcome.seconds, 6),
+            )
+        )
+        if outcome.evidence is not None and node.gate is not None:
+            posed = GatePosed(
+                node.gate.gate_id,
+                node_id,
+                outcome.evidence,
+                outcome.evidence.get("confidence", "low"),
+                outcome.evidence.get("summary", ""),
+            )
+            events.append(posed)
+            events.extend(self._policy_decision(posed))
+        return events
+
+    def _policy_decision(self, posed: GatePosed) -> list[Event]:
+        if self.policy is None:
+            return []
+        gate = replace(
+            self.run._fold.gates[posed.gate_id],
+            status="pending",
+            evidence=posed.evidence,
+            confidence=posed.confidence,
+            summary=posed.summary,
+        )
+        verdict = self.policy(gate)
+        if verdict is None:
+            return []
+        decision = {"confirm": "confirmed", "reject": "rejected"}[verdict]
+        by = policy_name(self.policy)
+        note = f"{by}: confidence {posed.confidence}"
+        return [GateDecided(posed.gate_id, decision, by, note, posed.confidence)]
+
+    def _code(self, node_id: str) -> str:
+        if node_id not in self._codes:
+            self._codes[node_id] = self.template[node_id].code
+        return self._codes[node_id]
+
+    # ---------------------------------------------------------------- status
+    def _settle(self) -> None:
+        fold = self.run._fold
+        gates = fold.gates.values()
+        if any(g.status == "pending" for g in gates):
+            status = "executing"  # waiting for a decision
+        elif any(n.state == "failed" for n in fold.nodes.values()):
+            status = "failed"
+        elif any(g.status == "rejected" for g in gates):
+            status = "completed_partial"
+        elif all(n.state == "produced" for n in fold.nodes.values()):
+            status = "completed"
+        else:
+            status = "completed_partial"
+        self._set_status(status)
+
+    def _set_status(self, status: str) -> None:
+        if self.run._fold.status != status:
+            self.run._append(RunStatusChanged(status))
+
+
+def _lineage(
+    template: Template, order: tuple[str, ...]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Per node, the source nodes and the gates above it, in topological order."""
+    sources: dict[str, tuple[str, ...]] = {}
+    gates: dict[str, tuple[str, ...]] = {}
+    for node_id in order:
+        node = template[node_id]
+        own_sources: dict[str, None] = {node_id: None} if isinstance(node, SourceNode) else {}
+        above: dict[str, None] = {}
+        for up in node.upstream:
+            own_sources.update(dict.fromkeys(sources[up]))
+            above.update(dict.fromkeys(gates[up]))
+            up_gate = template[up].gate
+            if up_gate is not None:
+                above[up_gate.gate_id] = None
+        sources[node_id] = tuple(own_sources)
+        gates[node_id] = tuple(above)
+    return sources, gates
+
+
+def _source_ref(consumed: Any) -> dict[str, Any]:
+    return {
+        "node_id": consumed.node_id,
+        "path": consumed.path,
+        "size": consumed.size,
+        "sha256": consumed.sha256,
+    }
+
+
+def _gate_ref(gate: Any) -> dict[str, Any]:
+    last = gate.last_decision
+    return {
+        "gate_id": gate.gate_id,
+        "status": gate.status,
+        "by": last.by if last else "",
+        "at": last.at if last else "",
+        "decided_seq": last.seq if last else None,
+    }
+
+
+def _checker_failure(label: str, exc: Exception) -> dict[str, Any]:
+    message = f"the checker could not run: {type(exc).__name__}: {exc}"
+    return {
+        "label": label,
+        "row_count": 0,
+        "columns": [],
+        "sample": [],
+        "checks": [
+            {
+                "bullet": "(checker)",
+                "status": "fail",
+                "message": message,
+                "observed": {},
+                "unexpected_count": None,
+                "unexpected_rows": [],
+            }
+        ],
+        "drift": [],
+        "warnings": [message],
+        "confidence": "low",
+        "summary": f"{label}. {message}. Confidence: low.",
+    }

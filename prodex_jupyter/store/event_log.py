@@ -1,0 +1,211 @@
+"""The append-only event log: SQLite in WAL mode, one hash chain per run.
+
+Several processes append at once (two kernels, the Jupyter server, the command line): each append
+is one short `BEGIN IMMEDIATE` transaction that reads the run's last hash and inserts the next
+event. Triggers make UPDATE impossible and DELETE possible only for a run being deleted whole, so
+append-only holds even against code that bypasses this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .events import Event, StoredEvent, canonical_json, decode_event
+
+GENESIS = "0" * 64
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    run_id    TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    at        TEXT    NOT NULL,
+    kind      TEXT    NOT NULL,
+    payload   TEXT    NOT NULL,
+    prev_hash TEXT    NOT NULL,
+    hash      TEXT    NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    template_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind);
+CREATE INDEX IF NOT EXISTS runs_by_template ON runs (template_id, created_at);
+CREATE TABLE IF NOT EXISTS run_deletions (run_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated');
+END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+WHEN OLD.run_id NOT IN (SELECT run_id FROM run_deletions)
+BEGIN
+    SELECT RAISE(ABORT, 'the event log is append-only: only a whole run can be deleted');
+END;
+CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
+BEGIN
+    SELECT RAISE(ABORT, 'run entries cannot be updated');
+END;
+"""
+
+
+class Conflict(RuntimeError):
+    """The run changed since the caller last read it."""
+
+
+def chain_hash(prev_hash: str, run_id: str, seq: int, at: str, kind: str, payload: str) -> str:
+    """The hash linking an event to the one before it in its run."""
+    text = "\n".join((prev_hash, run_id, str(seq), at, kind, payload))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class EventLog:
+    """One SQLite file. Thread-safe within a process; safe across processes through SQLite locks."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        self._con.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        self._con.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed; only an OS crash or power
+        # loss can lose the last transactions. That is the failure model of a notebook tool.
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # ----------------------------------------------------------------- writes
+    def create_run(
+        self, run_id: str, template_id: str, fingerprint: str, first: Event
+    ) -> StoredEvent:
+        """Register a run and write its first event in one transaction."""
+        with self._lock, self._transaction():
+            at = utc_now()
+            self._con.execute(
+                "INSERT INTO runs (run_id, template_id, fingerprint, created_at) VALUES (?,?,?,?)",
+                (run_id, template_id, fingerprint, at),
+            )
+            return self._insert(run_id, 0, GENESIS, first, at)
+
+    def append(
+        self, run_id: str, events: Sequence[Event], *, expect_last: int | None = None
+    ) -> list[StoredEvent]:
+        """Append events to a run, in order, atomically; returns them as stored.
+
+        With `expect_last`, append only if the run's last event is still that one (optimistic
+        concurrency: a decision checked against a state another process has since changed is
+        refused with `Conflict`, and the caller re-checks).
+        """
+        with self._lock, self._transaction():
+            row = self._con.execute(
+                "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id!r} in {self.path}")
+            seq, prev = row
+            if expect_last is not None and seq != expect_last:
+                raise Conflict(f"run {run_id} moved on to event {seq} (expected {expect_last})")
+            stored = []
+            at = utc_now()
+            for event in events:
+                seq += 1
+                item = self._insert(run_id, seq, prev, event, at)
+                prev = item.hash
+                stored.append(item)
+            return stored
+
+    def _insert(self, run_id: str, seq: int, prev: str, event: Event, at: str) -> StoredEvent:
+        payload = canonical_json(event.payload())
+        digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
+        self._con.execute(
+            "INSERT INTO events (run_id, seq, at, kind, payload, prev_hash, hash) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (run_id, seq, at, event.kind, payload, prev, digest),
+        )
+        return StoredEvent(run_id, seq, at, event, prev, digest)
+
+    def delete_run(self, run_id: str) -> int:
+        """The one deletion there is: a whole run. Returns how many events went."""
+        with self._lock, self._transaction():
+            self._con.execute(
+                "INSERT OR IGNORE INTO run_deletions (run_id, at) VALUES (?, ?)",
+                (run_id, utc_now()),
+            )
+            count = self._con.execute("DELETE FROM events WHERE run_id = ?", (run_id,)).rowcount
+            self._con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            return count
+
+    # ------------------------------------------------------------------ reads
+    def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:
+        """A run's events with seq greater than `after`, in order."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT run_id, seq, at, kind, payload, prev_hash, hash FROM events "
+                "WHERE run_id = ? AND seq > ? ORDER BY seq",
+                (run_id, after),
+            ).fetchall()
+        return [_decode(row) for row in rows]
+
+    def raw_events(self, run_id: str) -> Iterator[tuple[str, int, str, str, str, str, str]]:
+        """Rows as stored, undecoded: what verify recomputes the chain over."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT run_id, seq, at, kind, payload, prev_hash, hash FROM events "
+                "WHERE run_id = ? ORDER BY seq",
+                (run_id,),
+            ).fetchall()
+        yield from rows
+
+    def run_ids(self, template_id: str | None = None) -> list[str]:
+        with self._lock:
+            if template_id is None:
+                rows = self._con.execute("SELECT run_id FROM runs ORDER BY created_at").fetchall()
+            else:
+                rows = self._con.execute(
+                    "SELECT run_id FROM runs WHERE template_id = ? ORDER BY created_at",
+                    (template_id,),
+                ).fetchall()
+        return [r[0] for r in rows]
+
+    def has_run(self, run_id: str) -> bool:
+        with self._lock:
+            row = self._con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
+        """Read-only SQL over the log, for indexes built on top of it (runs list, baselines)."""
+        with self._lock:
+            return self._con.execute(sql, tuple(params)).fetchall()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+
+def _decode(row: tuple) -> StoredEvent:
+    run_id, seq, at, kind, payload, prev_hash, digest = row
+    return StoredEvent(run_id, seq, at, decode_event(kind, payload), prev_hash, digest)

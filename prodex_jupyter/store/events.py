@@ -1,0 +1,158 @@
+"""The events a run is made of. A run's state is a fold of these; none is ever changed.
+
+Each kind is a frozen dataclass whose fields are JSON-safe, so the payload stored is exactly the
+dataclass and the hash chain covers every field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+RUN_STATUSES = ("pending", "executing", "completed", "completed_partial", "failed")
+GATE_DECISIONS = ("confirmed", "rejected", "reopened")
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: ClassVar[str] = ""
+
+    def payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RunCreated(Event):
+    """First event of every run: what is being run, so the record stands on its own."""
+
+    kind: ClassVar[str] = "run_created"
+    template_id: str
+    fingerprint: str
+    template: dict[str, Any]
+    node_digests: dict[str, dict[str, str]]
+    nodes: list[dict[str, Any]]  # id, kind, upstream, gate_id
+    gates: list[dict[str, Any]]  # gate_id, node_id, name, description
+    inputs: dict[str, str] = field(default_factory=dict)  # source id -> what was handed in
+    base_dir: str = ""
+
+
+@dataclass(frozen=True)
+class RunStatusChanged(Event):
+    kind: ClassVar[str] = "run_status"
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InputConsumed(Event):
+    """A source read: what exactly fed the run (spec: inputs consumed)."""
+
+    kind: ClassVar[str] = "input_consumed"
+    node_id: str
+    path: str
+    size: int
+    sha256: str
+    rows: int
+    format: str
+    snapshot: bool = False  # a DataFrame input, stored as a Parquet artifact
+
+
+@dataclass(frozen=True)
+class NodeStarted(Event):
+    kind: ClassVar[str] = "node_started"
+    node_id: str
+
+
+@dataclass(frozen=True)
+class NodeProduced(Event):
+    """A value landed, with its whole lineage."""
+
+    kind: ClassVar[str] = "node_produced"
+    node_id: str
+    value_kind: str  # "scalar" or "table"
+    value: Any  # the JSON scalar, or None for tables
+    artifact: str | None  # sha256 of the Parquet artifact for tables
+    rows: int | None
+    columns: list[list[str]]  # [name, type] for tables
+    derivation_code: str
+    derivation_explanation: str
+    sources: list[dict[str, Any]]  # node_id, path, size, sha256 of every upstream source
+    gates_passed: list[dict[str, Any]]  # gate_id, decided_seq, by, at
+    seconds: float
+
+
+@dataclass(frozen=True)
+class NodeFailed(Event):
+    kind: ClassVar[str] = "node_failed"
+    node_id: str
+    error: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class GatePosed(Event):
+    """The checker gathered evidence; the gate waits for a person (or an explicit policy)."""
+
+    kind: ClassVar[str] = "gate_posed"
+    gate_id: str
+    node_id: str
+    evidence: dict[str, Any]
+    confidence: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class GateDecided(Event):
+    """Confirm, reject or reopen: who, why, and the confidence they were shown."""
+
+    kind: ClassVar[str] = "gate_decided"
+    gate_id: str
+    decision: str
+    by: str
+    note: str = ""
+    confidence_shown: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunCreated,
+        RunStatusChanged,
+        InputConsumed,
+        NodeStarted,
+        NodeProduced,
+        NodeFailed,
+        GatePosed,
+        GateDecided,
+    )
+}
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the log holds it: its place in the run, when, and the hash chain."""
+
+    run_id: str
+    seq: int
+    at: str
+    event: Event
+    prev_hash: str
+    hash: str
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation the hash chain is computed over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def decode_event(kind: str, payload: str) -> Event:
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    return cls(**json.loads(payload))

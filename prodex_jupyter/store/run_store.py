@@ -1,0 +1,103 @@
+"""The run store: where runs live. An event log plus content-addressed artifacts in one folder.
+
+Default location `.prodex/` in the working directory; `PRODEX_HOME` or an explicit path overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from .artifacts import ArtifactStore
+from .event_log import EventLog
+from .events import Event, GateDecided, GatePosed, RunCreated, StoredEvent
+from .state import RunFold, RunState
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+class RunStore:
+    """Runs, their events and their artifacts. Safe to open from several processes at once."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root or os.environ.get("PRODEX_HOME") or ".prodex").resolve()
+        self.log = EventLog(self.root / "events.sqlite")
+        self.artifacts = ArtifactStore(self.root / "artifacts")
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    # ---------------------------------------------------------------- writing
+    def create_run(self, created: RunCreated) -> StoredEvent:
+        run_id = new_run_id()
+        return self.log.create_run(run_id, created.template_id, created.fingerprint, created)
+
+    def append(
+        self, run_id: str, *events: Event, expect_last: int | None = None
+    ) -> list[StoredEvent]:
+        return self.log.append(run_id, events, expect_last=expect_last)
+
+    def put_table(self, table: pa.Table) -> str:
+        return self.artifacts.put_table(table)
+
+    def load_table(self, sha256: str) -> pa.Table:
+        return self.artifacts.get_table(sha256)
+
+    # ---------------------------------------------------------------- reading
+    def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:
+        return self.log.events(run_id, after)
+
+    def state(self, run_id: str) -> RunState:
+        """A run's state folded from its events."""
+        fold = self.fold(run_id)
+        return fold.snapshot()
+
+    def fold(self, run_id: str) -> RunFold:
+        events = self.log.events(run_id)
+        if not events:
+            raise RunNotFound(f"no run {run_id!r} in the store at {self.root}")
+        fold = RunFold(loader=self.load_table)
+        for stored in events:
+            fold.apply(stored)
+        return fold
+
+    def run_ids(self, template_id: str | None = None) -> list[str]:
+        return self.log.run_ids(template_id)
+
+    def last_confirmed_evidence(
+        self, template_id: str, gate_id: str, *, exclude_run: str | None = None
+    ) -> dict | None:
+        """Evidence of the newest other run of the template whose same gate stands confirmed.
+
+        The checker compares against it (drift); it never sees which run it was.
+        """
+        for run_id in reversed(self.log.run_ids(template_id)):
+            if run_id == exclude_run:
+                continue
+            evidence, status = None, None
+            for stored in self.log.events(run_id):
+                e = stored.event
+                if isinstance(e, GatePosed) and e.gate_id == gate_id:
+                    evidence = e.evidence
+                elif isinstance(e, GateDecided) and e.gate_id == gate_id:
+                    status = e.decision
+            if evidence is not None and status == "confirmed":
+                return evidence
+        return None
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across processes."""
+    now = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"run-{now}-{secrets.token_hex(3)}"
+
+
+def open_store(store: RunStore | str | Path | None = None) -> RunStore:
+    """A store from what a caller handed in: a RunStore, a folder, or None for the default."""
+    return store if isinstance(store, RunStore) else RunStore(store)

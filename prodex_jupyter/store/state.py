@@ -1,0 +1,267 @@
+"""A run's state as a fold of its events. Records are frozen; the fold itself is incremental.
+
+The engine, the command line and the widgets all read runs through `RunState`, so they cannot
+disagree about what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from .events import (
+    GateDecided,
+    GatePosed,
+    InputConsumed,
+    NodeFailed,
+    NodeProduced,
+    NodeStarted,
+    RunCreated,
+    RunStatusChanged,
+    StoredEvent,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    gate_id: str
+    decision: str  # confirmed / rejected / reopened
+    by: str
+    at: str
+    note: str
+    confidence_shown: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """A gate as it stands on one run (gate state lives on the run, not the template)."""
+
+    gate_id: str
+    node_id: str
+    name: str
+    description: str
+    status: str = "not_reached"  # not_reached / pending / confirmed / rejected
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    confidence: str = ""
+    summary: str = ""
+    posed_seq: int | None = None
+    posed_at: str = ""
+    decisions: tuple[Decision, ...] = ()
+
+    @property
+    def last_decision(self) -> Decision | None:
+        return self.decisions[-1] if self.decisions else None
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in ("confirmed", "rejected")
+
+
+@dataclass(frozen=True)
+class Result:
+    """A produced value with its lineage. Read-only: there is no way to set a value by hand."""
+
+    node_id: str
+    value_kind: str
+    value: Any
+    artifact: str | None
+    rows: int | None
+    columns: tuple[tuple[str, str], ...]
+    derivation_code: str
+    derivation_explanation: str
+    sources: tuple[Mapping[str, Any], ...]
+    gates_passed: tuple[Mapping[str, Any], ...]
+    produced_at: str
+    seconds: float
+    seq: int
+    _load: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+
+    def table(self) -> Any:
+        """The produced table as a pandas DataFrame (scalars come back as themselves)."""
+        if self.value_kind == "scalar":
+            return self.value
+        if self._load is None or self.artifact is None:
+            raise LookupError(f"the table of {self.node_id} is not loadable without its store")
+        return self._load(self.artifact).to_pandas()
+
+    def get(self) -> Any:
+        """The value: a scalar, or the table as a DataFrame."""
+        return self.value if self.value_kind == "scalar" else self.table()
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    node_id: str
+    kind: str
+    upstream: tuple[str, ...]
+    gate_id: str | None
+    state: str = "waiting"  # waiting / running / produced / failed
+    error: str = ""
+    traceback: str = ""
+    started_at: str = ""
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    node_id: str
+    path: str
+    size: int
+    sha256: str
+    rows: int
+    format: str
+    snapshot: bool
+    at: str
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Everything known about a run after its events so far."""
+
+    run_id: str
+    template_id: str
+    fingerprint: str
+    created_at: str
+    updated_at: str
+    status: str
+    template: Mapping[str, Any]
+    node_digests: Mapping[str, Mapping[str, str]]
+    nodes: Mapping[str, NodeRecord]
+    gates: Mapping[str, GateRecord]
+    results: Mapping[str, Result]
+    inputs: Mapping[str, InputRecord]
+    base_dir: str
+    last_seq: int
+
+    @property
+    def gates_resolved(self) -> tuple[int, int]:
+        """(decided, all gates): the Run Information panel's 'Gates resolved: k / n'."""
+        return sum(g.resolved for g in self.gates.values()), len(self.gates)
+
+    @property
+    def pending_gates(self) -> list[GateRecord]:
+        return sorted(
+            (g for g in self.gates.values() if g.status == "pending"),
+            key=lambda g: g.posed_seq or 0,
+        )
+
+    def gate_of(self, node_id: str) -> GateRecord | None:
+        gate_id = self.nodes[node_id].gate_id
+        return self.gates[gate_id] if gate_id else None
+
+
+class RunFold:
+    """Applies events one at a time; `snapshot()` gives a frozen RunState."""
+
+    def __init__(self, loader: Callable[[str], Any] | None = None) -> None:
+        self._load = loader
+        self.run_id = ""
+        self.created: RunCreated | None = None
+        self.created_at = ""
+        self.updated_at = ""
+        self.status = "pending"
+        self.nodes: dict[str, NodeRecord] = {}
+        self.gates: dict[str, GateRecord] = {}
+        self.results: dict[str, Result] = {}
+        self.inputs: dict[str, InputRecord] = {}
+        self.last_seq = -1
+        self._snapshot: RunState | None = None
+
+    def apply(self, stored: StoredEvent) -> None:
+        if stored.seq <= self.last_seq:
+            return  # already folded (events read back after being written here)
+        if stored.seq != self.last_seq + 1:
+            raise ValueError(
+                f"run {stored.run_id}: event {stored.seq} arrived after {self.last_seq}; "
+                "events must be folded in order"
+            )
+        self.last_seq = stored.seq
+        self.updated_at = stored.at
+        self._snapshot = None
+        e = stored.event
+        if isinstance(e, RunCreated):
+            self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
+            for n in e.nodes:
+                self.nodes[n["id"]] = NodeRecord(
+                    n["id"], n["kind"], tuple(n["upstream"]), n["gate_id"]
+                )
+            for g in e.gates:
+                self.gates[g["gate_id"]] = GateRecord(
+                    g["gate_id"], g["node_id"], g["name"], g.get("description", "")
+                )
+        elif isinstance(e, RunStatusChanged):
+            self.status = e.status
+        elif isinstance(e, InputConsumed):
+            self.inputs[e.node_id] = InputRecord(
+                e.node_id, e.path, e.size, e.sha256, e.rows, e.format, e.snapshot, stored.at
+            )
+        elif isinstance(e, NodeStarted):
+            self._node(e.node_id, state="running", started_at=stored.at, error="", traceback="")
+        elif isinstance(e, NodeProduced):
+            self._node(e.node_id, state="produced")
+            self.results[e.node_id] = Result(
+                node_id=e.node_id,
+                value_kind=e.value_kind,
+                value=e.value,
+                artifact=e.artifact,
+                rows=e.rows,
+                columns=tuple((c[0], c[1]) for c in e.columns),
+                derivation_code=e.derivation_code,
+                derivation_explanation=e.derivation_explanation,
+                sources=tuple(MappingProxyType(s) for s in e.sources),
+                gates_passed=tuple(MappingProxyType(g) for g in e.gates_passed),
+                produced_at=stored.at,
+                seconds=e.seconds,
+                seq=stored.seq,
+                _load=self._load,
+            )
+        elif isinstance(e, NodeFailed):
+            self._node(e.node_id, state="failed", error=e.error, traceback=e.traceback)
+        elif isinstance(e, GatePosed):
+            self._gate(
+                e.gate_id,
+                status="pending",
+                evidence=MappingProxyType(e.evidence),
+                confidence=e.confidence,
+                summary=e.summary,
+                posed_seq=stored.seq,
+                posed_at=stored.at,
+            )
+        elif isinstance(e, GateDecided):
+            gate = self.gates[e.gate_id]
+            decision = Decision(
+                e.gate_id, e.decision, e.by, stored.at, e.note, e.confidence_shown, stored.seq
+            )
+            status = "pending" if e.decision == "reopened" else e.decision
+            self._gate(e.gate_id, status=status, decisions=(*gate.decisions, decision))
+
+    def _node(self, node_id: str, **changes: Any) -> None:
+        self.nodes[node_id] = replace(self.nodes[node_id], **changes)
+
+    def _gate(self, gate_id: str, **changes: Any) -> None:
+        self.gates[gate_id] = replace(self.gates[gate_id], **changes)
+
+    def snapshot(self) -> RunState:
+        if self._snapshot is None:
+            created = self.created
+            if created is None:
+                raise ValueError("a run's first event must be run_created")
+            self._snapshot = RunState(
+                run_id=self.run_id,
+                template_id=created.template_id,
+                fingerprint=created.fingerprint,
+                created_at=self.created_at,
+                updated_at=self.updated_at,
+                status=self.status,
+                template=MappingProxyType(created.template),
+                node_digests=MappingProxyType(created.node_digests),
+                nodes=MappingProxyType(dict(self.nodes)),
+                gates=MappingProxyType(dict(self.gates)),
+                results=MappingProxyType(dict(self.results)),
+                inputs=MappingProxyType(dict(self.inputs)),
+                base_dir=created.base_dir,
+                last_seq=self.last_seq,
+            )
+        return self._snapshot

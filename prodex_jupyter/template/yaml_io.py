@@ -1,0 +1,118 @@
+"""`*.prodex.yaml` in and out. Load -> save -> load gives the same template (same fingerprint)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import TemplateError
+from .template import Template
+
+_NODE_FIELDS = {
+    "source": {"path", "format"},
+    "sql": {"sql"},
+    "python": {"function", "code"},
+    "output": {"of", "sql"},
+}
+_COMMON_FIELDS = {"id", "kind", "explanation", "gate"}
+
+
+def load_template(path: str | Path) -> Template:
+    """Read a template file; every error names the file, and the node and field within it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(
+            f"cannot read the template file: {exc.strerror}", source=str(path)
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TemplateError(f"invalid YAML{where}: {problem}", source=str(path)) from None
+    try:
+        return template_from_dict(data, base_dir=path.parent.resolve()).validate()
+    except TemplateError as exc:
+        raise exc.located(str(path)) from None
+
+
+def template_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Template:
+    if not isinstance(data, Mapping):
+        raise TemplateError("a template is a mapping with 'id' and 'nodes'")
+    unknown = set(data) - {"id", "description", "nodes"}
+    if unknown:
+        raise TemplateError(
+            f"unknown top-level field(s) {sorted(unknown)}", field=sorted(unknown)[0]
+        )
+    if "id" not in data:
+        raise TemplateError("the template has no 'id'", field="id")
+    tpl = Template(str(data["id"]), str(data.get("description") or ""), base_dir=base_dir)
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise TemplateError("'nodes' must be a non-empty list", field="nodes")
+    for index, node in enumerate(nodes):
+        _add_node(tpl, node, index)
+    return tpl
+
+
+def _add_node(tpl: Template, node: Any, index: int) -> None:
+    if not isinstance(node, Mapping):
+        raise TemplateError(f"nodes[{index}] must be a mapping", field="nodes")
+    node_id = node.get("id")
+    if not node_id:
+        raise TemplateError(f"nodes[{index}] has no 'id'", field="id")
+    kind = node.get("kind")
+    if kind not in _NODE_FIELDS:
+        raise TemplateError(
+            f"kind must be one of {', '.join(_NODE_FIELDS)}, not {kind!r}",
+            node=node_id,
+            field="kind",
+        )
+    unknown = set(node) - _COMMON_FIELDS - _NODE_FIELDS[kind]
+    if unknown:
+        raise TemplateError(
+            f"unknown field(s) {sorted(unknown)} for a {kind} node; allowed: "
+            f"{sorted(_COMMON_FIELDS | _NODE_FIELDS[kind])}",
+            node=node_id,
+            field=sorted(unknown)[0],
+        )
+    common = {"explanation": str(node.get("explanation") or ""), "gate": node.get("gate")}
+    if kind == "source":
+        tpl.source(node_id, node.get("path"), format=node.get("format"), **common)
+    elif kind == "sql":
+        tpl.sql(node_id, node.get("sql") or "", **common)
+    elif kind == "python":
+        tpl.python_node(node_id, function=node.get("function"), code=node.get("code"), **common)
+    else:
+        tpl.output(node_id, of=node.get("of"), sql=node.get("sql"), **common)
+
+
+def save_template(template: Template, path: str | Path) -> Path:
+    """Write the template as YAML, code in block scalars so it reads like code."""
+    template.validate()
+    path = Path(path)
+    path.write_text(dump_yaml(template.to_dict()), encoding="utf-8")
+    return path
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,1 @@
+"""Layer 5: notebook widgets, thin views over runs."""

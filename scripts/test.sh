@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up and run every test: a venv with the package and its test extras, Chromium for the browser
+# tests, then lint (ruff), layer contracts (import-linter), unit/widget/notebook/browser tests.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not browser"`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+bash scripts/ensure-chromium.sh
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== import-linter (layers point down only)"
+.venv/bin/lint-imports
+echo "== pytest"
+.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider "$@"

@@ -1,0 +1,123 @@
+"""Fixtures for browser tests: one JupyterLab server and one Chromium per session, a fresh page
+(and fresh kernels) per test, screenshots and console logs on failure.
+
+Fixtures:
+    jupyter_server   session  a running ``jupyter lab`` (:class:`JupyterServer`)
+    browser_context  session  headless Chromium with a fresh persistent profile
+    page             function a new tab; on failure saves ``test-artifacts/browser/<test>.png``
+                              and ``<test>.console.txt``; afterwards closes the tab and shuts
+                              down every kernel (DELETE /api/sessions/<id>)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .jupyter_harness import (
+    ARTIFACTS_DIR,
+    CHROMIUM_PATH,
+    JupyterServer,
+    launch_browser,
+    screenshot,
+    start_jupyter_server,
+)
+
+try:
+    from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
+except ImportError:  # pragma: no cover - reported as a skip below
+    sync_playwright = None  # type: ignore[assignment]
+
+PAGE_DEFAULT_TIMEOUT_MS = 30_000
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    reason = None
+    if sync_playwright is None:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    elif not Path(CHROMIUM_PATH).exists():
+        reason = f"{CHROMIUM_PATH} is missing: run scripts/ensure-chromium.sh"
+    if reason is None:
+        return
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    # Let fixtures see whether setup/call failed (item.rep_setup / item.rep_call).
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    server = start_jupyter_server(tmp_path_factory.mktemp("jupyter"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    pw = sync_playwright().start()
+    try:
+        yield pw
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_context(
+    playwright_instance: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    context = launch_browser(playwright_instance, tmp_path_factory.mktemp("chromium-profile"))
+    context.set_default_timeout(PAGE_DEFAULT_TIMEOUT_MS)
+    context.set_default_navigation_timeout(PAGE_DEFAULT_TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(
+    request: pytest.FixtureRequest,
+    browser_context: BrowserContext,
+    jupyter_server: JupyterServer,
+) -> Iterator[Page]:
+    pg = browser_context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
+    try:
+        yield pg
+    finally:
+        failed = any(
+            getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
+            for when in ("setup", "call")
+        )
+        if failed:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+            try:
+                shot = screenshot(pg, f"FAILED-{name}")
+                print(f"\nscreenshot: {shot}")
+            except Exception as exc:
+                print(f"\n(no failure screenshot: {exc})")
+            log = ARTIFACTS_DIR / f"FAILED-{name}.console.txt"
+            ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+            server_log = jupyter_server.log_tail()
+            log.write_text("\n".join(console) + "\n\n--- server log ---\n" + server_log)
+            print(f"console + server log: {log}")
+        pg.close()
+        # A fresh kernel for the next test: shut down this test's kernels.
+        jupyter_server.delete_all_sessions()
+        left = jupyter_server.kernels()
+        assert not left, f"kernels still running after DELETE /api/sessions: {left}"

@@ -1,0 +1,350 @@
+"""Evidence from real files and Arrow tables: the profile, each check's result with observed
+figures and offending rows, and the one-pass cost."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import prodex_jupyter.checks as checks_pkg
+from prodex_jupyter.checks import DataRef, Evidence, gather_evidence
+from prodex_jupyter.template.nodes import Gate
+
+HEADER = "station,cycle_time,shift,recipe_code,ts\n"
+ROWS = [
+    "S01,12.0,A,R01,2024-01-01 06:00:00",
+    "S02,94.0,B,R02,2024-01-02 07:00:00",
+    "S03,50.5,C,R03,2024-01-03 08:00:00",
+    "S01,40.0,A,R01,2024-01-04 09:00:00",
+    "S02,60.0,B,R02,2024-01-05 10:00:00",
+]
+
+
+def write(path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def gate(instructions: str = "", **kw) -> Gate:
+    return Gate("g1", "Input shape", instructions=instructions, **kw)
+
+
+def evidence(path: Path, instructions: str = "", **kw) -> Evidence:
+    return gather_evidence(
+        gate(instructions), DataRef(str(path)), label=f"Source: {path.name}", **kw
+    )
+
+
+def check(ev: Evidence, start: str):
+    return next(c for c in ev.checks if c.bullet.startswith(start))
+
+
+@pytest.fixture
+def recipes(tmp_path: Path) -> Path:
+    return write(tmp_path / "recipes.csv", ["R01,x", "R02,y", "R03,z"], header="code,label\n")
+
+
+def test_profile_columns_types_nulls_ranges_top_values_and_sample(tmp_path: Path) -> None:
+    rows = [*ROWS, "S03,,C,R03,2024-01-06 11:00:00"]
+    ev = evidence(write(tmp_path / "w.csv", rows))
+    assert ev.row_count == 6
+    by = {c.name: c for c in ev.columns}
+    assert [c.name for c in ev.columns] == ["station", "cycle_time", "shift", "recipe_code", "ts"]
+    assert by["cycle_time"].type == "DOUBLE" and by["ts"].type == "TIMESTAMP"
+    assert by["cycle_time"].null_count == 1 and by["station"].null_count == 0
+    assert (by["cycle_time"].min, by["cycle_time"].max) == (12.0, 94.0)
+    assert (by["ts"].min, by["ts"].max) == ("2024-01-01T06:00:00", "2024-01-06T11:00:00")
+    assert by["shift"].top_values == (("A", 2), ("B", 2), ("C", 2))
+    assert by["station"].distinct_count == 3
+    assert by["cycle_time"].top_values == ()  # numbers get a range, not a value list
+    assert len(ev.sample) == 5
+    assert ev.sample[0] == {
+        "station": "S01",
+        "cycle_time": 12.0,
+        "shift": "A",
+        "recipe_code": "R01",
+        "ts": "2024-01-01T06:00:00",
+    }
+
+
+def test_evidence_is_json_safe_and_round_trips(tmp_path: Path, recipes: Path) -> None:
+    rows = [*ROWS, "S09,130.0,D,R77,2024-01-06 11:00:00"]
+    ev = evidence(
+        write(tmp_path / "w.csv", rows),
+        "- cycle_time between 10 and 100\n- shift in {A, B, C}\n"
+        "- recipe_code in known set from recipes.csv (code)\n"
+        "- ts between 2024-01-01 and 2024-01-31",
+        base_dir=tmp_path,
+    )
+    text = json.dumps(ev.to_dict())  # fails on dates, Decimals, NaN objects...
+    assert Evidence.from_dict(json.loads(text)) == ev
+
+
+def test_range_failure_reports_count_values_and_offending_rows(tmp_path: Path) -> None:
+    rows = [*ROWS, "S04,7.2,A,R01,2024-01-06", "S04,101.5,B,R01,2024-01-07", "S05,130.0,C,R01,"]
+    ev = evidence(write(tmp_path / "w.csv", rows), "- cycle_time between 10 and 100")
+    res = check(ev, "cycle_time")
+    assert res.status == "fail"
+    assert res.message == "3 values of cycle_time outside [10, 100]: 7.2, 101.5, 130.0"
+    assert res.unexpected_count == 3
+    assert [r["cycle_time"] for r in res.unexpected_rows] == [7.2, 101.5, 130.0]
+    assert res.unexpected_rows[0]["station"] == "S04"  # whole rows, as found
+    assert res.observed == {"min": 7.2, "max": 130.0, "low": 10, "high": 100, "outside": 3}
+
+
+def test_offending_rows_are_capped_at_five(tmp_path: Path) -> None:
+    rows = [f"S{i:02d},{200 + i}.0,A,R01,2024-01-01" for i in range(12)]
+    res = check(evidence(write(tmp_path / "w.csv", rows), "- cycle_time at most 100"), "cycle")
+    assert res.unexpected_count == 12 and len(res.unexpected_rows) == 5
+    assert res.message.endswith("204.0, …")
+
+
+def test_range_on_dates_and_timestamps(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.csv", ROWS)
+    inside = evidence(path, "- ts between 2023-12-01 and 2024-01-05")  # whole last day counts
+    assert check(inside, "ts").unexpected_count == 0
+    assert check(inside, "ts").status == "warn"  # 14 h from the end of a 36-day range: < 2%
+    wide = evidence(path, "- ts between 2020-01-01 and 2025-12-31")
+    assert check(wide, "ts").status == "pass"
+    outside = evidence(path, "- ts between '2024-01-02 00:00' and '2024-01-31 00:00'")
+    res = check(outside, "ts")
+    assert res.status == "fail" and res.unexpected_count == 1
+    assert res.unexpected_rows[0]["ts"] == "2024-01-01T06:00:00"
+
+
+def test_range_on_text_column_counts_unreadable_values(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.csv", ["a,12", "b,n/a", "c,50"], header="k,v\n")
+    res = check(evidence(path, "- v between 10 and 100"), "v")
+    assert res.status == "fail" and res.unexpected_count == 1
+    assert res.unexpected_rows == ({"k": "b", "v": "n/a"},)
+
+
+def test_nulls_required_columns_row_counts(tmp_path: Path) -> None:
+    rows = [*ROWS, "S03,,C,,2024-01-06"]
+    ev = evidence(
+        write(tmp_path / "w.csv", rows),
+        "- required columns: station, cycle_time, operator\n"
+        "- no nulls in station, cycle_time, recipe_code\n"
+        "- at least 10 rows\n- between 1 and 100 rows",
+    )
+    req = check(ev, "required")
+    assert req.status == "fail" and req.observed["missing"] == ["operator"]
+    nulls = check(ev, "no nulls")
+    assert nulls.status == "fail" and nulls.unexpected_count == 2
+    assert nulls.observed == {"nulls": {"station": 0, "cycle_time": 1, "recipe_code": 1}}
+    assert nulls.unexpected_rows[0]["station"] == "S03"
+    assert check(ev, "at least").status == "fail"
+    assert check(ev, "at least").message == "6 rows, fewer than the 10 required."
+    assert check(ev, "between 1").status == "pass"
+
+
+def test_inline_set_reports_unexpected_values_with_counts(tmp_path: Path) -> None:
+    rows = [*ROWS, "S01,20,D,R01,2024-01-06", "S01,20,D,R01,2024-01-06", "S01,20,E,R01,"]
+    res = check(evidence(write(tmp_path / "w.csv", rows), "- shift in {A, B, C}"), "shift")
+    assert res.status == "fail" and res.unexpected_count == 3
+    assert res.observed["unexpected_values"] == [["D", 2], ["E", 1]]
+    assert "D ×2, E ×1" in res.message
+
+
+def test_large_inline_set_and_numeric_set(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.csv", ["1,a", "2,b", "12,c"], header="line,x\n")
+    many = "{" + ", ".join(str(i) for i in range(1, 11)) + "}"
+    res = check(evidence(path, f"- line in {many}"), "line")
+    assert res.status == "fail" and res.unexpected_count == 1
+    assert res.unexpected_rows == ({"line": 12, "x": "c"},)
+    assert check(evidence(path, "- line in {1, 2, 12}"), "line").status == "pass"
+
+
+def test_known_set_from_file(tmp_path: Path, recipes: Path) -> None:
+    rows = [*ROWS, "S01,20,A,R99,2024-01-06", "S01,20,A,,2024-01-06"]  # a null is not unknown
+    ev = evidence(
+        write(tmp_path / "w.csv", rows),
+        "- recipe_code in known set from recipes.csv (code)",
+        base_dir=tmp_path,
+    )
+    res = check(ev, "recipe_code")
+    assert res.status == "fail" and res.unexpected_count == 1
+    assert res.unexpected_rows[0]["recipe_code"] == "R99"
+    assert res.observed["known_count"] == 3
+    assert "R99" in res.message
+
+
+def test_known_set_with_a_null_in_the_set_still_catches_unknowns(tmp_path: Path) -> None:
+    write(tmp_path / "codes.csv", ["R01", "", "R02"], header="code\n")
+    path = write(tmp_path / "w.csv", ["R01", "R05"], header="recipe_code\n")
+    ev = evidence(path, "- recipe_code in known set from codes.csv (code)", base_dir=tmp_path)
+    assert check(ev, "recipe_code").unexpected_count == 1
+
+
+def test_known_set_from_an_upstream_node(tmp_path: Path) -> None:
+    node = pa.table({"code": ["R01", "R02", "R03"]})
+    asked: list[str] = []
+
+    def resolve(name: str) -> DataRef | None:
+        asked.append(name)
+        return DataRef(table=node) if name == "recipes" else None
+
+    ev = gather_evidence(
+        gate("- recipe_code in known set from recipes (code)"),
+        DataRef(str(write(tmp_path / "w.csv", ROWS))),
+        label="Source: w.csv",
+        resolve_node=resolve,
+    )
+    assert asked == ["recipes"]
+    assert check(ev, "recipe_code").status == "pass"
+
+
+def test_known_set_missing_source_or_column_fails(tmp_path: Path, recipes: Path) -> None:
+    path = write(tmp_path / "w.csv", ROWS)
+    ev = evidence(path, "- recipe_code in known set from nowhere.csv (code)", base_dir=tmp_path)
+    assert check(ev, "recipe_code").status == "fail"
+    assert "neither an upstream node nor a file" in check(ev, "recipe_code").message
+    ev = evidence(path, "- recipe_code in known set from recipes.csv (id)", base_dir=tmp_path)
+    assert "has no column id" in check(ev, "recipe_code").message
+
+
+def test_unique_single_and_composite(tmp_path: Path) -> None:
+    rows = ["S01,A", "S01,B", "S02,A", "S01,A", "S01,A"]
+    path = write(tmp_path / "w.csv", rows, header="station,shift\n")
+    ev = evidence(path, "- unique station\n- unique (station, shift)\n- unique shift")
+    single = check(ev, "unique station")
+    assert single.status == "fail" and single.unexpected_count == 3
+    assert single.unexpected_rows[0] == {"station": "S01", "n": 4}
+    pair = check(ev, "unique (station")
+    assert pair.unexpected_count == 2
+    assert pair.unexpected_rows == ({"station": "S01", "shift": "A", "n": 3},)
+    assert "(S01, A) ×3" in pair.message
+    ok = write(tmp_path / "ok.csv", ["S01,A", "S01,B"], header="station,shift\n")
+    assert check(evidence(ok, "- unique (station, shift)"), "unique").status == "pass"
+
+
+def test_matches(tmp_path: Path) -> None:
+    rows = [*ROWS, "S01,20,A,R1,2024-01-06", "S01,20,A,X01,2024-01-06"]
+    res = check(evidence(write(tmp_path / "w.csv", rows), "- recipe_code matches ^R[0-9]{2}$"), "r")
+    assert res.status == "fail" and res.unexpected_count == 2
+    assert [r["recipe_code"] for r in res.unexpected_rows] == ["R1", "X01"]
+
+
+@pytest.mark.parametrize(
+    ("bullet", "status", "figure"),
+    [
+        ("mean of cycle_time between 30 and 60", "pass", 51.3),
+        ("median of cycle_time between 30 and 60", "pass", 50.5),
+        ("min of cycle_time at least 20", "fail", 12.0),
+        ("max of cycle_time at most 90", "fail", 94.0),
+        ("sum of cycle_time between 0 and 1000", "pass", 256.5),
+    ],
+)
+def test_aggregate_sanity_checks(tmp_path: Path, bullet: str, status: str, figure: float) -> None:
+    res = evidence(write(tmp_path / "w.csv", ROWS), f"- {bullet}").checks[0]
+    assert res.status == status
+    func = bullet.split()[0]
+    assert res.observed[func] == pytest.approx(figure)
+
+
+def test_missing_column_in_a_check_fails_without_breaking_others(tmp_path: Path) -> None:
+    ev = evidence(write(tmp_path / "w.csv", ROWS), "- speed between 1 and 2\n- at least 1 rows")
+    assert check(ev, "speed").status == "fail"
+    assert "speed not found" in check(ev, "speed").message
+    assert check(ev, "at least").status == "pass"
+
+
+def test_column_names_match_case_insensitively_like_duckdb(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.csv", ["1", "2"], header="Cycle_Time\n")
+    ev = evidence(path, "- required columns: cycle_time\n- cycle_time between 0 and 5")
+    assert [c.status for c in ev.checks] == ["pass", "pass"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json", "ndjson"])
+def test_other_file_formats(tmp_path: Path, fmt: str) -> None:
+    src = write(tmp_path / "w.csv", ROWS)
+    target = tmp_path / f"w.{fmt}"
+    options = {
+        "parquet": "FORMAT parquet",
+        "json": "FORMAT json, ARRAY true",
+        "ndjson": "FORMAT json",
+    }
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{src}')) TO '{target}' ({options[fmt]})")
+    ev = evidence(target, "- cycle_time between 10 and 100\n- shift in {A, B, C}")
+    assert ev.row_count == 5
+    assert [c.status for c in ev.checks] == ["pass", "pass"]
+
+
+def test_in_memory_arrow_table(tmp_path: Path) -> None:
+    table = pa.table({"station": ["S1", "S2", None], "mean_cycle": [40.0, 55.0, 61.0]})
+    ev = gather_evidence(
+        gate("- mean of mean_cycle between 30 and 60\n- no nulls in station"),
+        DataRef(table=table),
+        label="Node: station_means",
+    )
+    assert ev.row_count == 3
+    assert check(ev, "mean of").status == "pass"
+    assert check(ev, "no nulls").status == "fail"
+    assert ev.summary.startswith("Node: station_means.")
+
+
+def test_unreadable_source_gives_low_confidence_evidence(tmp_path: Path) -> None:
+    ev = evidence(tmp_path / "absent.csv", "- at least 1 rows")
+    assert ev.confidence == "low"
+    assert ev.checks[0].status == "fail" and "not found" in ev.checks[0].message
+
+
+def test_types_that_break_after_the_sniffed_rows_are_retyped(tmp_path: Path) -> None:
+    rows = [str(i % 50) for i in range(25_000)] + ["n/a"]  # beyond DuckDB's sniffing sample
+    ev = evidence(write(tmp_path / "w.csv", rows, header="v\n"), "- v between 0 and 100")
+    assert ev.columns[0].type == "VARCHAR"
+    assert check(ev, "v").unexpected_count == 1  # 'n/a' cannot be read as a number
+    assert any("did not hold" in w for w in ev.warnings)
+    assert "did not hold" in ev.summary
+    assert ev.data_passes == 4  # failed pass, full sniff, the pass, the offending row
+
+
+def test_one_scan_when_everything_passes_and_five_rows_per_failure(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.csv", ROWS)
+    write(tmp_path / "recipes.csv", ["R01", "R02", "R03"], header="code\n")
+    clean = evidence(
+        path,
+        "- required columns: station\n- no nulls in station\n- cycle_time between 10 and 100\n"
+        "- shift in {A, B, C}\n- recipe_code in known set from recipes.csv (code)\n"
+        "- at least 2 rows\n- recipe_code matches ^R\n- mean of cycle_time between 10 and 90",
+        base_dir=tmp_path,
+    )
+    assert {c.status for c in clean.checks} == {"pass"}
+    assert clean.data_passes == 1
+    failing = evidence(path, "- cycle_time between 50 and 60\n- shift in {A}")
+    assert failing.data_passes == 3  # the pass, then one LIMIT 5 read per failing check
+
+
+def test_checker_never_imports_pandas() -> None:
+    """Sources are profiled by DuckDB; no module of the checker may import pandas."""
+    package = Path(checks_pkg.__file__).parent
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                assert not name.startswith(
+                    ("pandas", "prodex_jupyter.store", "prodex_jupyter.runtime")
+                ), (
+                    module.name,
+                    name,
+                )
+
+
+def test_gather_evidence_runs_in_worker_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = write(tmp_path / "w.csv", ROWS)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: evidence(path, "- at least 5 rows"), range(8)))
+    assert {r.confidence for r in results} == {"medium"}  # 5 rows: fewer than 30
+    assert {r.row_count for r in results} == {5}

@@ -1,0 +1,357 @@
+"""The engine: run records, gates pausing and resuming, spec statuses, lineage, policies."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import prodex_jupyter as px
+from prodex_jupyter.store import RunFold
+
+CLEAN = "- required columns: a, b\n- no nulls in a\n- a between -100 and 1000\n- at least 1 rows"
+
+
+def _csv(tmp_path: Path, name: str = "t.csv", rows: int = 40) -> Path:
+    path = tmp_path / name
+    lines = ["a,b"] + [f"{i},{i % 3}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def chain(tmp_path: Path) -> px.Template:
+    """source (gated) -> sql -> gated sql -> output; plus a python branch off the source."""
+    tpl = px.Template("chain", base_dir=tmp_path)
+    tpl.source(
+        "t",
+        _csv(tmp_path).name,
+        explanation="raw rows",
+        gate={"gate_id": "t_shape", "name": "T shape", "instructions": CLEAN},
+    )
+    tpl.sql("big", "SELECT * FROM t WHERE a >= 10", explanation="rows from 10 up")
+    tpl.sql(
+        "sums",
+        "SELECT b, sum(a) AS total FROM big GROUP BY b ORDER BY b",
+        gate={"gate_id": "sums_ok", "name": "Sums sane", "instructions": "- at least 1 rows"},
+    )
+    tpl.output("grand_total", sql="SELECT sum(total) AS grand FROM sums")
+
+    @tpl.python("mean_a", explanation="mean of a")
+    def mean_a(t):
+        return float(t["a"].mean())
+
+    tpl.output("mean_out", of="mean_a")
+    return tpl
+
+
+def test_run_record_is_created_at_start_empty_and_pending(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    first = store.events(run.id)[0]
+    assert first.kind == "run_created"
+    fold = RunFold()
+    fold.apply(first)
+    state = fold.snapshot()
+    assert state.status == "pending"
+    assert state.results == {} and state.inputs == {}
+    assert {g.status for g in state.gates.values()} == {"not_reached"}
+    assert set(state.gates) == {"t_shape", "sums_ok"}
+    run.wait(timeout=30)
+
+
+def test_run_pauses_at_each_gate_and_completes_when_all_confirmed(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    assert run.status == "executing"
+    assert run.gates["t_shape"].status == "pending"
+    assert set(run.results) == {"t"}  # nothing downstream of the pending gate ran
+    run.confirm("t_shape", note="looks right", by="ana")
+    run.wait(timeout=30)
+    assert {"big", "sums", "mean_a", "mean_out"} <= set(run.results)
+    assert "grand_total" not in run.results
+    assert run.gates["sums_ok"].status == "pending"
+    run.confirm("sums_ok", by="ana")
+    run.wait(timeout=30)
+    assert run.status == "completed"
+    assert run.value("grand_total") == sum(range(10, 40))
+    assert run.value("mean_out") == pytest.approx(19.5)
+    assert run.state.gates_resolved == (2, 2)
+
+
+def test_reject_gives_completed_partial_keeping_reachable_values(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    run.confirm("t_shape").wait(timeout=30)
+    run.reject("sums_ok", note="totals look doubled", by="ana").wait(timeout=30)
+    assert run.status == "completed_partial"
+    assert "grand_total" not in run.results
+    assert run.value("mean_out") == pytest.approx(19.5)  # other branch kept
+    assert "rejected" in run.why_not_produced("grand_total")
+    with pytest.raises(LookupError, match=r"sums_ok.*rejected"):
+        run.value("grand_total")
+    decision = run.gates["sums_ok"].last_decision
+    assert (decision.decision, decision.by, decision.note) == (
+        "rejected",
+        "ana",
+        "totals look doubled",
+    )
+
+
+def test_reconfirming_a_rejected_gate_resumes_the_same_run_to_completed(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    run.confirm("t_shape").wait(timeout=30)
+    run.reject("sums_ok", note="check later").wait(timeout=30)
+    assert run.status == "completed_partial"
+    run.confirm("sums_ok", note="was fine after all").wait(timeout=30)
+    assert run.status == "completed"
+    statuses = [e.event.status for e in store.events(run.id) if e.kind == "run_status"]
+    assert statuses[-3:] == ["completed_partial", "executing", "completed"]
+
+
+def test_reopening_keeps_produced_values_and_blocks_new_downstream_work(tmp_path, store):
+    data = _csv(tmp_path)
+    tpl = px.Template("reopen", base_dir=tmp_path)
+    tpl.source("x", data.name, gate={"gate_id": "gx", "name": "X", "instructions": CLEAN})
+    tpl.source("w", data.name, gate={"gate_id": "gw", "name": "W", "instructions": CLEAN})
+    tpl.sql("y", "SELECT count(*) AS n FROM x")
+    tpl.sql("z", "SELECT count(*) AS n FROM x JOIN w USING (a)")
+    run = tpl.run(store=store)
+    run.wait(timeout=30)
+    run.confirm("gx").wait(timeout=30)
+    assert "y" in run.results and "z" not in run.results
+    run.reopen("gx", note="second look").wait(timeout=30)
+    assert run.gates["gx"].status == "pending"
+    assert "y" in run.results  # not rolled back
+    run.confirm("gw").wait(timeout=30)
+    assert "z" not in run.results  # new downstream work waits for gx again
+    assert "gx" in run.why_not_produced("z")
+    run.confirm("gx").wait(timeout=30)
+    assert run.status == "completed"
+    produced = [e.event.node_id for e in store.events(run.id) if e.kind == "node_produced"]
+    assert produced.count("y") == 1  # y was not recomputed
+
+
+def test_decisions_that_the_gate_state_does_not_allow_are_refused(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    with pytest.raises(px.GateStateError, match="has not been reached"):
+        run.confirm("sums_ok")
+    with pytest.raises(ValueError, match="needs a note"):
+        run.reject("t_shape")
+    run.confirm("t_shape").wait(timeout=30)
+    with pytest.raises(px.GateStateError, match="already confirmed"):
+        run.confirm("t_shape")
+    with pytest.raises(KeyError, match="no gate 'nope'"):
+        run.confirm("nope")
+
+
+def test_independent_branches_run_concurrently(tmp_path, store):
+    barrier = threading.Barrier(2, timeout=10)
+    tpl = px.Template("branches", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+
+    @tpl.python("left")
+    def left(t):
+        barrier.wait()  # only returns when `right` is running at the same time
+        return 1
+
+    @tpl.python("right")
+    def right(t):
+        barrier.wait()
+        return 2
+
+    run = tpl.run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    assert run.status == "completed", run.why_not_produced("left")
+    assert (run.value("left"), run.value("right")) == (1, 2)
+
+
+def test_a_failing_node_fails_the_run_keeping_its_traceback_and_other_branches(tmp_path, store):
+    tpl = px.Template("fails", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+
+    @tpl.python("broken")
+    def broken(t):
+        return t["no_such_column"].sum()
+
+    tpl.sql("after_broken", "SELECT * FROM broken")
+    tpl.sql("fine", "SELECT count(*) AS n FROM t")
+    run = tpl.run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    assert run.status == "failed"
+    node = run.state.nodes["broken"]
+    assert node.state == "failed" and "KeyError" in node.error
+    assert "no_such_column" in node.traceback and "Traceback" in node.traceback
+    assert "fine" in run.results
+    assert run.why_not_produced("after_broken") == "not produced: upstream node 'broken' failed"
+
+
+def test_confirm_high_policy_decides_and_says_so(tmp_path, store):
+    run = chain(tmp_path).run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    gate = run.gates["t_shape"]
+    assert gate.confidence == "high"
+    assert gate.status == "confirmed"
+    assert gate.last_decision.by == "policy:confirm_high"
+    assert gate.last_decision.confidence_shown == "high"
+
+
+def test_policy_leaves_lower_confidence_gates_to_a_person(tmp_path, store):
+    tpl = px.Template("default_gate", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name)  # default gate: profile only, so medium at best
+    tpl.output("n", sql="SELECT count(*) FROM t")
+    run = tpl.run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    assert run.gates["t_input"].status == "pending"
+    assert run.gates["t_input"].confidence == "medium"
+
+
+def test_results_carry_lineage(tmp_path, store):
+    run = chain(tmp_path).run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    run.confirm("sums_ok", by="ana").wait(timeout=30)
+    result = run.results["grand_total"]
+    assert result.derivation_code == "SELECT sum(total) AS grand FROM sums"
+    data = tmp_path / "t.csv"
+    assert [dict(s) for s in result.sources] == [
+        {
+            "node_id": "t",
+            "path": str(data.resolve()),
+            "size": data.stat().st_size,
+            "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
+        }
+    ]
+    assert {g["gate_id"]: g["by"] for g in result.gates_passed} == {
+        "t_shape": "policy:confirm_high",
+        "sums_ok": "ana",
+    }
+    mean = run.results["mean_a"]
+    assert mean.derivation_code.startswith("def mean_a(t):")
+    assert mean.derivation_explanation == "mean of a"
+    table = run.results["big"]
+    assert table.value_kind == "table" and table.rows == 30
+    assert run.store.artifacts.path(table.artifact).exists()
+    assert list(run.value("big").columns) == ["a", "b"]
+
+
+def test_results_are_read_only(tmp_path, store):
+    run = chain(tmp_path).run(store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    result = run.results["mean_a"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.value = 0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        run.results["mean_a"] = result  # type: ignore[index]
+    public = [n for n in dir(run) if not n.startswith("_")]
+    assert not [n for n in public if n.startswith("set")]
+
+
+def test_inputs_consumed_record_path_size_hash_rows(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    data = tmp_path / "t.csv"
+    consumed = run.inputs["t"]
+    assert consumed.path == str(data.resolve())
+    assert consumed.size == data.stat().st_size
+    assert consumed.sha256 == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert consumed.rows == 40
+
+
+def test_inputs_override_files_and_dataframes_are_snapshotted(tmp_path, store):
+    tpl = chain(tmp_path)
+    other = _csv(tmp_path, "other.csv", rows=25)
+    run = tpl.run({"t": str(other)}, store=store, policy=px.confirm_high)
+    run.wait(timeout=30)
+    assert run.inputs["t"].rows == 25 and run.inputs["t"].path == str(other)
+
+    frame = pd.DataFrame({"a": [5, 6, 7], "b": [1, 1, 2]})
+    run2 = tpl.run({"t": frame}, store=store, policy=px.confirm_high)
+    run2.wait(timeout=30)
+    snap = run2.inputs["t"]
+    assert snap.snapshot and snap.rows == 3
+    stored = store.artifacts.path(snap.sha256)
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == snap.sha256
+    assert store.load_table(snap.sha256).to_pandas().equals(frame)
+    assert px.verify_run(store, run2.id) == []
+
+
+def test_bad_inputs_fail_before_any_record_naming_node_and_file(tmp_path, store):
+    tpl = chain(tmp_path)
+    with pytest.raises(px.InputError, match=r"source 't': file not found: .*missing\.csv"):
+        tpl.run({"t": str(tmp_path / "missing.csv")}, store=store)
+    with pytest.raises(px.InputError, match=r"\['nope'\].*not source nodes"):
+        tpl.run({"nope": "x.csv"}, store=store)
+    needs_df = px.Template("df").source("frame")
+    needs_df.output("n", sql="SELECT count(*) FROM frame")
+    with pytest.raises(px.InputError, match=r"source 'frame'.*inputs=\{'frame': df\}"):
+        needs_df.run(store=store)
+    assert store.run_ids() == []
+
+
+def test_an_unreadable_source_fails_its_node_with_the_file_named(tmp_path, store):
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("this is not parquet")
+    tpl = px.Template("bad", base_dir=tmp_path)
+    tpl.source("p", "bad.parquet")
+    tpl.output("n", sql="SELECT count(*) FROM p")
+    run = tpl.run(store=store)
+    run.wait(timeout=30)
+    assert run.status == "failed"
+    assert "bad.parquet" in run.state.nodes["p"].error
+
+
+def test_until_idle_inside_a_running_loop_does_not_block_it(tmp_path, store):
+    tpl = chain(tmp_path)
+
+    async def scenario():
+        run = tpl.run(store=store)  # runs as a task on this loop
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticking = asyncio.ensure_future(ticker())
+        with pytest.raises(RuntimeError, match="until_idle"):
+            run.wait()
+        prompt = await asyncio.wait_for(run.next_prompt(), 30)
+        assert prompt.gate_ids == ("t_shape",)
+        run.confirm("t_shape")
+        await asyncio.wait_for(run.until_idle(), 30)
+        ticking.cancel()
+        return run, ticks
+
+    run, ticks = asyncio.run(scenario())
+    assert ticks > 5  # the loop kept turning while the run worked and waited
+    assert run.gates["sums_ok"].status == "pending"
+
+
+def test_decisions_record_who_when_note_and_confidence(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("PRODEX_USER", "maria")
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    run.confirm("t_shape", note="ranges fine").wait(timeout=30)
+    d = run.gates["t_shape"].last_decision
+    assert (d.by, d.note, d.confidence_shown, d.decision) == (
+        "maria",
+        "ranges fine",
+        "high",
+        "confirmed",
+    )
+    assert d.at.startswith("20")
+
+
+def test_load_run_reads_and_decides_a_stored_run(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    loaded = px.load_run(run.id, store=store)
+    assert loaded.status == "executing" and loaded.gates["t_shape"].status == "pending"
+    with pytest.raises(LookupError, match="no run"):
+        px.load_run("run-nope", store=store)
