@@ -4,6 +4,7 @@ from ..template import install_engine
 from .compute import InputError
 from .engine import start_run
 from .explain import display_state, why_not_produced
+from .observers import on_run_opened, remove_run_opened
 from .policy import Policy, confirm_high
 from .prompts import Prompt, prompt_queue
 from .run import GateStateError, Run, RunEngineError, current_actor, load_run
@@ -21,7 +22,9 @@ __all__ = [
     "current_actor",
     "display_state",
     "load_run",
+    "on_run_opened",
     "prompt_queue",
+    "remove_run_opened",
     "start_run",
     "why_not_produced",
 ]

@@ -10,6 +10,7 @@ from ..store import RunCreated, RunStore, open_store
 from ..template import Template
 from .compute import resolve_inputs
 from .loop import background_loop, caller_loop
+from .observers import announce
 from .policy import Policy
 from .run import Run
 from .scheduler import Scheduler
@@ -74,4 +75,5 @@ def start_run(
     else:
         scheduler.task = asyncio.run_coroutine_threadsafe(scheduler.drive(), scheduler.loop)
     LIVE[run.id] = scheduler
+    announce(run)
     return run

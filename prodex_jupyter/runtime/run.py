@@ -22,6 +22,7 @@ from ..store import (
     InputRecord,
     Result,
     RunFold,
+    RunNotFound,
     RunState,
     RunStore,
     StoredEvent,
@@ -29,6 +30,7 @@ from ..store import (
 )
 from ..template import Template
 from .explain import display_state, why_not_produced
+from .observers import announce
 from .prompts import Prompt, prompt_queue
 
 if TYPE_CHECKING:
@@ -306,7 +308,6 @@ def load_run(run_id: str, store: RunStore | str | None = None) -> Run:
     run = Run(open_store(store), run_id)
     run.refresh()
     if run._fold.last_seq < 0:
-        from ..store import RunNotFound
-
         raise RunNotFound(f"no run {run_id!r} in the store at {run.store.root}")
+    announce(run)
     return run
