@@ -15,7 +15,6 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..checks import DataRef, Evidence, gather_evidence
@@ -31,7 +30,7 @@ from ..store import (
     StoredEvent,
 )
 from ..template import SourceNode, Template
-from .compute import SourceInput, compute_node, read_source
+from .compute import SourceInput, compute_node, database, read_source
 from .loop import WORKERS, caller_loop
 from .policy import Policy, policy_name
 from .run import Run
@@ -73,11 +72,12 @@ class Scheduler:
         self.values: dict[str, Value] = {}
         self.inflight: set[str] = set()
         self.candidates: set[str] = set(self.order)
-        self.con = duckdb.connect()  # one in-memory database per run; each node uses a cursor
+        self.con = database().cursor()  # nodes of this run work in cursors of this connection
         self._wake: asyncio.Event | None = None
         self._thread_id: int | None = None
         self._codes: dict[str, str] = {}
         self.task: Any = None  # the drive() task or future, set by whoever starts it
+        self._outbox: list[Event] = []  # events of finished nodes, written at the next step
 
     # ------------------------------------------------------------- interface
     def runs_on_this_thread(self) -> bool:
@@ -114,15 +114,17 @@ class Scheduler:
         try:
             self._set_status("executing")
             while True:
+                self._flush()
                 ready = self._take_ready()
                 if ready:
                     self._set_status("executing")  # also: a completed_partial run resuming
+                    self.run._append(*(NodeStarted(node_id) for node_id in ready))
                 for node_id in ready:
                     self.inflight.add(node_id)
                     task = asyncio.ensure_future(self._execute(node_id))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                if not self.inflight and not self.candidates:
+                if not self.inflight and not self.candidates and not self._outbox:
                     self._settle()
                     self.run._mark_idle()
                 await self._wake.wait()
@@ -134,6 +136,12 @@ class Scheduler:
                 self.run._append(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
             finally:
                 self.run._mark_idle(crash=exc)
+
+    def _flush(self) -> None:
+        """Write what finished nodes produced: one transaction per scheduler step, not per node."""
+        if self._outbox:
+            events, self._outbox = self._outbox, []
+            self.run._append(*events)
 
     def _take_ready(self) -> list[str]:
         ready = [n for n in self.candidates if self._is_ready(n)]
@@ -156,16 +164,15 @@ class Scheduler:
 
     async def _execute(self, node_id: str) -> None:
         try:
-            self.run._append(NodeStarted(node_id))
             upstream = {up: self._value(up) for up in self.template[node_id].upstream}
             try:
                 outcome = await self.loop.run_in_executor(WORKERS, self._work, node_id, upstream)
             except Exception as exc:
                 tb = traceback.format_exc()
-                self.run._append(NodeFailed(node_id, f"{type(exc).__name__}: {exc}", tb))
+                self._outbox.append(NodeFailed(node_id, f"{type(exc).__name__}: {exc}", tb))
             else:
                 self.values[node_id] = outcome.value
-                self.run._append(*self._landing(node_id, outcome))
+                self._outbox.extend(self._landing(node_id, outcome))
         finally:
             self.inflight.discard(node_id)
             self.candidates.update(self.children[node_id])

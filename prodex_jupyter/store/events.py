@@ -20,7 +20,9 @@ class Event:
     kind: ClassVar[str] = ""
 
     def payload(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Shallow on purpose: fields are already JSON-safe, and a deep copy of a whole template
+        # per event would cost more than writing it.
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)

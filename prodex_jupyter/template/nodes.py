@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import linecache
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,8 +123,8 @@ class PythonNode(Node):
             return {"function": self.ref}
         return {"code": self.code}
 
-    @property
-    def code(self) -> str:
+    @functools.cached_property
+    def code(self) -> str:  # cached: the node is frozen, its function's source is read once
         if self.source is not None:
             return normalize_code(self.source)
         if self.func is not None:
@@ -153,19 +155,39 @@ def normalize_code(text: str) -> str:
 
 
 def function_source(func: Callable[..., Any]) -> str:
-    """A function's source without its decorators, so the recorded code is the plain function."""
+    """A function's source without its decorators, so the recorded code is the plain function.
+
+    Each source file is parsed once (`_function_spans`), so recording the code of a thousand
+    functions from one module costs one parse, not a thousand tokenizer passes.
+    """
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    filename = code.co_filename if code is not None else None
+    if filename:
+        lines = linecache.getlines(filename)
+        span = _function_spans(filename, len(lines), hash(tuple(lines[:3]))).get(
+            code.co_firstlineno
+        )
+        if span is not None:
+            return normalize_code("".join(lines[span[0] - 1 : span[1]]))
     try:
-        text = normalize_code(inspect.getsource(func))
+        return normalize_code(inspect.getsource(func))
     except (OSError, TypeError):
         return f"# source of {callable_ref(func)} is not available"
+
+
+@functools.lru_cache(maxsize=256)
+def _function_spans(filename: str, n_lines: int, head: int) -> dict[int, tuple[int, int]]:
+    """For every function in a file: first line (decorator or def) -> (def line, last line)."""
     try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return text
-    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if not defs:
-        return text
-    return "\n".join(text.split("\n")[defs[0].lineno - 1 :])
+        tree = ast.parse("".join(linecache.getlines(filename)))
+    except (SyntaxError, ValueError):
+        return {}
+    spans: dict[int, tuple[int, int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans[first] = (node.lineno, node.end_lineno)
+    return spans
 
 
 def callable_ref(func: CheckRef) -> str:
