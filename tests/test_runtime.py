@@ -355,3 +355,25 @@ def test_load_run_reads_and_decides_a_stored_run(tmp_path, store):
     assert loaded.status == "executing" and loaded.gates["t_shape"].status == "pending"
     with pytest.raises(LookupError, match="no run"):
         px.load_run("run-nope", store=store)
+
+
+def test_evidence_drifts_against_the_last_run_whose_gate_was_confirmed(tmp_path, store):
+    rules = CLEAN + "\n- row count within 20% of last confirmed run"
+    tpl = px.Template("drift", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": rules})
+    tpl.output("n", sql="SELECT count(*) FROM t")
+    first = tpl.run(store=store).wait(timeout=30)
+    assert first.gates["g"].evidence["drift"] is None  # nothing to compare with yet
+    first.reject("g", note="not yet").wait(timeout=30)
+    second = tpl.run(store=store).wait(timeout=30)
+    assert second.gates["g"].evidence["drift"] is None  # a rejected gate is no baseline
+    second.confirm("g").wait(timeout=30)
+
+    bigger = _csv(tmp_path, "bigger.csv", rows=80)
+    third = tpl.run({"t": str(bigger)}, store=store).wait(timeout=30)
+    gate = third.gates["g"]
+    drift_check = next(c for c in gate.evidence["checks"] if "within 20%" in c["bullet"])
+    assert drift_check["status"] == "fail"
+    assert "40" in drift_check["message"] and "80" in drift_check["message"]
+    assert gate.confidence == "low"
+    assert gate.evidence["drift"] is not None

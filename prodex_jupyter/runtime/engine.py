@@ -34,7 +34,7 @@ def start_run(
     loop; elsewhere it runs on a background loop thread and `run.wait()` blocks until it needs a
     decision or ends.
     """
-    template.validate()
+    order = template.topological_order()  # validates the template unless it already was
     sources = resolve_inputs(template, dict(inputs or {}))  # a bad input fails before any record
     the_store = open_store(store)
     created = RunCreated(
@@ -49,7 +49,7 @@ def start_run(
                 "upstream": list(template[node_id].upstream),
                 "gate_id": template[node_id].gate.gate_id if template[node_id].gate else None,
             }
-            for node_id in template.topological_order()
+            for node_id in order
         ],
         gates=[
             {

@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 WORKERS = ThreadPoolExecutor(
-    max_workers=max(4, (os.cpu_count() or 2) + 2), thread_name_prefix="prodex-node"
+    max_workers=min(32, (os.cpu_count() or 2) + 8), thread_name_prefix="prodex-node"
 )
 
 _lock = threading.Lock()

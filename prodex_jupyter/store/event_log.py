@@ -12,13 +12,18 @@ import contextlib
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from .events import Event, StoredEvent, canonical_json, decode_event
 
 GENESIS = "0" * 64
+
+T = TypeVar("T")
+# Runs inside a write transaction, before it writes: raises to stop it (lease fencing, delete check).
+Guard = Callable[[sqlite3.Connection], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -54,6 +59,11 @@ BEGIN
     SELECT RAISE(ABORT, 'run entries cannot be updated');
 END;
 """
+
+
+_INSERT = (
+    "INSERT INTO events (run_id, seq, at, kind, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?)"
+)
 
 
 class Conflict(RuntimeError):
@@ -106,15 +116,23 @@ class EventLog:
             return self._insert(run_id, 0, GENESIS, first, at)
 
     def append(
-        self, run_id: str, events: Sequence[Event], *, expect_last: int | None = None
+        self,
+        run_id: str,
+        events: Sequence[Event],
+        *,
+        expect_last: int | None = None,
+        guard: Guard | None = None,
     ) -> list[StoredEvent]:
         """Append events to a run, in order, atomically; returns them as stored.
 
         With `expect_last`, append only if the run's last event is still that one (optimistic
         concurrency: a decision checked against a state another process has since changed is
-        refused with `Conflict`, and the caller re-checks).
+        refused with `Conflict`, and the caller re-checks). `guard(con)` runs first in the same
+        transaction and may refuse by raising (the executor's lease check).
         """
         with self._lock, self._transaction():
+            if guard is not None:
+                guard(self._con)
             row = self._con.execute(
                 "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
             ).fetchone()
@@ -123,28 +141,32 @@ class EventLog:
             seq, prev = row
             if expect_last is not None and seq != expect_last:
                 raise Conflict(f"run {run_id} moved on to event {seq} (expected {expect_last})")
-            stored = []
             at = utc_now()
+            stored, rows = [], []
             for event in events:
                 seq += 1
-                item = self._insert(run_id, seq, prev, event, at)
-                prev = item.hash
-                stored.append(item)
+                payload = canonical_json(event.payload())
+                digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
+                rows.append((run_id, seq, at, event.kind, payload, prev, digest))
+                stored.append(StoredEvent(run_id, seq, at, event, prev, digest))
+                prev = digest
+            self._con.executemany(_INSERT, rows)
             return stored
 
     def _insert(self, run_id: str, seq: int, prev: str, event: Event, at: str) -> StoredEvent:
         payload = canonical_json(event.payload())
         digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
-        self._con.execute(
-            "INSERT INTO events (run_id, seq, at, kind, payload, prev_hash, hash) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (run_id, seq, at, event.kind, payload, prev, digest),
-        )
+        self._con.execute(_INSERT, (run_id, seq, at, event.kind, payload, prev, digest))
         return StoredEvent(run_id, seq, at, event, prev, digest)
 
-    def delete_run(self, run_id: str) -> int:
-        """The one deletion there is: a whole run. Returns how many events went."""
+    def delete_run(self, run_id: str, *, guard: Guard | None = None) -> int:
+        """The one deletion there is: a whole run. Returns how many events went.
+
+        `guard(con)` runs first in the same transaction and may refuse by raising (a live run).
+        """
         with self._lock, self._transaction():
+            if guard is not None:
+                guard(self._con)
             self._con.execute(
                 "INSERT OR IGNORE INTO run_deletions (run_id, at) VALUES (?, ?)",
                 (run_id, utc_now()),
@@ -194,6 +216,12 @@ class EventLog:
         """Read-only SQL over the log, for indexes built on top of it (runs list, baselines)."""
         with self._lock:
             return self._con.execute(sql, tuple(params)).fetchall()
+
+    def transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(con)` in one write transaction on this log's file (indexes and leases built
+        on top of the log use it; events are only ever written by the methods above)."""
+        with self._lock, self._transaction():
+            return work(self._con)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

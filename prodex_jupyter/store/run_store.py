@@ -5,6 +5,7 @@ Default location `.prodex/` in the working directory; `PRODEX_HOME` or an explic
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ import pyarrow as pa
 
 from .artifacts import ArtifactStore
 from .event_log import EventLog
-from .events import Event, GateDecided, GatePosed, RunCreated, StoredEvent
+from .events import Event, RunCreated, StoredEvent
 from .state import RunFold, RunState
 
 
@@ -75,18 +76,29 @@ class RunStore:
     ) -> dict | None:
         """Evidence of the newest other run of the template whose same gate stands confirmed.
 
-        The checker compares against it (drift); it never sees which run it was.
+        The checker compares against it (drift). Newest run first, reading only gate events, so
+        the cost is the number of runs since that gate was last confirmed, not the store's size.
         """
-        for run_id in reversed(self.log.run_ids(template_id)):
+        runs = self.log.query(
+            "SELECT run_id FROM runs WHERE template_id = ? ORDER BY created_at DESC", (template_id,)
+        )
+        for (run_id,) in runs:
             if run_id == exclude_run:
                 continue
             evidence, status = None, None
-            for stored in self.log.events(run_id):
-                e = stored.event
-                if isinstance(e, GatePosed) and e.gate_id == gate_id:
-                    evidence = e.evidence
-                elif isinstance(e, GateDecided) and e.gate_id == gate_id:
-                    status = e.decision
+            rows = self.log.query(
+                "SELECT kind, payload FROM events WHERE run_id = ? "
+                "AND kind IN ('gate_posed', 'gate_decided') ORDER BY seq",
+                (run_id,),
+            )
+            for kind, payload in rows:
+                data = json.loads(payload)
+                if data["gate_id"] != gate_id:
+                    continue
+                if kind == "gate_posed":
+                    evidence = data["evidence"]
+                else:
+                    status = data["decision"]
             if evidence is not None and status == "confirmed":
                 return evidence
         return None

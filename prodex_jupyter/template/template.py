@@ -59,6 +59,7 @@ class Template:
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self._nodes: dict[str, Node] = {}
         self._order: tuple[str, ...] | None = None
+        self._analysis: dict[str, Any] = {}  # fingerprint and digests, valid until a node is added
 
     # ----------------------------------------------------------------- building
     def source(
@@ -207,6 +208,7 @@ class Template:
                     )
         self._nodes[node.id] = node
         self._order = None
+        self._analysis = {}
         return self
 
     # ---------------------------------------------------------------- reading
@@ -302,6 +304,8 @@ class Template:
             raise TemplateError(
                 f"the nodes form a cycle: {cycle}", node=exc.args[1][0], field="upstream"
             ) from None
+        # Hash once, when the template is built: every run of it records the same fingerprint.
+        self._analysis = {"fingerprint": self._fingerprint(), "digests": self._node_digests()}
         return self
 
     # ------------------------------------------------------------ persistence
@@ -332,12 +336,22 @@ class Template:
     @property
     def fingerprint(self) -> str:
         """A content hash of code, structure and gates; blind to dict order and YAML layout."""
+        if "fingerprint" not in self._analysis:
+            self._analysis["fingerprint"] = self._fingerprint()
+        return self._analysis["fingerprint"]
+
+    def _fingerprint(self) -> str:
         return _digest(
             {"id": self.id, "nodes": sorted(node_digest_input(n) for n in self._nodes.values())}
         )
 
     def node_digests(self) -> dict[str, dict[str, str]]:
         """Per node, hashes of its code, explanation and gate: what compare shows changed."""
+        if "digests" not in self._analysis:
+            self._analysis["digests"] = self._node_digests()
+        return {k: dict(v) for k, v in self._analysis["digests"].items()}
+
+    def _node_digests(self) -> dict[str, dict[str, str]]:
         return {
             n.id: {
                 "code": _digest([n.kind, list(n.upstream), n.code, n.to_dict().get("path")]),
