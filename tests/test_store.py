@@ -227,3 +227,12 @@ def test_sigkill_mid_run_leaves_every_written_event_intact(tmp_path):
     state = reopened.state(run_id)
     assert state.status == "executing"
     assert 0 < len(state.results) < 401
+
+
+def test_store_location_defaults_to_dot_prodex_and_follows_prodex_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRODEX_HOME", raising=False)
+    assert RunStore().root == (tmp_path / ".prodex").resolve()
+    monkeypatch.setenv("PRODEX_HOME", str(tmp_path / "elsewhere"))
+    assert RunStore().root == (tmp_path / "elsewhere").resolve()
+    assert RunStore(tmp_path / "explicit").root == (tmp_path / "explicit").resolve()
