@@ -29,3 +29,10 @@ def demo_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def demo_template(demo_dir: Path) -> px.Template:
     return px.load_template(demo_dir / "plant_kpis.prodex.yaml")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API leaves an asyncio loop marked as running in
+    the main thread for the rest of the session; a run started after that would take it for a
+    notebook kernel's loop (where `run.wait()` is refused)."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
