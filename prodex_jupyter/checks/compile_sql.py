@@ -484,13 +484,7 @@ def _in_set(spec: InSet, ctx: Context) -> Outcome:
         rows = c.offending_rows(pred, join)
         counts = _outside_values(c, name, lambda v: v in allowed or _text(v) in allowed)
         observed["unexpected_values"] = counts
-        listed = (
-            ", ".join(f"{fmt_value(v)} ×{fmt_count(n)}" for v, n in counts[:5])
-            + (", …" if len(counts) > 5 else "")
-            if counts
-            else fmt_list([r.get(name) for r in rows], bad)
-        )
-        msg = f"{fmt_count(bad)} value{'s' if bad != 1 else ''} of {name} outside {shown}: {listed}"
+        msg = _values_outside(name, f"outside {shown}", bad, counts, rows)
         return CheckResult(spec.bullet, "fail", msg, observed, bad, tuple(rows))
 
     return Compiled(spec, [(f"c{k}_bad", f"count(*) FILTER (WHERE {pred})")], finish)
@@ -566,13 +560,7 @@ def _in_known_set(
             c, name, lambda v: v in known_values or str(v) in {str(x) for x in known_values}
         )
         observed["unexpected_values"] = counts
-        listed = (
-            ", ".join(f"{fmt_value(v)} ×{fmt_count(n)}" for v, n in counts[:5])
-            + (", …" if len(counts) > 5 else "")
-            if counts
-            else fmt_list([r.get(name) for r in rows], bad)
-        )
-        msg = f"{fmt_count(bad)} value{'s' if bad != 1 else ''} of {name} not in {where}: {listed}"
+        msg = _values_outside(name, f"not in {where}", bad, counts, rows)
         return CheckResult(spec.bullet, "fail", msg, observed, bad, tuple(rows))
 
     return Compiled(spec, [(f"c{k}_bad", f"count(*) FILTER (WHERE {pred})")], finish)
@@ -700,3 +688,16 @@ def _aggregate(spec: AggregateRange, ctx: Context) -> Outcome:
         return CheckResult(spec.bullet, "pass", f"{word} {shown}, within {bounds}.", observed)
 
     return Compiled(spec, [(f"c{k}_agg", f"{_AGG_SQL[spec.func]}({expr})")], finish)
+
+
+def _values_outside(
+    name: str, where: str, bad: int, counts: list[list[Any]], rows: list[dict[str, Any]]
+) -> str:
+    """'3 values of shift outside {A, B, C}: D ×2, E ×1': the offenders with their counts."""
+    listed = (
+        ", ".join(f"{fmt_value(v)} ×{fmt_count(n)}" for v, n in counts[:5])
+        + (", …" if len(counts) > 5 else "")
+        if counts
+        else fmt_list([r.get(name) for r in rows], bad)
+    )
+    return f"{fmt_count(bad)} value{'s' if bad != 1 else ''} of {name} {where}: {listed}"
