@@ -9,12 +9,16 @@ from .runtime import (
     GateStateError,
     InputError,
     Prompt,
+    ResumeError,
     Run,
+    compare,
     confirm_high,
+    delete_run,
     load_run,
+    runs,
     start_run,
 )
-from .store import RunStore, verify_run, verify_store
+from .store import LeaseHeld, RunStore, verify_run, verify_store
 from .template import Gate, Template, TemplateError, load_template
 
 __version__ = "0.1.0"
@@ -23,16 +27,26 @@ __all__ = [
     "Gate",
     "GateStateError",
     "InputError",
+    "LeaseHeld",
     "Prompt",
+    "ResumeError",
     "Run",
     "RunStore",
     "Template",
     "TemplateError",
     "__version__",
+    "compare",
     "confirm_high",
+    "delete_run",
     "load_run",
     "load_template",
+    "runs",
     "start_run",
     "verify_run",
     "verify_store",
 ]
+
+if "ipykernel" in __import__("sys").modules:  # in a notebook kernel: runs show their run view
+    from .widgets import enable_notebook_display as _enable_notebook_display
+
+    _enable_notebook_display()

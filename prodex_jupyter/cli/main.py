@@ -7,8 +7,20 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..runtime import GateStateError, InputError, Run, confirm_high, load_run, start_run
-from ..store import GateRecord, RunNotFound, RunStore, verify_run, verify_store
+from ..runtime import (
+    GateStateError,
+    InputError,
+    ResumeError,
+    Run,
+    compare,
+    confirm_high,
+    load_run,
+    runs,
+    start_run,
+)
+from ..runtime.policy import Policy
+from ..runtime.resume import runnable_nodes
+from ..store import GateRecord, LeaseHeld, RunNotFound, RunStore, verify_run, verify_store
 from ..template import TemplateError, load_template
 from . import render
 
@@ -23,7 +35,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args)
-    except (TemplateError, InputError, GateStateError, RunNotFound, KeyError, ValueError) as exc:
+    except (
+        TemplateError,
+        InputError,
+        GateStateError,
+        RunNotFound,
+        LeaseHeld,
+        ResumeError,
+        KeyError,
+        ValueError,
+    ) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"prodex: error: {message}", file=sys.stderr)
         return 2
@@ -66,7 +87,35 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("gate")
         p.add_argument("--note", default=None)
         p.add_argument("--by", default=None, help="who decides (default: $PRODEX_USER or login)")
+        p.add_argument(
+            "--resume",
+            action="store_true",
+            help="if no process is executing the run, continue it here (without asking)",
+        )
         p.set_defaults(handler=_decide, verb=verb)
+
+    p = sub.add_parser("runs", help="list runs: pipeline, status, gates, started, inputs")
+    p.add_argument("--pipeline", action="append", default=None, help="only this pipeline")
+    p.add_argument("--status", action="append", default=None, help="only runs in this status")
+    p.set_defaults(handler=_runs)
+
+    p = sub.add_parser("compare", help="compare runs of one pipeline: outputs and what changed")
+    p.add_argument("runs", nargs="+", metavar="RUN")
+    p.set_defaults(handler=_compare)
+
+    p = sub.add_parser("delete", help="delete a whole run (its events and unshared artifacts)")
+    p.add_argument("run")
+    p.add_argument("--yes", action="store_true", help="do not ask (required without a terminal)")
+    p.set_defaults(handler=_delete)
+
+    p = sub.add_parser("resume", help="continue a run that no process is executing, here")
+    p.add_argument("run")
+    p.add_argument(
+        "--confirm-high",
+        action="store_true",
+        help="let the policy confirm gates whose confidence is high",
+    )
+    p.set_defaults(handler=_resume)
 
     p = sub.add_parser("verify", help="recompute hash chains; name anything changed or removed")
     p.add_argument("run", nargs="?")
@@ -111,7 +160,70 @@ def _decide(args: argparse.Namespace) -> int:
     getattr(run, args.verb)(args.gate, note=args.note, by=args.by)
     gate = run.gates[args.gate]
     print(render.decision_text(gate))
+    holder = run.executor
+    if holder is not None:
+        print(f"  {render.executor_text(holder)} executes run {run.id}: it picks the decision up")
+        return 0
+    if not runnable_nodes(run.state):
+        return 0  # nothing can proceed yet: no one needs to execute the run
+    if args.resume or (
+        sys.stdin.isatty()
+        and _yes(f"  No process is executing run {run.id}. Continue it here now? [y/N] ")
+    ):
+        return _continue(run, None)
+    print(f"  No process is executing run {run.id}; continue it with: prodex resume {run.id}")
     return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    table = runs(args.pipeline, args.status, store=_store(args))
+    print(render.runs_text(table))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    print(compare(*args.runs, store=_store(args)).to_text())
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run = load_run(args.run, store)
+    state = run.state
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ValueError(f"deleting run {run.id} needs --yes when there is no terminal to ask")
+        question = (
+            f"Delete run {run.id} of {state.template_id} ({state.status}, "
+            f"{state.last_seq + 1} events) and the artifacts no other run uses? [y/N] "
+        )
+        if not _yes(question):
+            print("not deleted")
+            return 1
+    print(store.delete_run(run.id))
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    run = load_run(args.run, _store(args))
+    return _continue(run, confirm_high if args.confirm_high else None)
+
+
+def _continue(run: Run, policy: Policy | None) -> int:
+    """Execute a stored run here, in the foreground, as `prodex run` does."""
+    run.subscribe(_print_progress)
+    run.resume(policy)
+    for note in run.resume_notes:
+        print(f"  note: {note}")
+    if run.is_executing_here:
+        print(f"Run {run.id} of {run.state.template_id} continues in this process")
+    _drive(run, _ask if sys.stdin.isatty() else None)
+    print(render.run_text(run))
+    if run.prompts:
+        print(
+            f"\nGates are waiting. Decide with: prodex confirm {run.id} GATE (or reject --note ...)"
+        )
+    return 1 if run.status == "failed" else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -160,6 +272,13 @@ def _drive(run: Run, decide: Decider | None) -> None:
                 decided = decide(run, gate) or decided
         if not decided:
             return
+
+
+def _yes(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _ask(run: Run, gate: GateRecord) -> bool:

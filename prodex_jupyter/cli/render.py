@@ -5,8 +5,10 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+import pandas as pd
+
 from ..runtime import Prompt, Run
-from ..store import GateRecord, Result, RunState
+from ..store import GateRecord, Lease, Result, RunState
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "manual": "?   ", "warn": "warn", "skipped": "skip"}
 
@@ -135,3 +137,48 @@ def event_line(kind: str, data: dict[str, Any]) -> str | None:
     if kind == "run_status":
         return f"  status   {data['status']}"
     return None
+
+
+def executor_text(lease: Lease) -> str:
+    return "this process" if lease.mine else f"process {lease.pid} on {lease.host}"
+
+
+def duration_text(delta: pd.Timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def runs_text(table: pd.DataFrame) -> str:
+    """The runs list as a fixed-width table (newest first); * marks runs a process executes."""
+    if table.empty:
+        return "no runs"
+    rows = [("RUN", "PIPELINE", "TEMPLATE", "STATUS", "GATES", "STARTED", "DURATION", "INPUTS")]
+    for r in table.itertuples(index=False):
+        rows.append(
+            (
+                r.run_id,
+                r.pipeline,
+                r.fingerprint[:12],
+                r.status + (" *" if r.executing else ""),
+                r.gates_resolved,
+                r.started.strftime("%Y-%m-%d %H:%M:%S"),
+                duration_text(r.duration),
+                r.inputs,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
+    lines.append(
+        f"{len(table)} runs"
+        + ("; * = a process is executing it" if table["executing"].any() else "")
+    )
+    return "\n".join(line.rstrip() for line in lines)

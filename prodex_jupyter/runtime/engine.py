@@ -66,8 +66,20 @@ def start_run(
     first = the_store.create_run(created)
     run = Run(the_store, first.run_id, template)
     run._absorb([first])
+    lease = the_store.leases.acquire(run.id)  # this process executes the run (store/leases.py)
+    return launch(run, template, sources, policy, lease)
+
+
+def launch(
+    run: Run,
+    template: Template,
+    sources: Mapping[str, Any],
+    policy: Policy | None,
+    lease: str,
+) -> Run:
+    """Execute `run` in this process (it holds the run's lease): a new run, or one resumed."""
     loop = caller_loop()
-    scheduler = Scheduler(run, template, sources, policy, loop or background_loop())
+    scheduler = Scheduler(run, template, dict(sources), policy, loop or background_loop(), lease)
     run._scheduler = scheduler
     run._mark_busy()
     if loop is not None:

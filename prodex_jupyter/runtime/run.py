@@ -20,6 +20,7 @@ from ..store import (
     GateDecided,
     GateRecord,
     InputRecord,
+    Lease,
     Result,
     RunFold,
     RunNotFound,
@@ -34,6 +35,8 @@ from .observers import announce
 from .prompts import Prompt, prompt_queue
 
 if TYPE_CHECKING:
+    from ..store.event_log import Guard
+    from .policy import Policy
     from .scheduler import Scheduler
 
 Listener = Callable[["Run", list[StoredEvent]], None]
@@ -79,6 +82,7 @@ class Run:
         self._idle.set()
         self._scheduler: Scheduler | None = None
         self._crash: BaseException | None = None
+        self.resume_notes: list[str] = []  # what `resume()` wants a person to know
 
     # ------------------------------------------------------------------ state
     def refresh(self) -> Run:
@@ -145,6 +149,22 @@ class Run:
     @property
     def is_executing_here(self) -> bool:
         return self._scheduler is not None
+
+    @property
+    def executor(self) -> Lease | None:
+        """The live lease of the process executing this run (this one or another), or None."""
+        return self.store.leases.holder(self.id)
+
+    def resume(self, policy: Policy | None = None) -> Run:
+        """Continue a run no process is executing (kernel restarted, command line exited), here.
+
+        Nodes whose result is stored are not recomputed; nodes left running by a dead process run
+        again. Refused (LeaseHeld) while another live process executes the run. Returns at once,
+        like `Template.run`; `policy` decides gates posed from now on.
+        """
+        from .resume import resume_run
+
+        return resume_run(self, policy)
 
     def __repr__(self) -> str:
         state = self.state
@@ -243,9 +263,11 @@ class Run:
         return unsubscribe
 
     # -------------------------------------------------------- engine interface
-    def _append(self, *events: Event, expect_last: int | None = None) -> list[StoredEvent]:
+    def _append(
+        self, *events: Event, expect_last: int | None = None, guard: Guard | None = None
+    ) -> list[StoredEvent]:
         with self._lock:
-            stored = self.store.append(self.id, *events, expect_last=expect_last)
+            stored = self.store.append(self.id, *events, expect_last=expect_last, guard=guard)
             self._absorb(stored)
             return stored
 

@@ -4,11 +4,18 @@ A node runs as soon as its upstream values exist and every upstream gate is conf
 branches run concurrently. Node work (reading, DuckDB, python, Parquet, evidence) happens in worker
 threads; events are appended from the loop. The scheduler reacts to decisions as events, so a
 decision made by a button, a script or another process all resume the run the same way.
+
+Exactly one process executes a run: the one holding its lease (store/leases.py). Every event the
+scheduler writes is fenced by that lease; the lease is released when the run settles to a final
+status, and taken again if a decision in this process gives it more work. While a gate is
+pending, a timer re-reads the store every DECISION_POLL_SECONDS so a decision recorded by another
+process (the command line, another kernel) is picked up; no polling happens per node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import traceback
@@ -23,6 +30,8 @@ from ..store import (
     GateDecided,
     GatePosed,
     InputConsumed,
+    LeaseHeld,
+    LeaseLost,
     NodeFailed,
     NodeProduced,
     NodeStarted,
@@ -35,6 +44,9 @@ from .loop import WORKERS, caller_loop
 from .policy import Policy, policy_name
 from .run import Run
 from .values import Value, describe_columns, to_table
+
+DECISION_POLL_SECONDS = 0.25
+FINAL_STATUSES = ("completed", "completed_partial", "failed")
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Scheduler:
         sources: dict[str, SourceInput],
         policy: Policy | None,
         loop: asyncio.AbstractEventLoop,
+        lease: str | None = None,
     ) -> None:
         self.run = run
         self.template = template
@@ -78,6 +91,11 @@ class Scheduler:
         self._codes: dict[str, str] = {}
         self.task: Any = None  # the drive() task or future, set by whoever starts it
         self._outbox: list[Event] = []  # events of finished nodes, written at the next step
+        self.lease: str | None = None  # token of the run's lease while this process holds it
+        self._guard: Any = None
+        self._set_lease(lease)
+        self._poll: asyncio.TimerHandle | None = None
+        self._posed = False  # a gate was posed this step: start watching for decisions
 
     # ------------------------------------------------------------- interface
     def runs_on_this_thread(self) -> bool:
@@ -113,12 +131,18 @@ class Scheduler:
         tasks: set[asyncio.Task] = set()
         try:
             self._set_status("executing")
+            self._posed = any(g.status == "pending" for g in self.run._fold.gates.values())
             while True:
                 self._flush()
+                if self._posed:
+                    self._posed = False
+                    self._watch_decisions()
                 ready = self._take_ready()
                 if ready:
+                    if self.lease is None:  # settled earlier; a decision here gave it more work
+                        self._set_lease(self.run.store.leases.acquire(self.run.id))
                     self._set_status("executing")  # also: a completed_partial run resuming
-                    self.run._append(*(NodeStarted(node_id) for node_id in ready))
+                    self._write(*(NodeStarted(node_id) for node_id in ready))
                 for node_id in ready:
                     self.inflight.add(node_id)
                     task = asyncio.ensure_future(self._execute(node_id))
@@ -130,18 +154,62 @@ class Scheduler:
                 await self._wake.wait()
                 self._wake.clear()
         except asyncio.CancelledError:
+            self._release()  # the process is closing: the run waits for a `resume`
             raise
+        except LeaseHeld:  # another process executes the run now: it picks decisions up
+            self._stop(None)
+        except LeaseLost as exc:  # another process took the run over: write nothing more
+            self._stop(exc)
         except BaseException as exc:  # the engine itself broke: say so, never leave waiters hanging
             try:
-                self.run._append(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
+                self._write(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
             finally:
-                self.run._mark_idle(crash=exc)
+                self._stop(exc)
 
     def _flush(self) -> None:
         """Write what finished nodes produced: one transaction per scheduler step, not per node."""
         if self._outbox:
             events, self._outbox = self._outbox, []
-            self.run._append(*events)
+            self._write(*events)
+
+    # ----------------------------------------------------------------- lease
+    def _write(self, *events: Event) -> None:
+        """Append the executor's events, refused (LeaseLost) unless this process holds the lease."""
+        self.run._append(*events, guard=self._guard)
+
+    def _set_lease(self, token: str | None) -> None:
+        self.lease = token
+        self._guard = self.run.store.leases.guard(self.run.id, token) if token else None
+
+    def _release(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+            self._poll = None
+        if self.lease is not None:
+            self.run.store.leases.release(self.run.id, self.lease)
+            self._set_lease(None)
+
+    def _stop(self, crash: BaseException | None) -> None:
+        """This process no longer executes the run."""
+        self._release()
+        if self.run._scheduler is self:
+            self.run._scheduler = None
+        self.run._mark_idle(crash=crash)
+
+    def _watch_decisions(self) -> None:
+        """While a gate is pending, re-read the store on a timer for decisions made elsewhere."""
+        if self._poll is None:
+            self._poll = self.loop.call_later(DECISION_POLL_SECONDS, self._poll_store)
+
+    def _poll_store(self) -> None:
+        self._poll = None
+        if self.lease is None or not any(
+            g.status == "pending" for g in self.run._fold.gates.values()
+        ):
+            return  # nothing to wait for; the next gate posed starts the timer again
+        with contextlib.suppress(Exception):  # a busy or vanished store: try again next tick
+            self.run.refresh()  # new decisions reach `observe` like local ones
+        self._watch_decisions()
 
     def _take_ready(self) -> list[str]:
         ready = [n for n in self.candidates if self._is_ready(n)]
@@ -276,7 +344,9 @@ class Scheduler:
                 outcome.evidence.get("summary", ""),
             )
             events.append(posed)
-            events.extend(self._policy_decision(posed))
+            decided = self._policy_decision(posed)
+            events.extend(decided)
+            self._posed = self._posed or not decided
         return events
 
     def _policy_decision(self, posed: GatePosed) -> list[Event]:
@@ -308,6 +378,9 @@ class Scheduler:
         gates = fold.gates.values()
         if any(g.status == "pending" for g in gates):
             status = "executing"  # waiting for a decision
+            if self.lease is None:  # a gate reopened here after the run had settled
+                self._set_lease(self.run.store.leases.acquire(self.run.id))
+            self._watch_decisions()
         elif any(n.state == "failed" for n in fold.nodes.values()):
             status = "failed"
         elif any(g.status == "rejected" for g in gates):
@@ -317,10 +390,12 @@ class Scheduler:
         else:
             status = "completed_partial"
         self._set_status(status)
+        if status in FINAL_STATUSES:
+            self._release()  # nothing left to execute: the run can be deleted or resumed elsewhere
 
     def _set_status(self, status: str) -> None:
         if self.run._fold.status != status:
-            self.run._append(RunStatusChanged(status))
+            self._write(RunStatusChanged(status))
 
 
 def _lineage(

@@ -1,5 +1,6 @@
 """Layer 3: the run store (append-only event log, artifacts, run state as a fold of events)."""
 
+from .deletion import Deletion
 from .event_log import Conflict
 from .events import (
     GATE_DECISIONS,
@@ -15,6 +16,7 @@ from .events import (
     RunStatusChanged,
     StoredEvent,
 )
+from .leases import Lease, LeaseHeld, LeaseLost
 from .run_store import RunNotFound, RunStore, open_store
 from .state import Decision, GateRecord, InputRecord, NodeRecord, Result, RunFold, RunState
 from .verify import Problem, verify_run, verify_store
@@ -24,12 +26,16 @@ __all__ = [
     "RUN_STATUSES",
     "Conflict",
     "Decision",
+    "Deletion",
     "Event",
     "GateDecided",
     "GatePosed",
     "GateRecord",
     "InputConsumed",
     "InputRecord",
+    "Lease",
+    "LeaseHeld",
+    "LeaseLost",
     "NodeFailed",
     "NodeProduced",
     "NodeRecord",

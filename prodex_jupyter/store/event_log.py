@@ -22,7 +22,7 @@ from .events import Event, StoredEvent, canonical_json, decode_event
 GENESIS = "0" * 64
 
 T = TypeVar("T")
-# Runs inside a write transaction, before it writes: raises to stop it (lease fencing, delete check).
+# Runs in a write transaction before it writes; raises to stop it (lease fencing, delete check).
 Guard = Callable[[sqlite3.Connection], None]
 
 _SCHEMA = """

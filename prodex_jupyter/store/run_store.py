@@ -14,8 +14,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from .artifacts import ArtifactStore
-from .event_log import EventLog
+from .deletion import Deletion, delete_run
+from .event_log import EventLog, Guard
 from .events import Event, RunCreated, StoredEvent
+from .leases import Leases
+from .run_index import ensure_index
 from .state import RunFold, RunState
 
 
@@ -30,6 +33,8 @@ class RunStore:
         self.root = Path(root or os.environ.get("PRODEX_HOME") or ".prodex").resolve()
         self.log = EventLog(self.root / "events.sqlite")
         self.artifacts = ArtifactStore(self.root / "artifacts")
+        ensure_index(self.log)  # runs list and artifact references (store/run_index.py)
+        self.leases = Leases(self.log)  # who executes which run (store/leases.py)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -40,9 +45,18 @@ class RunStore:
         return self.log.create_run(run_id, created.template_id, created.fingerprint, created)
 
     def append(
-        self, run_id: str, *events: Event, expect_last: int | None = None
+        self,
+        run_id: str,
+        *events: Event,
+        expect_last: int | None = None,
+        guard: Guard | None = None,
     ) -> list[StoredEvent]:
-        return self.log.append(run_id, events, expect_last=expect_last)
+        return self.log.append(run_id, events, expect_last=expect_last, guard=guard)
+
+    def delete_run(self, run_id: str) -> Deletion:
+        """Delete a whole run: its events and the artifacts no other run uses. Refused (LeaseHeld)
+        while a live process executes it. The one deletion there is (see store/deletion.py)."""
+        return delete_run(self, run_id)
 
     def put_table(self, table: pa.Table) -> str:
         return self.artifacts.put_table(table)

@@ -1,0 +1,210 @@
+"""Resuming a run that no process executes (the kernel restarted, the command line exited).
+
+`Run.resume()` rebuilds what the run needs from its own record, then executes it here:
+
+- the template from the run's `run_created` event (`Template.from_dict(..., base_dir=...)`); if
+  it no longer rebuilds to the recorded fingerprint (a `module:function` node whose code changed
+  since), resuming is refused, naming the nodes;
+- values of produced nodes are never recomputed: they load lazily from their stored artifacts
+  (a missing artifact refuses the resume, naming node and artifact);
+- nodes left `running` by a dead process run again; failed nodes stay failed;
+- sources not read yet are read from the files the run was started with. A source already read
+  is never read again: its stored table is used, even if its file has changed since (the change
+  is reported in `ResumePlan.notes`). A source whose recorded content hash no longer matches its
+  file and that would have to be read again is refused, naming node and file.
+
+Exactly one process executes a run: resuming takes the run's lease, and is refused (LeaseHeld)
+while another live process holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..store import RunState, RunStatusChanged
+from ..store.artifacts import file_sha256
+from ..store.leases import HOST
+from ..template import SourceNode, Template
+from .compute import SourceInput
+from .policy import Policy
+from .run import Run
+
+FINAL = ("completed", "completed_partial", "failed")
+
+
+class ResumeError(RuntimeError):
+    """A stored run cannot be continued as recorded; says which node, file or artifact."""
+
+
+@dataclass
+class ResumePlan:
+    template: Template
+    sources: dict[str, SourceInput]
+    rerun: list[str]  # nodes a dead process left running
+    notes: list[str] = field(default_factory=list)
+
+
+def runnable_nodes(state: RunState) -> list[str]:
+    """Nodes that could execute now: not produced or failed, every upstream produced and its gate
+    confirmed (a node a dead process left `running` counts)."""
+    ready = []
+    for node_id, node in state.nodes.items():
+        if node.state in ("produced", "failed"):
+            continue
+        if all(
+            state.nodes[up].state == "produced"
+            and (
+                state.nodes[up].gate_id is None
+                or state.gates[state.nodes[up].gate_id].status == "confirmed"
+            )
+            for up in node.upstream
+        ):
+            ready.append(node_id)
+    return ready
+
+
+def plan_resume(run: Run) -> ResumePlan:
+    """Everything needed to continue `run` here, or a ResumeError saying what is missing."""
+    store = run.store
+    created = run._fold.created
+    state = run.state
+    if created is None:
+        raise ResumeError(f"run {run.id} has no run_created event: nothing to resume")
+    base_dir = state.base_dir or None
+    try:
+        template = Template.from_dict(dict(created.template), base_dir=base_dir)
+    except Exception as exc:
+        raise ResumeError(
+            f"run {run.id}: its template '{state.template_id}' cannot be rebuilt from the "
+            f"record: {exc}"
+        ) from exc
+    if template.fingerprint != state.fingerprint:
+        now = template.node_digests()
+        changed = sorted(
+            node_id
+            for node_id, digests in state.node_digests.items()
+            if now.get(node_id) != digests
+        )
+        raise ResumeError(
+            f"run {run.id}: template '{state.template_id}' no longer rebuilds as recorded "
+            f"(fingerprint {state.fingerprint[:12]} is now {template.fingerprint[:12]}; nodes "
+            f"changed: {', '.join(changed) or '?'}); start a new run of the edited template"
+        )
+    notes: list[str] = []
+    needed = _needed_values(state)
+    for node_id in sorted(needed):
+        result = state.results[node_id]
+        if result.artifact and not store.artifacts.path(result.artifact).exists():
+            raise ResumeError(
+                f"run {run.id}: the stored value of node '{node_id}' (artifact "
+                f"{result.artifact[:12]}) is missing from {store.artifacts.root}; downstream "
+                "nodes need it and it is never recomputed on resume. Start a new run."
+            )
+    sources: dict[str, SourceInput] = {}
+    for node_id, node in template.nodes.items():
+        if not isinstance(node, SourceNode):
+            continue
+        consumed = state.inputs.get(node_id)
+        if state.nodes[node_id].state == "produced":
+            if consumed is not None and not consumed.snapshot and node_id in needed:
+                now_sha = _sha_or_none(Path(consumed.path))
+                if now_sha != consumed.sha256:
+                    what = "is gone" if now_sha is None else f"now has sha256 {now_sha[:12]}"
+                    notes.append(
+                        f"source '{node_id}': {consumed.path} changed since the run read it "
+                        f"(sha256 {consumed.sha256[:12]}, {what}); the run goes on with the "
+                        "table it read then (stored artifact), not the file as it is now"
+                    )
+            continue
+        if state.nodes[node_id].state == "failed":
+            continue
+        given = created.inputs.get(node_id, "")
+        if consumed is not None:  # read before but not produced: only re-read identical bytes
+            if consumed.snapshot:
+                raise ResumeError(
+                    f"run {run.id}: source '{node_id}' was a DataFrame; its snapshot "
+                    f"{consumed.sha256[:12]} was stored but the node never landed"
+                )
+            now_sha = _sha_or_none(Path(consumed.path))
+            if now_sha != consumed.sha256:
+                raise ResumeError(
+                    f"run {run.id}: source '{node_id}' must be read again, but its file "
+                    f"{consumed.path} changed since the run read it (sha256 "
+                    f"{consumed.sha256[:12]}, now {(now_sha or 'missing')[:12]}); "
+                    "refusing to mix inputs. Start a new run."
+                )
+        if not given or given.startswith("<DataFrame"):
+            raise ResumeError(
+                f"run {run.id}: source '{node_id}' was handed a DataFrame that was never read "
+                "(it is not in the store), so the run cannot be resumed. Start a new run."
+            )
+        path = Path(given)
+        if not path.is_file():
+            raise ResumeError(
+                f"run {run.id}: source '{node_id}' has not been read yet and its file "
+                f"{path} is missing"
+            )
+        fmt = node.format or _suffix(path)
+        sources[node_id] = SourceInput(node_id, path=path, format=fmt)
+    rerun = [n for n, rec in state.nodes.items() if rec.state == "running"]
+    return ResumePlan(template, sources, rerun, notes)
+
+
+def resume_run(run: Run, policy: Policy | None = None) -> Run:
+    """Execute a stored run in this process from where it stands (see the module docstring)."""
+    from .engine import LIVE, launch
+
+    if run._scheduler is not None and run._scheduler.lease is not None:
+        return run  # already executing here
+    live = LIVE.get(run.id)
+    if live is not None and live.lease is not None and live.run is not run:
+        return live.run  # another handle in this process executes it
+    run.refresh()
+    state = run.state
+    if state.status in FINAL and not runnable_nodes(state):
+        run.resume_notes = [f"run {run.id} is {state.status}: nothing to resume"]
+        return run
+    plan = plan_resume(run)
+    leases = run.store.leases
+    lease = leases.acquire(run.id)  # LeaseHeld while another live process executes it
+    try:
+        run.refresh()  # another process may have finished it while we planned
+        if run.state.status in FINAL and not runnable_nodes(run.state):
+            leases.release(run.id, lease)
+            run.resume_notes = [f"run {run.id} is {run.state.status}: nothing to resume"]
+            return run
+        reason = f"resumed by process {os.getpid()} on {HOST}"
+        if plan.rerun:
+            reason += f"; re-running {', '.join(plan.rerun)} (left running by a stopped process)"
+        run._append(RunStatusChanged("executing", reason=reason), guard=leases.guard(run.id, lease))
+        run.template = plan.template
+        run.resume_notes = plan.notes
+        launch(run, plan.template, plan.sources, policy, lease)
+    except BaseException:
+        leases.release(run.id, lease)
+        raise
+    return run
+
+
+def _needed_values(state: RunState) -> set[str]:
+    """Produced nodes whose values a node still to run reads."""
+    needed = set()
+    for node in state.nodes.values():
+        if node.state == "produced":
+            continue
+        needed.update(up for up in node.upstream if state.nodes[up].state == "produced")
+    return needed
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return {"jsonl": "ndjson", "pq": "parquet", "tsv": "csv"}.get(suffix, suffix or "csv")

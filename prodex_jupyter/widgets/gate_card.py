@@ -1,0 +1,271 @@
+"""One gate card: a prompt (one gate, or a batch of clean ones) with Confirm and Reject, or a
+decided gate with who decided and when, and Reopen / Re-confirm.
+
+Cards hold no run state: a click becomes a decision on the run (`run.confirm / reject /
+reopen`); the card area then re-renders from the run's state, which retires this card and
+shows the next. A card only keeps what a person is typing (a rejection reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from ..runtime import GateStateError, Prompt
+from ..store import GateRecord
+from .evidence_view import evidence_html
+from .text import CONFIDENCE_TONES, GATE_TONES, chip, clock, esc
+
+if TYPE_CHECKING:
+    from ..runtime import Run
+
+DECISION_ERRORS = (GateStateError, KeyError, ValueError, RuntimeError)
+
+
+def _button(description: str, css: str, style: str = "", icon: str = "") -> w.Button:
+    button = w.Button(
+        description=description,
+        button_style=style,
+        icon=icon,
+        layout=w.Layout(width="auto", min_width="96px", height="30px"),
+    )
+    button.add_class(css)
+    return button
+
+
+def confidence_chip(confidence: str) -> str:
+    tone = CONFIDENCE_TONES.get(confidence, "grey")
+    return chip(f"Confidence: {confidence or '?'}", tone, f"prodex-confidence-{confidence}")
+
+
+def gate_head_html(gate: GateRecord, *, confidence: bool = True) -> str:
+    return (
+        '<div class="prodex-card-head">'
+        f'<span class="prodex-card-name">{esc(gate.name)}</span>'
+        f'<span class="prodex-card-node">gate <code>{esc(gate.gate_id)}</code> on node '
+        f"<code>{esc(gate.node_id)}</code></span>"
+        + (confidence_chip(gate.confidence) if confidence else "")
+        + "</div>"
+    )
+
+
+class RejectForm(w.VBox):
+    """A reason box that appears on Reject; an empty reason is refused where it is typed."""
+
+    def __init__(self, submit: Callable[[str, str], None]) -> None:
+        self._submit = submit
+        self.gate_id = ""
+        self.prompt = w.HTML()
+        self.reason = w.Textarea(
+            placeholder="What is wrong? The reason is kept in the run record (required).",
+            layout=w.Layout(width="100%", height="64px"),
+        )
+        self.reason.add_class("prodex-reject-reason")
+        self.submit_button = _button("Reject gate", "prodex-reject-submit", "danger", "ban")
+        self.cancel_button = _button("Cancel", "prodex-reject-cancel")
+        self.error = w.HTML()
+        self.error.add_class("prodex-reject-error")
+        self.submit_button.on_click(lambda _b: self._on_submit())
+        self.cancel_button.on_click(lambda _b: self.hide())
+        buttons = w.HBox([self.submit_button, self.cancel_button, self.error])
+        buttons.add_class("prodex-card-buttons")
+        super().__init__([self.prompt, self.reason, buttons], layout=w.Layout(display="none"))
+        self.add_class("prodex-reject-form")
+
+    def show(self, gate: GateRecord) -> None:
+        self.gate_id = gate.gate_id
+        self.prompt.value = f"Reject <b>{esc(gate.name)}</b>: downstream nodes stay blocked."
+        self.error.value = ""
+        self.layout.display = "flex"
+
+    def hide(self) -> None:
+        self.layout.display = "none"
+        self.error.value = ""
+
+    @property
+    def visible(self) -> bool:
+        return self.layout.display != "none"
+
+    def _on_submit(self) -> None:
+        reason = self.reason.value.strip()
+        if not reason:
+            self.error.value = (
+                '<span class="prodex-error">A reason is required to reject a gate.</span>'
+            )
+            return
+        self._submit(self.gate_id, reason)
+
+
+class GateCard(w.VBox):
+    """A prompt from the checker's queue: evidence, confidence, Confirm and Reject."""
+
+    def __init__(
+        self, prompt: Prompt, run: Run, on_decided: Callable[[], None] | None = None
+    ) -> None:
+        self.prompt = prompt
+        self.run = run
+        self._on_decided = on_decided
+        self.gate_ids = prompt.gate_ids
+        self.key = prompt_key(prompt)
+        self.confirm_button = _button(
+            f"Confirm all {len(prompt.gates)}" if prompt.is_batch else "Confirm",
+            "prodex-confirm",
+            "success",
+            "check",
+        )
+        self.confirm_button.on_click(lambda _b: self._confirm(self.gate_ids))
+        self.message = w.HTML()
+        self.message.add_class("prodex-card-message")
+        self.reject_form = RejectForm(self._reject)
+        self.reject_buttons: dict[str, w.Button] = {}
+        if prompt.is_batch:
+            body = self._batch_body(prompt)
+            buttons = [self.confirm_button]
+        else:
+            gate = prompt.gates[0]
+            body = [w.HTML(self._gate_html(gate, batch=False))]
+            reject = _button("Reject…", "prodex-reject", "", "times")
+            reject.on_click(lambda _b, g=gate: self._open_reject(g))
+            self.reject_buttons[gate.gate_id] = reject
+            buttons = [self.confirm_button, reject]
+        row = w.HBox([*buttons, self.message])
+        row.add_class("prodex-card-buttons")
+        super().__init__([*body, row, self.reject_form])
+        self.add_class("prodex-gate-card")
+        self.add_class("prodex-prompt")
+        if prompt.is_batch:
+            self.add_class("prodex-batch")
+        for gate_id in self.gate_ids:
+            self.add_class(f"prodex-gate-{gate_id}")
+
+    @staticmethod
+    def _gate_html(gate: GateRecord, *, batch: bool) -> str:
+        evidence = gate.evidence or {}
+        parts = [gate_head_html(gate)]
+        if gate.description:
+            parts.append(f'<div class="prodex-card-desc">{esc(gate.description)}</div>')
+        parts.append(f'<div class="prodex-summary">{esc(gate.summary)}</div>')
+        body = evidence_html(evidence, open_details=not batch)
+        if batch:
+            body = f"<details><summary>Evidence</summary>{body}</details>"
+        parts.append(body)
+        return "".join(parts)
+
+    def _batch_body(self, prompt: Prompt) -> list[w.Widget]:
+        head = w.HTML(
+            '<div class="prodex-card-head"><span class="prodex-card-name">'
+            f"{len(prompt.gates)} clean gates, batched</span>"
+            f"{confidence_chip(prompt.confidence)}</div>"
+            '<div class="prodex-card-desc">Each passed every check with high confidence. '
+            "Confirming records one decision per gate; reject any one on its own.</div>"
+        )
+        rows: list[w.Widget] = [head]
+        for gate in prompt.gates:
+            reject = _button("Reject…", "prodex-reject", "", "times")
+            reject.add_class(f"prodex-reject-{gate.gate_id}")
+            reject.on_click(lambda _b, g=gate: self._open_reject(g))
+            self.reject_buttons[gate.gate_id] = reject
+            item = w.VBox([w.HTML(self._gate_html(gate, batch=True)), reject])
+            item.add_class("prodex-batch-gate")
+            rows.append(item)
+        return rows
+
+    def _open_reject(self, gate: GateRecord) -> None:
+        self.reject_form.show(gate)
+
+    def _buttons(self, enabled: bool) -> None:
+        self.confirm_button.disabled = not enabled
+        for button in self.reject_buttons.values():
+            button.disabled = not enabled
+
+    def _confirm(self, gate_ids: tuple[str, ...]) -> None:
+        self._decide(lambda: [self.run.confirm(g) for g in gate_ids])
+
+    def _reject(self, gate_id: str, reason: str) -> None:
+        self._decide(lambda: self.run.reject(gate_id, note=reason))
+
+    def _decide(self, action: Callable[[], object]) -> None:
+        self._buttons(False)
+        self.message.value = ""
+        try:
+            action()
+        except DECISION_ERRORS as exc:  # e.g. decided meanwhile from another process
+            self.message.value = f'<span class="prodex-error">{esc(exc)}</span>'
+            self._buttons(True)
+            return
+        if self._on_decided is not None:
+            self._on_decided()  # show the outcome now, not at the next coalesced render
+
+
+class DecisionCard(w.VBox):
+    """A decided gate: confirmed or rejected, by whom, when, why; Reopen or Re-confirm."""
+
+    def __init__(
+        self, gate: GateRecord, run: Run, on_decided: Callable[[], None] | None = None
+    ) -> None:
+        self.gate = gate
+        self.run = run
+        self._on_decided = on_decided
+        self.gate_ids = (gate.gate_id,)
+        self.key = decision_key(gate)
+        decision = gate.last_decision
+        verb = "Confirmed" if gate.status == "confirmed" else "Rejected"
+        who = f" by <b>{esc(decision.by)}</b> at {esc(clock(decision.at))}" if decision else ""
+        note = (
+            f'<div class="prodex-decision">“{esc(decision.note)}”</div>'
+            if decision and decision.note
+            else ""
+        )
+        earlier = len(gate.decisions) - 1
+        history = (
+            f' <span class="prodex-section-note">({earlier} earlier decision'
+            f"{'s' if earlier > 1 else ''})</span>"
+            if earlier > 0
+            else ""
+        )
+        self.summary = w.HTML(
+            '<div class="prodex-card-head">'
+            f"{chip(verb, GATE_TONES[gate.status], 'prodex-decision-chip')}"
+            f'<span class="prodex-card-name">{esc(gate.name)}</span>'
+            f'<span class="prodex-decision">{who}{history}</span></div>{note}'
+        )
+        self.summary.add_class("prodex-decision-summary")
+        if gate.status == "confirmed":
+            self.action = _button("Reopen", "prodex-reopen", "", "undo")
+            self.action.tooltip = "Take the confirmation back: new downstream work waits again"
+            self.action.on_click(lambda _b: self._decide(lambda: self.run.reopen(gate.gate_id)))
+        else:
+            self.action = _button("Re-confirm", "prodex-reconfirm", "success", "check")
+            self.action.tooltip = "Confirm after all: downstream nodes proceed on this run"
+            self.action.on_click(lambda _b: self._decide(lambda: self.run.confirm(gate.gate_id)))
+        self.message = w.HTML()
+        self.summary.layout.flex = "1 1 auto"
+        row = w.HBox([self.summary, self.message, self.action])
+        row.add_class("prodex-decided-row")
+        super().__init__([row])
+        self.add_class("prodex-gate-card")
+        self.add_class("prodex-decided")
+        self.add_class(f"prodex-decided-{gate.status}")
+        self.add_class(f"prodex-gate-{gate.gate_id}")
+
+    def _decide(self, action: Callable[[], object]) -> None:
+        self.action.disabled = True
+        try:
+            action()
+        except DECISION_ERRORS as exc:
+            self.message.value = f'<span class="prodex-error">{esc(exc)}</span>'
+            self.action.disabled = False
+            return
+        if self._on_decided is not None:
+            self._on_decided()
+
+
+def prompt_key(prompt: Prompt) -> tuple:
+    return ("prompt", *((g.gate_id, g.posed_seq, len(g.decisions)) for g in prompt.gates))
+
+
+def decision_key(gate: GateRecord) -> tuple:
+    last = gate.last_decision
+    return ("decided", gate.gate_id, gate.status, last.seq if last else None)

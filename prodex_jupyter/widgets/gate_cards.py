@@ -1,0 +1,156 @@
+"""The gate-card area (the spec's chat panel): one card per prompt of the checker's queue, then
+the decided gates with Reopen / Re-confirm.
+
+The queue (`runtime.prompt_queue`) decides what is asked now: gates pending on independent
+branches appear together, a gate below another pending gate waits for it. Cards are keyed by
+their gates and decisions, so a re-render keeps a card (and a half-typed rejection reason)
+while its gates are unchanged, and replaces it when they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from ..runtime import prompt_queue
+from ..store import RunState
+from .closing import close_tree
+from .gate_card import DecisionCard, GateCard, decision_key, prompt_key
+from .text import esc
+
+if TYPE_CHECKING:
+    from ..runtime import Run
+
+DECIDED_SHOWN = 3
+
+
+class GateCards(w.VBox):
+    def __init__(self, run: Run, on_decided: Callable[[], None] | None = None) -> None:
+        self.run = run
+        self._on_decided = on_decided
+        self.header = w.HTML()
+        self.header.add_class("prodex-cards-header")
+        self.footer = w.HTML()
+        self.footer.add_class("prodex-cards-footer")
+        self.decided_header = w.HTML()
+        self.show_all_button = w.Button(
+            description="Show all decided", layout=w.Layout(width="auto", height="28px")
+        )
+        self.show_all_button.add_class("prodex-show-decided")
+        self.show_all_button.on_click(lambda _b: self._toggle_all())
+        self.show_all = False
+        self._cards: dict[tuple, GateCard | DecisionCard] = {}
+        self._state: RunState | None = None
+        super().__init__([])
+        self.add_class("prodex-gate-cards")
+
+    @property
+    def prompt_cards(self) -> list[GateCard]:
+        return [c for c in self.children if isinstance(c, GateCard)]
+
+    @property
+    def decision_cards(self) -> list[DecisionCard]:
+        return [c for c in self.children if isinstance(c, DecisionCard)]
+
+    def update(self, state: RunState) -> None:
+        self._state = state
+        prompts = prompt_queue(state)
+        asked = {g for p in prompts for g in p.gate_ids}
+        waiting = [g for g in state.pending_gates if g.gate_id not in asked]
+        decided = sorted(
+            (g for g in state.gates.values() if g.resolved),
+            key=lambda g: g.last_decision.seq if g.last_decision else 0,
+            reverse=True,
+        )
+        cards: dict[tuple, GateCard | DecisionCard] = {}
+        children: list[w.Widget] = []
+
+        n = len(prompts)
+        if n:
+            title = "Needs your decision" if n == 1 else f"{n} prompts need your decision"
+            note = (
+                "These gates sit on independent branches; each needs its own decision."
+                if n > 1
+                else ""
+            )
+        else:
+            title, note = _idle_title(state)
+        self._set(
+            self.header,
+            f'<div class="prodex-section-title">{esc(title)}</div>'
+            + (f'<div class="prodex-section-note">{esc(note)}</div>' if note else ""),
+        )
+        children.append(self.header)
+        for prompt in prompts:
+            key = prompt_key(prompt)
+            card = self._cards.get(key) or GateCard(prompt, self.run, self._on_decided)
+            cards[key] = card
+            children.append(card)
+        later = _later_note(state, waiting)
+        if later:
+            self._set(self.footer, f'<div class="prodex-section-note">{esc(later)}</div>')
+            children.append(self.footer)
+
+        if decided:
+            self._set(
+                self.decided_header,
+                f'<div class="prodex-section-title">Decided ({len(decided)})</div>',
+            )
+            children.append(self.decided_header)
+            shown = decided if self.show_all else decided[:DECIDED_SHOWN]
+            for gate in shown:
+                key = decision_key(gate)
+                card = self._cards.get(key) or DecisionCard(gate, self.run, self._on_decided)
+                cards[key] = card
+                children.append(card)
+            if len(decided) > DECIDED_SHOWN:
+                self.show_all_button.description = (
+                    "Show fewer" if self.show_all else f"Show all {len(decided)} decided"
+                )
+                children.append(self.show_all_button)
+
+        for key, card in self._cards.items():
+            if key not in cards:
+                close_tree(card)  # its gates changed: the front end drops the old card
+        self._cards = cards
+        if tuple(children) != self.children:
+            self.children = tuple(children)
+
+    def _toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        if self._on_decided is not None:
+            self._on_decided()  # the view re-renders (under its lock)
+        else:
+            self.update(self.run.state)
+
+    @staticmethod
+    def _set(widget: w.HTML, value: str) -> None:
+        if widget.value != value:
+            widget.value = value
+
+
+def _idle_title(state: RunState) -> tuple[str, str]:
+    k, n = state.gates_resolved
+    if not n:
+        return "No gates on this pipeline", ""
+    if state.status in ("completed", "completed_partial", "failed"):
+        return "No gate needs a decision", f"{k} of {n} gates resolved."
+    not_reached = sum(g.status == "not_reached" for g in state.gates.values())
+    return (
+        "No gate needs a decision right now",
+        f"{not_reached} gate{'s' if not_reached != 1 else ''} not reached yet; "
+        "a card appears here when the checker poses one.",
+    )
+
+
+def _later_note(state: RunState, waiting: list) -> str:
+    if not waiting:
+        return ""
+    names = ", ".join(g.name for g in waiting[:3]) + ("…" if len(waiting) > 3 else "")
+    return (
+        f"{len(waiting)} more pending gate{'s' if len(waiting) > 1 else ''} "
+        f"({names}) will be asked once the gate upstream of {'them' if len(waiting) > 1 else 'it'}"
+        " is decided."
+    )

@@ -1,0 +1,186 @@
+"""The run view: the canvas with the Run Information panel beside it, the derivation drawer and
+the gate-card area, all thin views over one run.
+
+State flows one way: the run's events -> `render()` -> the widgets' traits, each re-rendered from
+`run.state` (never from accumulated deltas). Clicks flow back as decisions on the run, which
+become events and come back the same way. Bursts of events are coalesced into at most one
+render per `RENDER_INTERVAL`; a render only sends what changed.
+
+In a kernel, the view also keeps a one-second clock on the kernel's loop while the run is not
+finished: it advances the elapsed time while nodes compute, and, for a run executing in another
+process (opened with `load_run`), folds in the events that process wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from .canvas import RunCanvas
+from .closing import close_tree
+from .coalesce import Coalescer
+from .drawer import Drawer
+from .gate_cards import GateCards
+from .run_info import FINAL, RunInfo
+from .style import style_widget
+from .text import esc
+
+if TYPE_CHECKING:
+    from ..runtime import Run
+    from ..store import RunState
+
+log = logging.getLogger(__name__)
+
+RENDER_INTERVAL = 0.1  # s
+TICK = 1.0  # s
+
+
+class RunView(w.VBox):
+    """Everything about one run in a notebook output: `RunView(run)`."""
+
+    def __init__(self, run: Run, *, canvas_height: int | None = None) -> None:
+        self.run = run
+        self.renders = 0
+        self._rendered_seq = -1
+        self.last_error: BaseException | None = None
+        self._lock = threading.RLock()
+        state = run.state
+        self.header = w.HTML()
+        self.header.add_class("prodex-header")
+        self.canvas = RunCanvas(state, height=canvas_height)
+        self.info = RunInfo()
+        self.drawer = Drawer(run)
+        self.cards = GateCards(run, on_decided=self._render_safely)
+        self.error = w.HTML()
+        self.error.add_class("prodex-view-error")
+        top = w.HBox([self.canvas, self.info], layout=w.Layout(width="100%"))
+        top.add_class("prodex-top")
+        super().__init__(
+            [style_widget(), self.header, top, self.drawer, self.cards, self.error],
+            layout=w.Layout(width="100%"),
+        )
+        self.add_class("prodex-run-view")
+        self.canvas.on_node_click(self.open_node)
+        self.drawer.on_hide(self._drawer_closed)
+
+        self._coalescer = Coalescer(self._render_safely, RENDER_INTERVAL)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticking = False
+        self._clock_lock = threading.Lock()
+        self._closed = False
+        self._unsubscribe = run.subscribe(self._on_events)
+        self.render()
+        self._start_clock()
+
+    # ------------------------------------------------------------------ render
+    def render(self) -> None:
+        """Re-render every part from the run's current state (only changes are sent)."""
+        # Read the state before taking the view's lock: the engine calls listeners while it
+        # holds the run's lock, so holding ours while waiting for the run's could deadlock.
+        state = self.run.state
+        with self._lock:
+            if state.last_seq < self._rendered_seq:
+                return  # another thread rendered a newer state meanwhile
+            self._rendered_seq = state.last_seq
+            self._render_header(state)
+            self.info.update(state)
+            self.canvas.update(state)
+            self.cards.update(state)
+            self.drawer.update(state)
+            self.renders += 1
+
+    def _render_safely(self) -> None:
+        # A listener's exception would reach the code that wrote the events (the engine):
+        # a view must never break a run. Say so in the view instead.
+        try:
+            self.render()
+        except Exception as exc:
+            self.last_error = exc
+            log.exception("prodex run view failed to render run %s", self.run.id)
+            self.error.value = (
+                f'<span class="prodex-error">The view could not update: {esc(exc)}</span>'
+            )
+
+    def _on_events(self, _run: Run, _events: list) -> None:
+        if self._closed:
+            return
+        try:
+            self._coalescer.poke()
+            self._start_clock()
+        except Exception:  # never into the engine that wrote the events
+            log.exception("prodex run view could not follow run %s", self.run.id)
+
+    def _render_header(self, state: RunState) -> None:
+        description = str(state.template.get("description") or "")
+        if len(description) > 160:
+            description = description[:159] + "…"
+        value = (
+            f'<span class="prodex-title">{esc(state.template_id)}</span>'
+            f'<span class="prodex-subtitle">{esc(description)}</span>'
+        )
+        if self.header.value != value:
+            self.header.value = value
+
+    # ------------------------------------------------------------------ clicks
+    def open_node(self, node_id: str) -> None:
+        """Open the derivation drawer on a node (what a click on the canvas does)."""
+        state = self.run.state
+        with self._lock:
+            self.drawer.show(node_id, state)
+            self.canvas.select(node_id)
+
+    def _drawer_closed(self) -> None:
+        with self._lock:
+            self.canvas.select(None)
+
+    # ------------------------------------------------------------------- clock
+    def _start_clock(self) -> None:
+        """In a kernel: tick once a second on its loop until the run finishes."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        with self._clock_lock:
+            loop = running or self._loop
+            if self._ticking or self._closed or loop is None or loop.is_closed():
+                return  # scripts and tests have no loop here: events alone drive the view
+            self._loop = loop
+            self._ticking = True
+        if running is loop:
+            loop.call_later(TICK, self._tick)
+        else:  # events written on another thread: schedule on the kernel's loop, safely
+            loop.call_soon_threadsafe(loop.call_later, TICK, self._tick)
+
+    def _tick(self) -> None:
+        with self._clock_lock:
+            self._ticking = False
+        if self._closed:
+            return
+        try:
+            if not self.run.is_executing_here:
+                self.run.refresh()  # events another process wrote: listeners render them
+            state = self.run.state
+            with self._lock:
+                self.info.update_elapsed(state)
+        except Exception:
+            log.exception("prodex run view clock failed for run %s", self.run.id)
+            return
+        if state.status not in FINAL:
+            self._start_clock()
+
+    # ------------------------------------------------------------------- close
+    def close(self) -> None:
+        """Stop observing the run and close every widget of the view."""
+        self._closed = True
+        self._coalescer.close()
+        self._unsubscribe()
+        for child in self.children:
+            close_tree(child)
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"RunView({self.run!r})"

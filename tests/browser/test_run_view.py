@@ -1,0 +1,341 @@
+"""The run view in a real JupyterLab (and once in Notebook 7), driven by Playwright in Chromium.
+
+Run: /work/main/.venv/bin/python -m pytest tests/browser/test_run_view.py -m browser -s
+Screenshots land in test-artifacts/browser/run-view-*.png.
+
+Each test writes its own notebook (a fresh kernel), which imports prodex_jupyter from the repo
+and keeps its run store in a fresh folder. The cells only start runs: every decision is a click
+in the page, and everything after the first paint reaches the page while no cell runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .jupyter_harness import (
+    ARTIFACTS_DIR,
+    JupyterServer,
+    click_cytoscape_node,
+    measure_run_all_to_paint,
+    new_notebook,
+    open_in_notebook7,
+    open_notebook,
+    run_all_and_wait,
+    screenshot,
+    wait_for_cytoscape,
+    wait_for_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+EXPECT_MS = 20_000
+CANVAS = ".prodex-canvas"
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+@pytest.fixture
+def demo(jupyter_server: JupyterServer, tmp_path: Path) -> dict[str, str]:
+    """The demo template and data in the server's root, and a fresh store for this test."""
+    target = jupyter_server.root_dir / "demo"
+    if not target.exists():
+        shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return {"template": str(target / "plant_kpis.prodex.yaml"), "store": str(tmp_path / "store")}
+
+
+def start_cell(demo: dict[str, str]) -> str:
+    return (
+        "import prodex_jupyter as px\n"
+        f"tpl = px.load_template({demo['template']!r})\n"
+        f"run = tpl.run(store={demo['store']!r})"
+    )
+
+
+# A later cell: it runs (and the kernel goes idle) while the run waits for a person.
+LATER_CELL = "print('later cell ran while the run is', run.status)"
+
+_JS_NODE_CLASSES = """
+([selector, ids]) => {
+  const el = document.querySelector(selector);
+  const cy = el && el._cyreg && el._cyreg.cy;
+  if (!cy) return null;
+  const out = {};
+  for (const id of ids) {
+    const n = cy.getElementById(id);
+    out[id] = n.empty() ? null : n.classes();
+  }
+  return out;
+}
+"""
+
+# The node marked for attention closest to the canvas' vertical middle, where the view
+# puts the gate that needs a person (unless that node is near the graph's edge).
+_JS_FOCUSED = """
+(selector) => {
+  const el = document.querySelector(selector);
+  const cy = el && el._cyreg && el._cyreg.cy;
+  if (!cy) return null;
+  const w = cy.width(), h = cy.height();
+  let best = null;
+  cy.nodes('.attention').forEach(n => {
+    const p = n.renderedPosition();
+    const d = Math.abs(p.y - h / 2);
+    if (p.x >= 0 && p.x <= w && (!best || d < best.d)) {
+      best = {id: n.id(), x: p.x, y: p.y, d, zoom: cy.zoom(),
+              fontPx: parseFloat(n.style('font-size')) * cy.zoom()};
+    }
+  });
+  return {w, h, best, attention: cy.nodes('.attention').map(n => n.id())};
+}
+"""
+
+
+def _poll_zoom(page, ok, tries: int = 100) -> float:
+    zoom = 0.0
+    for _ in range(tries):
+        zoom = page.evaluate("(sel) => document.querySelector(sel)._cyreg.cy.zoom()", CANVAS)
+        if ok(zoom):
+            return zoom
+        page.wait_for_timeout(100)
+    raise AssertionError(f"canvas zoom stayed at {zoom}")
+
+
+def node_classes(page, *ids: str) -> dict[str, list[str]]:
+    return page.evaluate(_JS_NODE_CLASSES, [CANVAS, list(ids)]) or {}
+
+
+def wait_for_classes(page, node_id: str, wanted: set[str], absent: set[str] = frozenset()):
+    """Poll the cytoscape instance in the page until a node's classes are updated."""
+    deadline = 200
+    classes: list[str] = []
+    for _ in range(deadline):
+        classes = node_classes(page, node_id).get(node_id) or []
+        if wanted <= set(classes) and not (absent & set(classes)):
+            return classes
+        page.wait_for_timeout(100)
+    raise AssertionError(f"node {node_id} classes {classes}, wanted {wanted} without {absent}")
+
+
+def card(page, gate_id: str):
+    return page.locator(f".prodex-gate-card.prodex-prompt.prodex-gate-{gate_id}")
+
+
+def gates_resolved(page):
+    return page.locator(".prodex-gates-resolved .prodex-row")
+
+
+def test_demo_run_confirm_live_and_open_the_drawer(page, jupyter_server, demo):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [start_cell(demo), LATER_CELL])
+    open_notebook(page, jupyter_server, nb)
+    state = run_all_and_wait(page)  # the cells end while the run waits at its gates
+    later = state["cells"][1]["outputs"][0]["text"]
+    assert "later cell ran while the run is executing" in "".join(later)
+    counts = [c["count"] for c in state["cells"]]
+
+    cy = wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    assert cy["edges"] == 6
+    assert page.locator(f"{CANVAS} canvas").count() >= 1
+    expect(page.locator(".prodex-run-info")).to_be_visible()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 0 / 3", timeout=EXPECT_MS)
+    expect(page.locator(".prodex-status-chip")).to_have_text("executing")
+    expect(card(page, "throughput_shape")).to_be_visible(timeout=EXPECT_MS)
+    expect(card(page, "recipes_shape")).to_be_visible(timeout=EXPECT_MS)
+    expect(card(page, "recipes_shape")).to_contain_text("Confidence: medium")
+    expect(card(page, "recipes_shape").locator("table.prodex-table").first).to_be_visible()
+    # class changes reach the front end: the pending gates stand out on the canvas
+    wait_for_classes(page, "throughput", {"gated", "g-pending", "attention"})
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-1-pending")
+
+    # Confirm: the paused run resumes, the view updates with no cell running.
+    card(page, "throughput_shape").locator(".prodex-confirm").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
+    wait_for_classes(page, "throughput", {"g-confirmed"}, {"g-pending", "attention"})
+    decided = page.locator(".prodex-decided.prodex-gate-throughput_shape")
+    expect(decided).to_contain_text("Confirmed")
+    expect(decided.locator(".prodex-reopen")).to_be_visible()
+
+    card(page, "recipes_shape").locator(".prodex-confirm").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 2 / 3", timeout=EXPECT_MS)
+    # the transform gate is asked only now, once both gates above it are decided
+    expect(card(page, "station_means_sanity")).to_be_visible(timeout=EXPECT_MS)
+    wait_for_classes(page, "station_cycle_times", {"st-produced", "g-pending", "attention"})
+    wait_for_classes(page, "overruns_by_shift", {"st-produced"})
+    card(page, "station_means_sanity").locator(".prodex-confirm").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 3 / 3", timeout=EXPECT_MS)
+    expect(page.locator(".prodex-status-chip")).to_have_text("completed", timeout=EXPECT_MS)
+    expect(page.locator(".prodex-nodes-produced")).to_have_text("Nodes produced: 7 / 7")
+    wait_for_classes(page, "plant_mean_cycle_time", {"st-produced"})
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-2-confirmed")
+
+    # Click an output node: the derivation drawer opens with the SQL and the source files.
+    click_cytoscape_node(page, "plant_mean_cycle_time", selector=CANVAS)
+    drawer = page.locator(".prodex-drawer")
+    expect(drawer).to_be_visible(timeout=EXPECT_MS)
+    expect(drawer).to_contain_text("41.18")
+    expect(drawer).to_contain_text("Derivation (SQL)")
+    expect(drawer.locator(".prodex-code-sql")).to_contain_text("station_cycle_times")
+    expect(drawer.locator(".prodex-code-sql")).to_contain_text("SELECT")
+    expect(drawer).to_contain_text("weekly_throughput.csv")
+    expect(drawer).to_contain_text("recipes.csv")
+    expect(drawer).to_contain_text("Sanity check on computed mean cycle times")
+    wait_for_classes(page, "plant_mean_cycle_time", {"selected"})
+    drawer.scroll_into_view_if_needed()
+    screenshot(page, "run-view-3-drawer")
+
+    # No cell ran for any of it: the execution counts are those of Run All.
+    assert [c["count"] for c in wait_for_idle(page)["cells"]] == counts
+
+
+def test_reject_gives_completed_partial_then_reconfirm(page, jupyter_server, demo):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [start_cell(demo)])
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+
+    recipes = card(page, "recipes_shape")
+    expect(recipes).to_be_visible(timeout=EXPECT_MS)
+    recipes.locator(".prodex-reject").click()
+    form = recipes.locator(".prodex-reject-form")
+    expect(form).to_be_visible()
+    form.locator(".prodex-reject-submit").click()  # no reason yet: refused, visibly
+    expect(form.locator(".prodex-reject-error")).to_contain_text("A reason is required")
+    form.locator("textarea").fill("R07 and R08 are missing from the master list")
+    form.locator(".prodex-reject-submit").click()
+    card(page, "throughput_shape").locator(".prodex-confirm").click()
+
+    expect(page.locator(".prodex-status-chip")).to_have_text("completed_partial", timeout=EXPECT_MS)
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 2 / 3")
+    wait_for_classes(page, "recipes", {"g-rejected"})
+    wait_for_classes(page, "cycles", {"st-blocked"})
+    rejected = page.locator(".prodex-decided.prodex-gate-recipes_shape")
+    expect(rejected).to_contain_text("R07 and R08 are missing")
+    click_cytoscape_node(page, "plant_mean_cycle_time", selector=CANVAS)
+    expect(page.locator(".prodex-drawer .prodex-why")).to_contain_text(
+        "not produced: gate 'Recipe master list' (recipes_shape) was rejected",
+        timeout=EXPECT_MS,
+    )
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-4-completed-partial")
+
+    # Re-confirm on the same run: it goes on to the next gate.
+    rejected.locator(".prodex-reconfirm").click()
+    expect(card(page, "station_means_sanity")).to_be_visible(timeout=EXPECT_MS)
+    expect(page.locator(".prodex-status-chip")).to_have_text("executing")
+    wait_for_classes(page, "recipes", {"g-confirmed"})
+
+
+def test_load_run_displays_the_stored_run(page, jupyter_server, demo):
+    expect = _expect()
+    cells = [
+        start_cell(demo) + "\nawait run.until_idle()\nrun.confirm('throughput_shape', by='ana')"
+        "\nrun_id = run.id",
+        "again = px.load_run(run_id, store=" + repr(demo["store"]) + ")",
+        "again",  # a bare run at the end of a cell shows the view too
+    ]
+    nb = new_notebook(jupyter_server, cells)
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    views = page.locator(".prodex-run-view")
+    expect(views).to_have_count(3, timeout=EXPECT_MS)
+    loaded = views.nth(1)
+    expect(loaded.locator(".prodex-gates-resolved .prodex-row")).to_have_text(
+        "Gates resolved: 1 / 3", timeout=EXPECT_MS
+    )
+    # A decision in the loaded run's view reaches the running one (in this kernel).
+    loaded.locator(".prodex-gate-card.prodex-gate-recipes_shape .prodex-confirm").click()
+    expect(views.nth(0).locator(".prodex-gates-resolved .prodex-row")).to_have_text(
+        "Gates resolved: 2 / 3", timeout=EXPECT_MS
+    )
+
+
+GENERATED_CELL = """\
+import tempfile, time
+import prodex_jupyter as px
+from tests.test_widgets_support import generated
+folder = tempfile.mkdtemp()
+tpl = generated(__import__('pathlib').Path(folder), {n})
+run = tpl.run(store=folder + '/store')"""
+
+
+def test_200_node_run_opens_readable_on_the_pending_gate(page, jupyter_server, capsys):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [GENERATED_CELL.format(n=200)])
+    open_notebook(page, jupyter_server, nb)
+    timing = measure_run_all_to_paint(page, min_nodes=200, selector=CANVAS)
+    wait_for_idle(page)
+    prompt = page.locator(".prodex-gate-card.prodex-prompt").first
+    expect(prompt).to_be_visible(timeout=EXPECT_MS)
+    # The view focuses a node whose gate waits: readable zoom, well inside the canvas.
+    focused = None
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        focused = page.evaluate(_JS_FOCUSED, CANVAS)
+        if focused and focused["best"]:
+            break
+    assert focused and focused["best"], focused
+    view = focused["best"]
+    assert view["zoom"] >= 0.8 and view["fontPx"] >= 9.5, focused
+    assert 20 <= view["x"] <= focused["w"] - 20, focused
+    assert 20 <= view["y"] <= focused["h"] - 20, focused
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-5-200-nodes")
+
+    # Deciding the first prompt updates the canvas in place: its gates' badges turn green.
+    classes = (prompt.get_attribute("class") or "").split()
+    gate_ids = [c[len("prodex-gate-") :] for c in classes if c.startswith("prodex-gate-")]
+    gate_ids = [g for g in gate_ids if g != "card"]
+    assert gate_ids, classes
+    prompt.locator(".prodex-confirm").click()
+    for gate_id in gate_ids:  # generated gates are <node>_shape or <node>_ok
+        wait_for_classes(page, gate_id.rsplit("_", 1)[0], {"g-confirmed"}, {"attention"})
+    # Fit shows the whole graph (small), then Focus pending comes back to a readable zoom.
+    page.locator(".prodex-fit").click()
+    fitted = _poll_zoom(page, lambda z: z < 0.6)
+    extent = page.evaluate(
+        """(sel) => { const cy = document.querySelector(sel)._cyreg.cy;
+           const bb = cy.nodes().boundingBox(), ex = cy.extent();
+           return bb.x1 >= ex.x1 - 1 && bb.x2 <= ex.x2 + 1 && bb.y1 >= ex.y1 - 1
+                  && bb.y2 <= ex.y2 + 1; }""",
+        CANVAS,
+    )
+    assert extent, f"after Fit, not every node is in view (zoom {fitted})"
+    screenshot(page, "run-view-6-200-nodes-fit")
+    page.locator(".prodex-focus").click()
+    _poll_zoom(page, lambda z: z >= 0.99)
+    line = f"run view, 200-node template: Run All -> painted canvas {timing['paint']:.3f}s"
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS_DIR / "run-view-first-paint.jsonl", "a") as fh:
+        fh.write(json.dumps({"nodes": 200, **timing}) + "\n")
+    with capsys.disabled():
+        print("\n" + line)
+
+
+def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server, demo):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [start_cell(demo)])
+    open_in_notebook7(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    expect(card(page, "throughput_shape")).to_be_visible(timeout=EXPECT_MS)
+    card(page, "throughput_shape").locator(".prodex-confirm").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
+    wait_for_classes(page, "throughput", {"g-confirmed"})
+    click_cytoscape_node(page, "throughput", selector=CANVAS)
+    expect(page.locator(".prodex-drawer")).to_contain_text("weekly_throughput.csv")
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-7-notebook7")
+    assert re.search(r"/notebooks/", page.url)

@@ -1,0 +1,254 @@
+"""The canvas: classes per state, SVG badges, one-batch build, incremental updates, viewport."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from urllib.parse import unquote
+
+import comm
+import pytest
+
+from prodex_jupyter.runtime import display_state
+from prodex_jupyter.widgets import RunView, badges
+from prodex_jupyter.widgets.canvas import (
+    MAX_HEIGHT,
+    READABLE_ZOOM,
+    RunCanvas,
+    display_states,
+    stylesheet,
+)
+from prodex_jupyter.widgets.graph_layout import NODE_W, layered_layout
+
+from .test_widgets_support import chain, generated, until, with_failure
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Every comm message the widgets publish (no kernel: counted at the dummy comm)."""
+    sent: list[tuple[str, dict]] = []
+
+    def publish(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append((msg_type, data or {}))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
+    return sent
+
+
+def test_classes_follow_kind_state_and_gate(tmp_path, store):
+    run = chain(tmp_path).run(store=store)
+    view = RunView(run)
+    run.wait(timeout=30)
+    until(lambda: "attention" in view.canvas.node_class_map["t"], what="t pending")
+    classes = {n: set(c.split()) for n, c in view.canvas.node_class_map.items()}
+    assert {"k-source", "st-produced", "gated", "g-pending", "attention"} <= classes["t"]
+    assert {"k-sql", "st-blocked", "gated", "g-not_reached"} <= classes["sums"]
+    assert {"k-output", "st-blocked"} <= classes["grand_total"]
+    assert "gated" not in classes["big"]
+    assert {"k-python", "st-blocked"} <= classes["mean_a"]
+
+    run.confirm("t_shape")
+    run.wait(timeout=30)
+    until(lambda: "attention" in view.canvas.node_class_map["sums"], what="sums pending")
+    classes = {n: set(c.split()) for n, c in view.canvas.node_class_map.items()}
+    assert {"g-confirmed", "st-produced"} <= classes["t"] and "attention" not in classes["t"]
+    assert {"st-produced"} <= classes["mean_out"]
+    assert {"g-pending", "attention"} <= classes["sums"]
+
+    run.reject("sums_ok", note="totals look off")
+    run.wait(timeout=30)
+    until(lambda: "g-rejected" in view.canvas.node_class_map["sums"], what="sums rejected")
+    assert "st-blocked" in view.canvas.node_class_map["grand_total"]
+    # labels: outputs show their value once produced
+    labels = {n.data["id"]: n.data["label"] for n in view.canvas.graph.graph.nodes}
+    assert labels["mean_out"] == "mean_out\n= 19.5"
+    assert labels["t"].endswith("source · csv")
+    view.close()
+
+
+def test_display_states_match_the_runtime_node_by_node(tmp_path, store):
+    run = with_failure(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    states = [run.state]
+    run.confirm("t_shape")
+    run.wait(timeout=30)
+    states.append(run.state)
+    for state in states:
+        fast = display_states(state)
+        assert fast == {n: display_state(state, n) for n in state.nodes}
+    assert fast["explode"] == "failed" and fast["after"] == "blocked"
+
+
+def test_badges_are_svg_for_every_gate_state():
+    style: dict[str, dict] = {}
+    for rule in stylesheet():  # later rules add to earlier ones, as in cytoscape
+        style.setdefault(rule["selector"], {}).update(rule["style"])
+    seen = {}
+    for status in ("not_reached", "pending", "confirmed", "rejected"):
+        selector = "node.gated" if status == "not_reached" else f"node.g-{status}"
+        uri = style[selector]["background-image"]
+        assert uri.startswith("data:image/svg+xml;utf8,")
+        svg = unquote(uri.split(",", 1)[1])
+        assert svg.startswith("<svg") and 'width="34"' in svg and "<path" in svg
+        seen[status] = svg
+    assert badges.CONFIRMED in seen["confirmed"]  # green check beside the shield
+    assert badges.REJECTED in seen["rejected"]
+    assert badges.PENDING in seen["pending"]
+    assert len(set(seen.values())) == 4
+    # pending stands out: a thick amber border and a halo
+    assert style["node.attention"]["border-width"] >= 4
+    assert style["node.attention"]["underlay-opacity"] > 0
+    # shape by kind
+    assert style["node.k-source"]["shape"] == "barrel"
+    assert style["node.k-output"]["shape"] == "round-tag"
+    assert style["node.k-sql"]["shape"] == "round-rectangle"
+
+
+def test_graph_is_built_in_one_batch_and_updated_incrementally(tmp_path, store, messages):
+    tpl = generated(tmp_path, 200)
+    run = tpl.run(store=store)
+    run.wait(timeout=60)
+    state = run.state
+    n_nodes, n_edges = len(state.nodes), sum(len(n.upstream) for n in state.nodes.values())
+    messages.clear()
+    started = time.perf_counter()
+    canvas = RunCanvas(state)
+    built_in = time.perf_counter() - started
+    kinds = Counter(kind for kind, _ in messages)
+    updates = [d for kind, d in messages if kind == "comm_msg"]
+    # one comm_open per element (with its state), a handful of updates, none per node
+    assert kinds["comm_open"] >= n_nodes + n_edges
+    assert len(updates) < 40, Counter(tuple(sorted(d.get("state", {}))) for d in updates)
+    graph_updates = [d for d in updates if "nodes" in d.get("state", {})]
+    assert len(graph_updates) == 1 and "edges" in graph_updates[0]["state"]
+    assert built_in < 2.0
+
+    # An update after a decision restyles only the nodes whose look changed.
+    gate = run.prompts[0].gate_ids[0]
+    run.confirm(gate)
+    run.wait(timeout=60)
+    messages.clear()
+    changed = canvas.update(run.state)
+    node_updates = [
+        d for kind, d in messages if kind == "comm_msg" and "classes" in d.get("state", {})
+    ]
+    assert 0 < changed < n_nodes / 2
+    assert len(node_updates) == changed
+    messages.clear()
+    assert canvas.update(run.state) == 0  # nothing changed: nothing sent
+    assert not [d for kind, d in messages if "classes" in d.get("state", {})]
+
+
+def test_large_graph_opens_readable_on_the_pending_gate(tmp_path, store):
+    tpl = generated(tmp_path, 200)
+    run = tpl.run(store=store)
+    run.wait(timeout=60)
+    view = RunView(run)
+    canvas = view.canvas
+    assert canvas.height == MAX_HEIGHT and f"prodex-h-{MAX_HEIGHT}" in canvas.graph._dom_classes
+    target = run.prompts[0].gates[0].node_id
+    layout = canvas.graph.cytoscape_layout
+    assert layout["name"] == "preset" and layout["fit"] is False
+    assert layout["zoom"] == READABLE_ZOOM
+    # the target lands well inside the canvas (centred unless near the graph's edges)
+    x, y = canvas.positions.positions[target]
+    assert 24 < layout["pan"]["x"] + layout["zoom"] * x <= 330
+    assert 24 < layout["pan"]["y"] + layout["zoom"] * y < canvas.height - 24
+    # positions travel with the nodes (preset layout): the front end can draw them anew
+    node = next(n for n in canvas.graph.graph.nodes if n.data["id"] == target)
+    assert node.position == {"x": x, "y": y}
+    assert canvas.graph.user_zooming_enabled is False  # the wheel scrolls the notebook
+
+    canvas.fit_button.click()
+    assert canvas.graph.cytoscape_layout["fit"] is True and canvas.viewport == {"mode": "fit"}
+    canvas.zoom_in_button.click()
+    zoom = canvas.graph.cytoscape_layout["zoom"]
+    canvas.zoom_in_button.click()
+    assert canvas.graph.cytoscape_layout["zoom"] == pytest.approx(zoom * 1.35)
+    canvas.zoom_out_button.click()
+    assert canvas.graph.cytoscape_layout["zoom"] == pytest.approx(zoom)
+    canvas.focus_button.click()
+    layout = canvas.graph.cytoscape_layout
+    assert layout["zoom"] >= READABLE_ZOOM
+    assert 24 < layout["pan"]["y"] + layout["zoom"] * y < canvas.height - 24
+
+    # The view follows the next gate that needs a person.
+    for prompt in run.prompts:
+        for gate_id in prompt.gate_ids:
+            run.confirm(gate_id)
+    run.wait(timeout=60)
+    until(lambda: view.canvas._target not in (None, target), what="a new attention target")
+    new = view.canvas._target
+    _nx, ny = canvas.positions.positions[new]
+    layout = canvas.graph.cytoscape_layout
+    assert 24 < layout["pan"]["y"] + layout["zoom"] * ny < canvas.height - 24
+    view.close()
+
+
+def test_small_graph_is_fitted_and_the_node_click_opens_the_drawer(demo_template, store):
+    run = demo_template.run(store=store)
+    run.wait(timeout=30)
+    view = RunView(run)
+    canvas = view.canvas
+    assert canvas.graph.cytoscape_layout["fit"] is True
+    assert 300 <= canvas.height < MAX_HEIGHT
+    assert f"prodex-h-{canvas.height}" in canvas.graph._dom_classes
+    assert not canvas.focus_button.disabled  # a gate waits: focusing on it is offered
+    # ipycytoscape calls the handler registered with on('node', 'click') with the node's JSON
+    handlers = canvas.graph._interaction_handlers["node"]["click"]
+    handlers({"data": {"id": "plant_mean_cycle_time"}})
+    assert view.drawer.is_open and view.drawer.node_id == "plant_mean_cycle_time"
+    view.close()
+
+
+def test_layered_layout_flows_left_to_right_without_overlaps():
+    ups = {"a": (), "b": (), "c": ("a", "b"), "d": ("c",), "e": ("c",), "f": ("d", "a")}
+    layout = layered_layout(list(ups), ups)
+    pos = layout.positions
+    for node, parents in ups.items():
+        for parent in parents:
+            assert pos[parent][0] < pos[node][0], (parent, node)
+    # one column per rank, no two nodes of a rank overlapping
+    by_x: dict[float, list[float]] = {}
+    for x, y in pos.values():
+        by_x.setdefault(x, []).append(y)
+    for ys in by_x.values():
+        ys.sort()
+        assert all(b - a >= 44 for a, b in itertools.pairwise(ys))
+    assert layout.width >= 3 * NODE_W
+
+
+def test_layered_layout_of_500_nodes_is_quick():
+    ups = {f"n{i}": tuple(f"n{j}" for j in (i // 2, i // 3) if j < i) for i in range(500)}
+    started = time.perf_counter()
+    layout = layered_layout(list(ups), ups)
+    assert time.perf_counter() - started < 2.0
+    assert len(layout.positions) == 500
+
+
+HOLD = threading.Event()
+
+
+def test_a_node_being_computed_is_drawn_running(tmp_path, store):
+    tpl = chain(tmp_path)
+
+    @tpl.python("slow", explanation="waits for the test")
+    def slow(t):
+        HOLD.wait(10)
+        return 1.0
+
+    HOLD.clear()
+    run = tpl.run(store=store)
+    view = RunView(run)
+    try:
+        until(lambda: run.gates["t_shape"].status == "pending", what="t pending")
+        run.confirm("t_shape")
+        until(lambda: "st-running" in view.canvas.node_class_map["slow"], what="slow running")
+        assert "computing" in view.info.status.value
+    finally:
+        HOLD.set()
+    run.wait(timeout=30)
+    until(lambda: "st-produced" in view.canvas.node_class_map["slow"], what="slow produced")
+    view.close()
