@@ -195,3 +195,35 @@ def test_duplicate_keys_that_meet_fall_back_to_comparing_whole_rows(tmp_path, st
     diff = px.compare(first, second).tables["table"]
     assert (diff.rule, diff.key, diff.changed_cells) == ("rows", (), None)
     assert (diff.only_in_a, diff.only_in_b) == (2, 2)  # (k1, 2) and (k2, 3) vs (k1, 5) and (k3, 3)
+
+
+def test_tables_of_one_shape_diffed_together_each_get_their_own_counts(tmp_path, store):
+    tpl = px.Template("shapes", base_dir=tmp_path)
+    tpl.source(
+        "t", "t.csv", gate={"gate_id": "g", "name": "G", "instructions": "- at least 1 rows"}
+    )
+    tpl.output("t1", sql="SELECT k, a AS v FROM t")
+    tpl.output("t2", sql="SELECT k, a * 2 AS v FROM t WHERE a > 3")
+    tpl.output("t3", sql="SELECT k, b AS v FROM t")  # b does not change: only rows come and go
+    path = tmp_path / "t.csv"
+    first = run(tpl, store, BASE, path)
+    rows = [(k, a + (k in ("k4", "k7")), b) for k, a, b in BASE if k != "k0"] + [("k11", 11, 2)]
+    second = run(tpl, store, rows, path)
+    diffs = px.compare(first, second).tables
+
+    for node in ("t1", "t2"):  # the same counts pandas finds, node by node
+        a, b = first.value(node), second.value(node)
+        merged = a.merge(b, on="k", how="outer", suffixes=("_a", "_b"), indicator=True)
+        both = merged[merged["_merge"] == "both"]
+        expected = (
+            int((merged["_merge"] == "left_only").sum()),
+            int((merged["_merge"] == "right_only").sum()),
+            int((both["v_a"] != both["v_b"]).sum()),
+        )
+        diff = diffs[node]
+        assert (diff.only_in_a, diff.only_in_b, diff.changed_cells["v"]) == expected, node
+        assert diff.rule == "key" and not diff.identical
+    assert diffs["t1"].changed_cells == {"v": 2} and diffs["t2"].changed_cells == {"v": 2}
+    assert (diffs["t1"].only_in_a, diffs["t2"].only_in_a) == (1, 0)  # k0 is not in t2 (a > 3)
+    t3 = diffs["t3"]
+    assert (t3.rule, t3.only_in_a, t3.only_in_b, t3.changed_cells) == ("key", 1, 1, {"v": 0})

@@ -19,7 +19,8 @@ Table difference rule (per output table, between consecutive runs):
 3. Otherwise (no key, or duplicate keys that meet) rows are compared whole, as multisets over the
    shared columns (EXCEPT ALL both ways): rows only in A and only in B; cell counts are not
    defined (None) and `rule` says "rows".
-Identical artifacts (same content hash) are identical without reading them.
+Identical artifacts (same content hash) are identical without reading them. Tables of one shape
+are diffed in one DuckDB query together (helper columns are named `__prodex_*`).
 """
 
 from __future__ import annotations
@@ -340,9 +341,36 @@ def _pair(a: RunState, b: RunState, differ: _Differ) -> PairDiff:
     return PairDiff(a.run_id, b.run_id, inputs, template, tables, gates)
 
 
+class _Shape:
+    """What a table diff depends on besides the rows: columns and types on both sides, the key."""
+
+    def __init__(self, a: Result, b: Result) -> None:
+        self.types_a, self.types_b = dict(a.columns), dict(b.columns)
+        self.shared = [c for c in self.types_a if c in self.types_b]
+        self.only_a = tuple(c for c in self.types_a if c not in self.types_b)
+        self.only_b = tuple(c for c in self.types_b if c not in self.types_a)
+        self.key = [
+            c
+            for c in self.shared
+            if _looks_like_key(c, self.types_a[c]) and _looks_like_key(c, self.types_b[c])
+        ]
+        self.values = [c for c in self.shared if c not in self.key]
+
+    @staticmethod
+    def of(a: Result, b: Result) -> tuple:
+        return (a.columns, b.columns)
+
+
+_NODE, _FILE, _IN_A, _IN_B = "__prodex_node", "__prodex_file", "__prodex_in_a", "__prodex_in_b"
+
+
 class _Differ:
-    """Cell-level table differences with DuckDB (see the module docstring): one query per table,
-    tables diffed concurrently in cursors of one in-memory database."""
+    """Cell-level table differences with DuckDB (see the module docstring).
+
+    Tables of the same shape (same columns and types in A, and in B) are diffed together in one
+    query over all their Parquet files, grouped by node; shapes run concurrently in cursors of one
+    in-memory database. So 500 outputs of one shape cost a few queries, not 500.
+    """
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
@@ -356,19 +384,27 @@ class _Differ:
             self.con.close()
 
     def diff_all(self, items: list[tuple[str, Result | None, Result | None]]) -> list[TableDiff]:
-        quick = [self._without_reading(*item) for item in items]
-        todo = [i for i, d in enumerate(quick) if d is None]
-        if todo:
+        diffs = [self._without_reading(*item) for item in items]
+        groups: dict[tuple, list[tuple[str, Result, Result]]] = {}
+        for diff, (node_id, a, b) in zip(diffs, items, strict=True):
+            if diff is None:
+                assert a is not None and b is not None
+                groups.setdefault(_Shape.of(a, b), []).append((node_id, a, b))
+        found: dict[str, TableDiff] = {}
+        if groups:
             self.con = self.con or duckdb.connect()
-            workers = min(len(todo), _WORKERS)
+            batches = list(groups.values())
+            workers = min(len(batches), _WORKERS)
             if workers > 1:
                 with ThreadPoolExecutor(workers, thread_name_prefix="prodex-compare") as pool:
-                    done = list(pool.map(lambda i: self._read_and_diff(*items[i]), todo))
+                    for done in pool.map(self._batch, batches):
+                        found.update(done)
             else:
-                done = [self._read_and_diff(*items[i]) for i in todo]
-            for i, diff in zip(todo, done, strict=True):
-                quick[i] = diff
-        return [d for d in quick if d is not None]
+                for batch in batches:
+                    found.update(self._batch(batch))
+        return [
+            d if d is not None else found[item[0]] for d, item in zip(diffs, items, strict=True)
+        ]
 
     def diff(self, node_id: str, a: Result | None, b: Result | None) -> TableDiff:
         return self.diff_all([(node_id, a, b)])[0]
@@ -383,69 +419,113 @@ class _Differ:
             return TableDiff(node_id, rows_a, rows_b, True, "same artifact")
         return None
 
-    def _read_and_diff(self, node_id: str, a: Result, b: Result) -> TableDiff:
+    def _batch(self, batch: list[tuple[str, Result, Result]]) -> dict[str, TableDiff]:
         assert self.con is not None
         con = self.con.cursor()
         try:
-            return self._diff(con, node_id, a, b)
+            return self._diff_batch(con, batch)
         finally:
             con.close()
 
-    def _diff(
-        self, con: duckdb.DuckDBPyConnection, node_id: str, a: Result, b: Result
-    ) -> TableDiff:
-        rows_a, rows_b = a.rows or 0, b.rows or 0
-        types_a, types_b = dict(a.columns), dict(b.columns)
-        shared = [c for c in types_a if c in types_b]
-        only_a = tuple(c for c in types_a if c not in types_b)
-        only_b = tuple(c for c in types_b if c not in types_a)
-        key = [
-            c for c in shared if _looks_like_key(c, types_a[c]) and _looks_like_key(c, types_b[c])
-        ]
-        paths = {
-            "a": str(self.store.artifacts.path(a.artifact or "")),
-            "b": str(self.store.artifacts.path(b.artifact or "")),
+    def _sides(self, batch: list[tuple[str, Result, Result]], select_a: str, select_b: str) -> str:
+        """CTEs `a` and `b`: every table of the batch, each row tagged with its node."""
+        return (
+            f"WITH pairs AS (SELECT unnest($nodes) AS node, unnest($fa) AS fa, unnest($fb) AS fb), "
+            f"a AS (SELECT p.node AS {_NODE}, {select_a}, true AS {_IN_A} FROM "
+            f"read_parquet($la, filename='{_FILE}') x JOIN pairs p ON p.fa = x.{_FILE}), "
+            f"b AS (SELECT p.node AS {_NODE}, {select_b}, true AS {_IN_B} FROM "
+            f"read_parquet($lb, filename='{_FILE}') x JOIN pairs p ON p.fb = x.{_FILE}) "
+        )
+
+    def _params(self, batch: list[tuple[str, Result, Result]]) -> dict[str, Any]:
+        fa = [str(self.store.artifacts.path(a.artifact or "")) for _, a, _ in batch]
+        fb = [str(self.store.artifacts.path(b.artifact or "")) for _, _, b in batch]
+        return {
+            "nodes": [node_id for node_id, _, _ in batch],
+            "fa": fa,
+            "fb": fb,
+            "la": list(dict.fromkeys(fa)),  # a file listed twice would be read twice
+            "lb": list(dict.fromkeys(fb)),
         }
+
+    def _diff_batch(
+        self, con: duckdb.DuckDBPyConnection, batch: list[tuple[str, Result, Result]]
+    ) -> dict[str, TableDiff]:
+        shape = _Shape(batch[0][1], batch[0][2])
         q = _quote
-        if key:
-            values = [c for c in shared if c not in key]
-            cond = [_differs(c, types_a[c], types_b[c]) for c in values]
-            both = "a.__in_a AND b.__in_b"
+        out: dict[str, TableDiff] = {}
+        by_rows = batch
+        if shape.key:
+            cond = [_differs(c, shape.types_a[c], shape.types_b[c]) for c in shape.values]
+            both = f"a.{_IN_A} AND b.{_IN_B}"
             selects = [
-                "count(*) FILTER (WHERE b.__in_b IS NULL)",
-                "count(*) FILTER (WHERE a.__in_a IS NULL)",
+                f"coalesce(a.{_NODE}, b.{_NODE})",
+                f"count(*) FILTER (WHERE b.{_IN_B} IS NULL)",
+                f"count(*) FILTER (WHERE a.{_IN_A} IS NULL)",
                 f"count(*) FILTER (WHERE {both})",
                 f"count(*) FILTER (WHERE {both} AND ({' OR '.join(cond) or 'false'}))",
                 *(f"count(*) FILTER (WHERE {both} AND {c})" for c in cond),
             ]
-            on = " AND ".join(f"a.{q(k)} IS NOT DISTINCT FROM b.{q(k)}" for k in key)
-            row = con.execute(
-                f"SELECT {', '.join(selects)} FROM "
-                "(SELECT *, true AS __in_a FROM read_parquet($a)) a FULL OUTER JOIN "
-                f"(SELECT *, true AS __in_b FROM read_parquet($b)) b ON {on}",
-                paths,
-            ).fetchone()
-            only_in_a, only_in_b, matched, changed = row[:4]
-            # the key aligns rows one to one: no row of either table met two rows of the other
-            if matched + only_in_a == rows_a and matched + only_in_b == rows_b:
-                cells = dict(zip(values, row[4:], strict=True))
-                identical = not (only_in_a or only_in_b or changed or only_a or only_b)
-                return TableDiff(
-                    node_id, rows_a, rows_b, identical, "key", tuple(key),
-                    only_in_a, only_in_b, changed, cells, only_a, only_b,
-                )  # fmt: skip
-        cols = ", ".join(q(c) for c in shared) or "1"
-        row = con.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM read_parquet($a) EXCEPT ALL "
-            f"SELECT {cols} FROM read_parquet($b))), (SELECT count(*) FROM (SELECT {cols} FROM "
-            f"read_parquet($b) EXCEPT ALL SELECT {cols} FROM read_parquet($a)))",
-            paths,
-        ).fetchone()
-        identical = not (row[0] or row[1] or only_a or only_b)
-        return TableDiff(
-            node_id, rows_a, rows_b, identical, "rows", (), row[0], row[1], None, None,
-            only_a, only_b,
-        )  # fmt: skip
+            on = " AND ".join(f"a.{q(k)} IS NOT DISTINCT FROM b.{q(k)}" for k in shape.key)
+            cols_a = ", ".join(f"x.{q(c)}" for c in shape.types_a)
+            cols_b = ", ".join(f"x.{q(c)}" for c in shape.types_b)
+            rows = con.execute(
+                self._sides(batch, cols_a, cols_b)
+                + f"SELECT {', '.join(selects)} FROM a FULL OUTER JOIN b "
+                f"ON a.{_NODE} = b.{_NODE} AND {on} GROUP BY 1",
+                self._params(batch),
+            ).fetchall()
+            counts = {row[0]: row[1:] for row in rows}
+            zero = (0,) * (4 + len(shape.values))
+            by_rows = []
+            for node_id, a, b in batch:
+                only_in_a, only_in_b, matched, changed, *cells = counts.get(node_id, zero)
+                rows_a, rows_b = a.rows or 0, b.rows or 0
+                # the key pairs rows one to one: no row of either table met two of the other
+                if matched + only_in_a == rows_a and matched + only_in_b == rows_b:
+                    identical = not (
+                        only_in_a or only_in_b or changed or shape.only_a or shape.only_b
+                    )
+                    out[node_id] = TableDiff(
+                        node_id, rows_a, rows_b, identical, "key", tuple(shape.key),
+                        only_in_a, only_in_b, changed, dict(zip(shape.values, cells, strict=True)),
+                        shape.only_a, shape.only_b,
+                    )  # fmt: skip
+                else:
+                    by_rows.append((node_id, a, b))
+        if by_rows:
+            out.update(self._by_rows(con, by_rows, shape))
+        return out
+
+    def _by_rows(
+        self, con: duckdb.DuckDBPyConnection, batch: list[tuple[str, Result, Result]], shape: _Shape
+    ) -> dict[str, TableDiff]:
+        """Whole rows as multisets over the shared columns (no usable key)."""
+
+        def col(c: str) -> str:
+            same = shape.types_a[c] == shape.types_b[c]
+            return f"x.{_quote(c)}" if same else f"CAST(x.{_quote(c)} AS VARCHAR) AS {_quote(c)}"
+
+        cols = ", ".join(col(c) for c in shape.shared) or "1 AS one"
+        names = ", ".join(_quote(c) for c in shape.shared) or "one"
+        rows = con.execute(
+            self._sides(batch, cols, cols)
+            + f"SELECT {_NODE}, 'a', count(*) FROM (SELECT {_NODE}, {names} FROM a EXCEPT ALL "
+            f"SELECT {_NODE}, {names} FROM b) GROUP BY 1 UNION ALL "
+            f"SELECT {_NODE}, 'b', count(*) FROM (SELECT {_NODE}, {names} FROM b EXCEPT ALL "
+            f"SELECT {_NODE}, {names} FROM a) GROUP BY 1",
+            self._params(batch),
+        ).fetchall()
+        counts = {(node, side): n for node, side, n in rows}
+        out = {}
+        for node_id, a, b in batch:
+            only_in_a, only_in_b = counts.get((node_id, "a"), 0), counts.get((node_id, "b"), 0)
+            identical = not (only_in_a or only_in_b or shape.only_a or shape.only_b)
+            out[node_id] = TableDiff(
+                node_id, a.rows, b.rows, identical, "rows", (), only_in_a, only_in_b, None, None,
+                shape.only_a, shape.only_b,
+            )  # fmt: skip
+        return out
 
 
 def _looks_like_key(name: str, arrow_type: str) -> bool:

@@ -1,23 +1,25 @@
 """Fast questions over many runs (the runs list, artifact references), answered in SQL.
 
 The event log stays the one record. Event rows are wide (a run_created carries the whole template,
-a gate_posed its evidence), so the runs list never reads them. Three narrow insert-only tables
-are derived from the events by SQLite triggers as events are inserted, whoever inserts them:
+a gate_posed its evidence), so the runs list never reads them. Derived from the events, as they
+are inserted and whoever inserts them:
 
-- `idx_run_facts`: per run, what its `run_created` event fixes (pipeline, fingerprint, start,
-  number of gates);
-- `idx_run_marks`: one small row per milestone event (`run_created`, `run_status`,
-  `input_consumed`, `gate_posed`, `gate_decided`, `node_failed`) carrying the run's summary
-  *after* that event: status, number of resolved gates, and its inputs (JSON: source node ->
-  file name, plus the content hash once read). The newest mark of a run is its current summary,
-  so the list is one aggregate over this table. Node events (started, produced) add no mark: the
-  engine's per-node cost is unchanged;
-- `idx_artifact_refs`: which run references which artifact (a produced table, or a DataFrame
-  input snapshot), so deleting a run knows at once which artifacts no other run uses.
+- `idx_run_facts` (table, one trigger): per run, what its `run_created` event fixes (pipeline,
+  fingerprint, start, number of gates);
+- `idx_run_marks` (table, the same trigger): one small row per milestone event (`run_created`,
+  `run_status`, `input_consumed`, `gate_posed`, `gate_decided`, `node_failed`) carrying the run's
+  summary *after* that event: status, number of resolved gates, and its inputs (JSON: source node
+  -> file name, plus the content hash once read). The newest mark of a run is its current
+  summary, so the list is one aggregate over this table;
+- two partial expression indexes on `events`: the artifact of each `node_produced` event that
+  stored a table, and the snapshot hash of each DataFrame input, so deleting a run finds at once
+  whether another run still uses one of its artifacts.
 
-Rows are only inserted, and go only when their whole run is deleted (a trigger on `runs`). A store
-created before these tables existed (or with an older layout of them) is back-filled from its
-events the first time it is opened.
+Node events (the frequent ones) do no trigger work (its WHEN test fails) and, for a node that
+stored a table, add one index entry: a few microseconds per node. Table rows are only inserted,
+and go only when their whole run is deleted (a trigger on `runs`). A store created before these
+existed (or with an older layout of them) is built and back-filled from its events the first time
+it is opened.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from typing import NamedTuple
 
 from .event_log import EventLog
 
-VERSION = "idx_layout_3"  # an empty table whose name says which layout the idx_* objects have
+VERSION = "idx_layout_7"  # an empty table whose name says which layout the idx_* objects have
+
+# Partial expression indexes: only events that reference an artifact get an entry (a produced
+# table; a DataFrame input's snapshot). Scalar nodes add nothing.
+_PRODUCED, _PRODUCED_INDEX = "json_extract(payload, '$.artifact')", "idx_events_artifact"
+_PRODUCED_ROWS = f"kind = 'node_produced' AND {_PRODUCED} IS NOT NULL"
+_CONSUMED, _CONSUMED_INDEX = "json_extract(payload, '$.sha256')", "idx_events_snapshot"
+_CONSUMED_ROWS = "kind = 'input_consumed' AND json_extract(payload, '$.snapshot')"
 
 _TABLES = [
     f"CREATE TABLE IF NOT EXISTS {VERSION} (x INTEGER)",
@@ -53,12 +62,8 @@ _TABLES = [
         decision TEXT,
         PRIMARY KEY (run_id, seq)
     ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS idx_artifact_refs (
-        sha256 TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        PRIMARY KEY (sha256, run_id)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS idx_artifact_refs_by_run ON idx_artifact_refs (run_id)",
+    f"CREATE INDEX IF NOT EXISTS {_PRODUCED_INDEX} ON events ({_PRODUCED}) WHERE {_PRODUCED_ROWS}",
+    f"CREATE INDEX IF NOT EXISTS {_CONSUMED_INDEX} ON events ({_CONSUMED}) WHERE {_CONSUMED_ROWS}",
 ]
 
 _MILESTONES = (
@@ -71,87 +76,78 @@ def _basename(expr: str) -> str:
     return f"replace({expr}, rtrim({expr}, replace({expr}, '/', '')), '')"
 
 
+# A run_created event's facts; pipeline, fingerprint and start come from its `runs` entry (written
+# just before it, in the same transaction), so the large payload is parsed once, for the gates.
 _FACTS = """INSERT OR IGNORE INTO idx_run_facts
     (run_id, template_id, fingerprint, created_at, n_gates)
-SELECT {run_id}, json_extract({payload}, '$.template_id'),
-    json_extract({payload}, '$.fingerprint'), {at}, json_array_length({payload}, '$.gates')"""
+SELECT r.run_id, r.template_id, r.fingerprint, r.created_at,
+    json_array_length({payload}, '$.gates')
+FROM runs r WHERE r.run_id = {run_id} AND {kind} = 'run_created'"""
 
 _INPUTS_GIVEN = (
     "(SELECT coalesce(json_group_object(key, " + _basename("value") + "), '{{}}') "
     "FROM json_each({payload}, '$.inputs'))"
 )
+
+
+def _prev(column: str) -> str:
+    """The value after the run's previous mark (a scalar subquery: read only when needed)."""
+    return (
+        f"(SELECT {column} FROM idx_run_marks WHERE run_id = {{run_id}} ORDER BY seq DESC LIMIT 1)"
+    )
+
+
 _INPUT_READ = (
-    "json_set(coalesce(prev.inputs, '{{}}'), "
+    f"json_set(coalesce({_prev('inputs')}, '{{{{}}}}'), "
     "'$.\"' || json_extract({payload}, '$.node_id') || '\"', "
     + _basename("json_extract({payload}, '$.path')")
     + " || ' (' || substr(json_extract({payload}, '$.sha256'), 1, 8) || ')')"
 )
 
-# The run's summary after this event: from the run's previous mark, updated by this event.
-_MARK = (
-    """INSERT OR IGNORE INTO idx_run_marks
+# The run's summary after this event: the previous mark's, updated by this event. The WHERE is
+# checked first, so other events cost nothing here.
+_MARK = f"""INSERT OR IGNORE INTO idx_run_marks
     (run_id, seq, kind, at, status, resolved, inputs, gate, decision)
-SELECT {run_id}, {seq}, {kind}, {at},
-    CASE {kind} WHEN 'run_status' THEN json_extract({payload}, '$.status')
-                ELSE coalesce(prev.status, 'pending') END,
-    CASE WHEN {kind} = 'gate_decided' THEN (
+SELECT {{run_id}}, {{seq}}, {{kind}}, {{at}},
+    CASE {{kind}} WHEN 'run_status' THEN json_extract({{payload}}, '$.status')
+                ELSE coalesce({_prev("status")}, 'pending') END,
+    CASE WHEN {{kind}} = 'gate_decided' THEN (
         SELECT count(*) FROM (
             SELECT gate, decision, max(s) FROM (
                 SELECT gate, decision, seq AS s FROM idx_run_marks
-                WHERE run_id = {run_id} AND kind = 'gate_decided'
+                WHERE run_id = {{run_id}} AND kind = 'gate_decided'
                 UNION ALL
-                SELECT json_extract({payload}, '$.gate_id'), json_extract({payload}, '$.decision'),
-                    {seq}
+                SELECT json_extract({{payload}}, '$.gate_id'),
+                    json_extract({{payload}}, '$.decision'), {{seq}}
             ) GROUP BY gate
         ) WHERE decision != 'reopened')
-        ELSE coalesce(prev.resolved, 0) END,
-    CASE {kind} WHEN 'run_created' THEN """
-    + _INPUTS_GIVEN
-    + """
-                WHEN 'input_consumed' THEN """
-    + _INPUT_READ
-    + """
-                ELSE coalesce(prev.inputs, '{{}}') END,
-    CASE {kind} WHEN 'gate_decided' THEN json_extract({payload}, '$.gate_id') END,
-    CASE {kind} WHEN 'gate_decided' THEN json_extract({payload}, '$.decision') END
-FROM (SELECT 1) LEFT JOIN (
-    SELECT status, resolved, inputs FROM idx_run_marks WHERE run_id = {run_id}
-    ORDER BY seq DESC LIMIT 1
-) AS prev"""
-)
+        ELSE coalesce({_prev("resolved")}, 0) END,
+    CASE {{kind}} WHEN 'run_created' THEN {_INPUTS_GIVEN}
+                WHEN 'input_consumed' THEN {_INPUT_READ}
+                ELSE coalesce({_prev("inputs")}, '{{{{}}}}') END,
+    CASE {{kind}} WHEN 'gate_decided' THEN json_extract({{payload}}, '$.gate_id') END,
+    CASE {{kind}} WHEN 'gate_decided' THEN json_extract({{payload}}, '$.decision') END
+WHERE {{kind}} IN {_MILESTONES}"""
 
 _NEW = {"run_id": "NEW.run_id", "seq": "NEW.seq", "kind": "NEW.kind", "at": "NEW.at"}
 _NEW["payload"] = "NEW.payload"
 _PARAMS = {k: f":{k}" for k in _NEW}
 
 _TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS idx_on_run_created AFTER INSERT ON events
-    WHEN NEW.kind = 'run_created'
-    BEGIN {_FACTS.format(**_NEW)}; END""",
     f"""CREATE TRIGGER IF NOT EXISTS idx_on_milestone AFTER INSERT ON events
-    WHEN NEW.kind IN {_MILESTONES}
-    BEGIN {_MARK.format(**_NEW)}; END""",
-    """CREATE TRIGGER IF NOT EXISTS idx_on_produced_artifact AFTER INSERT ON events
-    WHEN NEW.kind = 'node_produced' AND json_extract(NEW.payload, '$.artifact') IS NOT NULL
+    WHEN NEW.kind != 'node_started' AND NEW.kind != 'node_produced'
     BEGIN
-        INSERT OR IGNORE INTO idx_artifact_refs (sha256, run_id)
-        VALUES (json_extract(NEW.payload, '$.artifact'), NEW.run_id);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS idx_on_snapshot AFTER INSERT ON events
-    WHEN NEW.kind = 'input_consumed' AND json_extract(NEW.payload, '$.snapshot')
-    BEGIN
-        INSERT OR IGNORE INTO idx_artifact_refs (sha256, run_id)
-        VALUES (json_extract(NEW.payload, '$.sha256'), NEW.run_id);
+        {_FACTS.format(**_NEW)};
+        {_MARK.format(**_NEW)};
     END""",
     """CREATE TRIGGER IF NOT EXISTS idx_on_run_deleted AFTER DELETE ON runs
     BEGIN
         DELETE FROM idx_run_facts WHERE run_id = OLD.run_id;
         DELETE FROM idx_run_marks WHERE run_id = OLD.run_id;
-        DELETE FROM idx_artifact_refs WHERE run_id = OLD.run_id;
     END""",
 ]
 _OBJECTS = (
-    *(VERSION, "idx_run_facts", "idx_run_marks", "idx_artifact_refs"),
+    *(VERSION, "idx_run_facts", "idx_run_marks", _PRODUCED_INDEX, _CONSUMED_INDEX),
     *(t.split()[5] for t in _TRIGGERS),  # the trigger names
 )
 
@@ -168,30 +164,26 @@ def ensure_index(log: EventLog) -> None:
 def _build(con: sqlite3.Connection) -> None:
     old = con.execute(
         "SELECT type, name FROM sqlite_master WHERE name LIKE 'idx\\_%' ESCAPE '\\' "
-        "AND type IN ('table', 'trigger')"
+        "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL"
     ).fetchall()
-    for kind, name in sorted(old, key=lambda o: o[0] != "trigger"):  # another layout: rebuild
+    order = {"trigger": 0, "index": 1, "table": 2}
+    for kind, name in sorted(old, key=lambda o: order[o[0]]):  # another layout: rebuild
         con.execute(f"DROP {kind.upper()} IF EXISTS {name}")
     for statement in (*_TABLES, *_TRIGGERS):
         con.execute(statement)
-    facts = _FACTS.format(run_id="run_id", payload="payload", at="at")
-    con.execute(f"{facts} FROM events WHERE kind = 'run_created'")
+    con.execute(
+        "INSERT OR IGNORE INTO idx_run_facts "
+        "(run_id, template_id, fingerprint, created_at, n_gates) "
+        "SELECT r.run_id, r.template_id, r.fingerprint, r.created_at, "
+        "json_array_length(e.payload, '$.gates') FROM runs r JOIN events e "
+        "ON e.run_id = r.run_id AND e.seq = 0"
+    )
     # Marks one event at a time, in order: each builds on the run's previous one.
     rows = con.execute(
         "SELECT run_id, seq, kind, at, CASE WHEN kind = 'gate_posed' THEN '{}' ELSE payload END "
         f"FROM events WHERE kind IN {_MILESTONES} ORDER BY run_id, seq"
     ).fetchall()
     con.executemany(_MARK.format(**_PARAMS), [dict(zip(_PARAMS, r, strict=True)) for r in rows])
-    con.execute(
-        "INSERT OR IGNORE INTO idx_artifact_refs (sha256, run_id) "
-        "SELECT json_extract(payload, '$.artifact'), run_id FROM events "
-        "WHERE kind = 'node_produced' AND json_extract(payload, '$.artifact') IS NOT NULL"
-    )
-    con.execute(
-        "INSERT OR IGNORE INTO idx_artifact_refs (sha256, run_id) "
-        "SELECT json_extract(payload, '$.sha256'), run_id FROM events "
-        "WHERE kind = 'input_consumed' AND json_extract(payload, '$.snapshot')"
-    )
 
 
 class RunRow(NamedTuple):
@@ -257,21 +249,21 @@ def pipelines(log: EventLog) -> list[str]:
 
 
 def artifacts_of(con: sqlite3.Connection, run_id: str) -> list[str]:
-    """Artifacts the run references (inside the caller's transaction)."""
-    rows = con.execute("SELECT sha256 FROM idx_artifact_refs WHERE run_id = ?", (run_id,))
+    """Artifacts the run references: its produced tables and its DataFrame input snapshots."""
+    rows = con.execute(
+        f"SELECT {_PRODUCED} FROM events WHERE run_id = ? AND {_PRODUCED_ROWS} UNION "
+        f"SELECT {_CONSUMED} FROM events WHERE run_id = ? AND {_CONSUMED_ROWS}",
+        (run_id, run_id),
+    )
     return [r[0] for r in rows.fetchall()]
 
 
-def artifacts_only_of(con: sqlite3.Connection, run_id: str) -> list[str]:
-    """Artifacts the run references that no other run does (inside the caller's transaction)."""
-    rows = con.execute(
-        "SELECT a.sha256 FROM idx_artifact_refs a WHERE a.run_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM idx_artifact_refs b WHERE b.sha256 = a.sha256 AND b.run_id != a.run_id)",
-        (run_id,),
-    ).fetchall()
-    return [r[0] for r in rows]
+def used_elsewhere(con: sqlite3.Connection, sha256: str, run_id: str | None = None) -> bool:
+    """Does a run other than `run_id` (any run, when None) reference this artifact?"""
+    return any(con.execute(sql, (sha256, run_id)).fetchone() for sql in _USED_ELSEWHERE)
 
 
-def still_referenced(log: EventLog, sha256: str) -> bool:
-    rows = log.query("SELECT 1 FROM idx_artifact_refs WHERE sha256 = ? LIMIT 1", (sha256,))
-    return bool(rows)
+_USED_ELSEWHERE = [  # the partial indexes' own conditions, so SQLite uses them
+    f"SELECT 1 FROM events WHERE {rows} AND {expr} = ? AND run_id IS NOT ? LIMIT 1"
+    for rows, expr in ((_PRODUCED_ROWS, _PRODUCED), (_CONSUMED_ROWS, _CONSUMED))
+]
