@@ -141,13 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(f"Run {run.id} of {template.id} started")
     run.subscribe(_print_progress)
-    _drive(run, _ask if interactive else None)
-    print(render.run_text(run))
-    if run.prompts:
-        print(
-            f"\nGates are waiting. Decide with: prodex confirm {run.id} GATE (or reject --note ...)"
-        )
-    return 1 if run.status == "failed" else 0
+    return _finish(run, interactive)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -217,7 +211,12 @@ def _continue(run: Run, policy: Policy | None) -> int:
         print(f"  note: {note}")
     if run.is_executing_here:
         print(f"Run {run.id} of {run.state.template_id} continues in this process")
-    _drive(run, _ask if sys.stdin.isatty() else None)
+    return _finish(run, sys.stdin.isatty())
+
+
+def _finish(run: Run, interactive: bool) -> int:
+    """Drive the run in the foreground (asking at a terminal), then print its record."""
+    _drive(run, _ask if interactive else None)
     print(render.run_text(run))
     if run.prompts:
         print(
