@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..runtime import Prompt, Run
+from ..runtime.humanize import human_size, short_duration
 from ..store import GateRecord, Lease, Result, RunState
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "manual": "?   ", "warn": "warn", "skipped": "skip"}
@@ -15,15 +16,6 @@ _MARK = {"pass": "ok  ", "fail": "FAIL", "manual": "?   ", "warn": "warn", "skip
 
 def short(sha: str) -> str:
     return sha[:12]
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def prompt_text(prompt: Prompt) -> str:
@@ -143,17 +135,6 @@ def executor_text(lease: Lease) -> str:
     return "this process" if lease.mine else f"process {lease.pid} on {lease.host}"
 
 
-def duration_text(delta: pd.Timedelta) -> str:
-    seconds = delta.total_seconds()
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
 def runs_text(table: pd.DataFrame) -> str:
     """The runs list as a fixed-width table (newest first); * marks runs a process executes."""
     if table.empty:
@@ -168,7 +149,7 @@ def runs_text(table: pd.DataFrame) -> str:
                 r.status + (" *" if r.executing else ""),
                 r.gates_resolved,
                 r.started.strftime("%Y-%m-%d %H:%M:%S"),
-                duration_text(r.duration),
+                short_duration(r.duration.total_seconds()),
                 r.inputs,
             )
         )

@@ -12,6 +12,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, SqlLexer
 
 from ..runtime import why_not_produced
+from ..runtime.humanize import human_size
 from ..store import Result, RunState
 from .canvas import display_states
 from .evidence_view import table_html
@@ -22,7 +23,6 @@ from .text import (
     clock,
     esc,
     file_name,
-    human_size,
     short_hash,
     value_text,
 )

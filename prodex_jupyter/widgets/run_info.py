@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from ..runtime.humanize import human_size
 from ..store import RunState
 from .text import (
     STATUS_TONES,
@@ -13,7 +14,6 @@ from .text import (
     duration,
     esc,
     file_name,
-    human_size,
     short_hash,
 )
 

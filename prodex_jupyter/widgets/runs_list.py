@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..runtime import compare, load_run
 from ..runtime.history import RunsTable, runs
+from ..runtime.humanize import short_duration
 from ..store import RUN_STATUSES, RunStore, open_store
 from .compare_view import CompareView
 
@@ -85,15 +86,6 @@ def _no_auto_display() -> Iterator[None]:
         yield
 
 
-def _duration(delta: pd.Timedelta) -> str:
-    seconds = delta.total_seconds()
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class _Row:
     """The widgets of one visible line, reused across pages, sorts and filters."""
 
@@ -136,7 +128,7 @@ class _Row:
             status,
             _esc(row.gates_resolved),
             _esc(row.started.strftime("%Y-%m-%d %H:%M:%S")),
-            _esc(_duration(row.duration)),
+            _esc(short_duration(row.duration.total_seconds())),
             f'<span title="{_esc(row.inputs)}">{_esc(row.inputs)}</span>',
         ]
         for cell, value in zip(self.cells, values, strict=True):

@@ -24,17 +24,6 @@ def short_hash(sha256: str, n: int = 12) -> str:
     return (sha256 or "")[:n]
 
 
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
 def file_name(path: str) -> str:
     return PurePath(path).name or path
 
