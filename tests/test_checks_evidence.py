@@ -118,10 +118,10 @@ def test_range_on_dates_and_timestamps(tmp_path: Path) -> None:
 
 
 def test_range_on_text_column_counts_unreadable_values(tmp_path: Path) -> None:
-    path = write(tmp_path / "w.csv", ["a,12", "b,n/a", "c,50"], header="k,v\n")
+    path = write(tmp_path / "w.csv", ["a,12", "b,unknown", "c,50"], header="k,v\n")
     res = check(evidence(path, "- v between 10 and 100"), "v")
     assert res.status == "fail" and res.unexpected_count == 1
-    assert res.unexpected_rows == ({"k": "b", "v": "n/a"},)
+    assert res.unexpected_rows == ({"k": "b", "v": "unknown"},)
 
 
 def test_nulls_required_columns_row_counts(tmp_path: Path) -> None:
@@ -295,13 +295,64 @@ def test_unreadable_source_gives_low_confidence_evidence(tmp_path: Path) -> None
 
 
 def test_types_that_break_after_the_sniffed_rows_are_retyped(tmp_path: Path) -> None:
-    rows = [str(i % 50) for i in range(25_000)] + ["n/a"]  # beyond DuckDB's sniffing sample
-    ev = evidence(write(tmp_path / "w.csv", rows, header="v\n"), "- v between 0 and 100")
+    rows = [str(i % 50) for i in range(400_000)] + ["unknown"]  # past the first block typed
+    path = write(tmp_path / "w.csv", rows, header="v\n")
+    assert path.stat().st_size > 1 << 20
+    ev = evidence(path, "- v between 0 and 100")
     assert ev.columns[0].type == "VARCHAR"
-    assert check(ev, "v").unexpected_count == 1  # 'n/a' cannot be read as a number
+    assert check(ev, "v").unexpected_count == 1  # 'unknown' cannot be read as a number
     assert any("did not hold" in w for w in ev.warnings)
     assert "did not hold" in ev.summary
     assert ev.data_passes == 4  # failed pass, full sniff, the pass, the offending row
+
+
+def test_pandas_null_markers_are_nulls_in_every_column(tmp_path: Path) -> None:
+    """Files are read as pandas reads them: NA, N/A, null, NaN and empty fields are missing."""
+    rows = ["S01,12.0,A", "NA,N/A,", "null,NaN,B", ",,C"]
+    ev = evidence(write(tmp_path / "w.csv", rows, header="station,cycle_time,shift\n"))
+    by = {c.name: c for c in ev.columns}
+    assert by["cycle_time"].type == "DOUBLE"
+    assert (by["station"].null_count, by["cycle_time"].null_count, by["shift"].null_count) == (
+        3,
+        3,
+        1,
+    )
+
+
+def test_header_only_file_has_text_columns_and_no_rows(tmp_path: Path) -> None:
+    ev = evidence(write(tmp_path / "w.csv", [], header="station,cycle_time\n"), "- at least 1 rows")
+    assert ev.row_count == 0 and ev.confidence == "low"
+    assert [(c.name, c.type) for c in ev.columns] == [
+        ("station", "VARCHAR"),
+        ("cycle_time", "VARCHAR"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("semi.csv", "k;v\na;1\nb;2\nc;3\n"),
+        ("tabs.tsv", "k\tv\na\t1\nb\t2\nc\t3\n"),
+        ("quoted.csv", 'k,v\n"a, with comma",1\n"b ""quoted""",2\n"c\nspanning lines",3\n'),
+    ],
+)
+def test_csv_dialects_delimiters_quotes_and_multiline_fields(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    ev = evidence(path, "- v between 0 and 10\n- required columns: k, v")
+    assert ev.row_count == 3 and [c.status for c in ev.checks] == ["pass", "pass"]
+    assert [c.name for c in ev.columns] == ["k", "v"]
+
+
+def test_gzipped_csv(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "w.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + "\n".join(ROWS) + "\n").encode()))
+    ev = evidence(path, "- cycle_time between 10 and 100")
+    assert ev.row_count == 5 and ev.checks[0].status == "pass"
 
 
 def test_one_scan_when_everything_passes_and_five_rows_per_failure(tmp_path: Path) -> None:

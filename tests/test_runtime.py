@@ -305,6 +305,41 @@ def test_an_unreadable_source_fails_its_node_with_the_file_named(tmp_path, store
     assert "bad.parquet" in run.state.nodes["p"].error
 
 
+def test_a_ragged_csv_fails_its_node_naming_source_file_and_row(tmp_path, store):
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
+    tpl = px.Template("ragged", base_dir=tmp_path)
+    tpl.source("r", "ragged.csv")
+    tpl.output("n", sql="SELECT count(*) FROM r")
+    run = tpl.run(store=store)
+    run.wait(timeout=30)
+    assert run.status == "failed"
+    error = run.state.nodes["r"].error
+    assert "source 'r'" in error and "ragged.csv" in error and "Expected 2 columns" in error
+
+
+def test_csv_sources_read_as_pandas_reads_them(tmp_path, store):
+    """Null markers, a delimiter other than the comma, timestamps: python nodes see what
+    pd.read_csv would give them."""
+    path = tmp_path / "semi.csv"
+    path.write_text("k;v;ts\na;1.5;2024-01-01 06:00:00\nNA;N/A;2024-01-02 07:00:00\nc;;\n")
+    tpl = px.Template("pandas_like", base_dir=tmp_path)
+    tpl.source("s", "semi.csv")
+
+    @tpl.python("frame")
+    def frame(s):
+        return s
+
+    run = tpl.run(store=store)
+    run.wait(timeout=30)
+    run.confirm("s_input")
+    run.wait(timeout=30)
+    got = run.value("frame")
+    expected = pd.read_csv(path, sep=";", parse_dates=["ts"])
+    assert got.isna().to_dict() == expected.isna().to_dict()
+    assert got["v"].tolist()[0] == 1.5 and got["k"].tolist()[0] == "a"
+    assert str(got["ts"].dtype).startswith("datetime64") and got["ts"][0] == expected["ts"][0]
+
+
 def test_until_idle_inside_a_running_loop_does_not_block_it(tmp_path, store):
     tpl = chain(tmp_path)
 

@@ -18,6 +18,7 @@ import duckdb
 
 from prodex_jupyter.checks.compile_sql import Compiled, Context, compile_check
 from prodex_jupyter.checks.confidence import FEW_ROWS, grade
+from prodex_jupyter.checks.csv_format import is_conversion_error
 from prodex_jupyter.checks.custom import run_custom
 from prodex_jupyter.checks.drift import compare
 from prodex_jupyter.checks.evidence import CheckResult, Evidence
@@ -66,9 +67,10 @@ def gather_evidence(
 def _database() -> duckdb.DuckDBPyConnection:
     """The checker's in-memory DuckDB, created once per process.
 
-    A sniffed CSV read with its options spelled out gives the optimizer no row estimate (it
-    guesses ~40 rows), so it would build the known-set join's hash table on the data instead of
-    on the small set. Keeping the data on the probe side also lets `LIMIT 5` stop early.
+    A CSV (streamed by pyarrow, or read by DuckDB with its options spelled out) gives the
+    optimizer no row estimate (it guesses ~40 rows), so it would build the known-set join's
+    hash table on the data instead of on the small set. Keeping the data on the probe side
+    also lets `LIMIT 5` stop early.
     """
     return duckdb.connect(config={"disabled_optimizers": "build_side_probe_side"})
 
@@ -113,20 +115,18 @@ def _gather(
         select = ", ".join(f"{sql} AS {alias}" for alias, sql in exprs)
         rel = con.sql(f"SELECT {select} FROM {ctx.from_clause()}")
         row = dict(zip(rel.columns, rel.fetchall()[0], strict=True))
-    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-        if full_sniff or not source.sql.startswith("read_csv"):
+    except duckdb.Error as exc:
+        if not (source.guessed_types and is_conversion_error(exc)):
             return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")
-        # The types sniffed from the first rows do not hold further down: type the file from all
+        # The types guessed from the first rows do not hold further down: type the file from all
         # its rows, as pandas would, and say so (a warning, so confidence is at most medium).
         note = (
             "Column types guessed from the first rows did not hold for the whole file "
-            f"({_first_line(exc)}); it was typed again from all its rows."
+            f"({_conversion_error(exc)}); it was typed again from all its rows."
         )
         retyped = _gather(con, gate, data, label, baseline, resolve_node, base_dir, [note])
         # the failed pass and the full sniff were reads of the data too
         return replace(retyped, data_passes=retyped.data_passes + 2)
-    except duckdb.Error as exc:
-        return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")
     ctx.row = row
     ctx.row_count, ctx.profiles = read_profile(source.columns, row)
 
@@ -185,6 +185,12 @@ def _specs(instructions: str) -> list[CheckSpec | CheckResult]:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().split("\n")[0]
+
+
+def _conversion_error(exc: BaseException) -> str:
+    """pyarrow's words for it, without DuckDB's wrapping: 'In CSV column #0: Row #30002: ...'."""
+    text = _first_line(exc)
+    return text[text.index("In CSV") :] if "In CSV" in text else text
 
 
 def _unreadable(gate: Gate, label: str, reason: str) -> Evidence:

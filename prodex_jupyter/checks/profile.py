@@ -109,9 +109,9 @@ def read_head(
     counts = "".join(f"count(DISTINCT {quote_ident(n)}), " for n in text)
     row = con.sql(
         f"WITH __head AS MATERIALIZED (SELECT * FROM {source_sql} LIMIT {head_rows}) "
-        f"SELECT {counts}(SELECT list(__s) FROM (SELECT * FROM __head LIMIT {sample_rows}) __s) "
-        "FROM __head"
+        f"SELECT count(*), {counts}"
+        f"(SELECT list(__s) FROM (SELECT * FROM __head LIMIT {sample_rows}) __s) FROM __head"
     ).fetchall()[0]
     sample = tuple(json_safe(dict(r)) for r in row[-1] or ())
-    low = frozenset(n for n, k in zip(text, row[:-1], strict=True) if k <= limit)
+    low = frozenset(n for n, k in zip(text, row[1:-1], strict=True) if k <= limit)
     return sample, low

@@ -1,21 +1,23 @@
 """Where the data to check lives, and the one SQL expression that reads it.
 
-A CSV is sniffed once and every later statement reads it with the sniffed dialect and types
-spelled out, so DuckDB does not sniff the file again for each query; a JSON file likewise gets its
-columns spelled out. Arrow tables (node outputs) are registered on the connection, not copied.
+A CSV is opened once as a streaming pyarrow dataset (checks/csv_format.py) and registered on the
+connection, so every statement scans it with the same dialect and types and nothing is sniffed
+twice; a JSON file gets its columns spelled out. Arrow tables (node outputs) are registered on the
+connection, not copied. When a CSV's types do not hold past its first block, `full_sniff` reads
+it with DuckDB's reader typed from all its rows instead.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pa_ds
 
-if TYPE_CHECKING:
-    import pyarrow
+from prodex_jupyter.checks.csv_format import csv_dataset
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -36,7 +38,7 @@ class DataRef:
 
     path: str | None = None
     format: str | None = None
-    table: pyarrow.Table | None = None
+    table: pa.Table | None = None
 
     @property
     def name(self) -> str:
@@ -68,10 +70,14 @@ def quote_ident(name: str) -> str:
 
 @dataclass(frozen=True)
 class OpenedSource:
-    """The FROM-clause expression that reads the data, and its columns as DuckDB typed them."""
+    """The FROM-clause expression that reads the data, and its columns as DuckDB typed them.
+
+    `guessed_types`: a CSV typed from its first rows only, which a later row may contradict.
+    """
 
     sql: str
     columns: tuple[tuple[str, str], ...]
+    guessed_types: bool = False
 
 
 def resolve_path(path: str, base_dir: str | Path | None) -> Path:
@@ -94,9 +100,7 @@ def open_source(
     out wrong further down the file.
     """
     if data.table is not None:
-        name = f"__prodex_table_{next(_registered)}"
-        con.register(name, data.table)
-        return OpenedSource(quote_ident(name), _describe(con, quote_ident(name)))
+        return _registered_source(con, data.table)
     if not data.path:
         raise SourceError("nothing to read: give a path or a table")
     path = resolve_path(data.path, base_dir)
@@ -105,9 +109,10 @@ def open_source(
     fmt = (data.format or infer_format(str(path))).lower()
     lit = sql_string(str(path))
     try:
+        if fmt == "csv" and not full_sniff:
+            return replace(_registered_source(con, csv_dataset(path)), guessed_types=True)
         if fmt == "csv":
-            options = ", sample_size=-1" if full_sniff else ""
-            query = f"SELECT Prompt, Columns FROM sniff_csv({lit}{options})"
+            query = f"SELECT Prompt, Columns FROM sniff_csv({lit}, sample_size=-1)"
             prompt, sniffed = con.execute(query).fetchall()[0]
             prompt = str(prompt).strip().rstrip(";")
             sql = prompt[len("FROM ") :] if prompt.upper().startswith("FROM ") else prompt
@@ -125,8 +130,17 @@ def open_source(
         else:
             raise SourceError(f"unknown format '{fmt}' (csv, parquet, json, ndjson)")
         return OpenedSource(sql, _describe(con, sql))
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:
         raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from exc
+
+
+def _registered_source(
+    con: duckdb.DuckDBPyConnection, data: pa.Table | pa_ds.Dataset
+) -> OpenedSource:
+    """Arrow data the cursor scans in place, under a name of its own."""
+    name = f"__prodex_table_{next(_registered)}"
+    con.register(name, data)
+    return OpenedSource(quote_ident(name), _describe(con, quote_ident(name)))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[tuple[str, str], ...]:

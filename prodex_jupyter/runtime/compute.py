@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..checks.csv_format import read_csv_table
 from ..store import InputConsumed, RunStore
 from ..store.artifacts import file_sha256
 from ..template import OutputNode, PythonNode, SourceNode, SqlNode, Template
@@ -95,13 +96,10 @@ def read_source(
         )
         return table, consumed
     assert src.path is not None
-    cursor = con.cursor()
     try:
-        table = _read_file(cursor, src.path, src.format or "csv")
-    except duckdb.Error as exc:
+        table = _read_file(con, src.path, src.format or "csv")
+    except (duckdb.Error, pa.ArrowException) as exc:
         raise InputError(f"source '{src.node_id}': cannot read {src.path}: {exc}") from None
-    finally:
-        cursor.close()
     consumed = InputConsumed(
         src.node_id,
         str(src.path),
@@ -113,14 +111,20 @@ def read_source(
     return table, consumed
 
 
-def _read_file(cursor: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> pa.Table:
-    if fmt == "parquet":
-        rel = cursor.read_parquet(str(path))
-    elif fmt in ("json", "ndjson"):
-        rel = cursor.read_json(str(path), format="newline_delimited" if fmt == "ndjson" else "auto")
-    else:
-        rel = cursor.read_csv(str(path))
-    return rel.to_arrow_table()
+def _read_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> pa.Table:
+    """CSV through pyarrow, as the checker reads it (checks/csv_format.py); the rest by DuckDB."""
+    if fmt == "csv":
+        return read_csv_table(path)
+    cursor = con.cursor()
+    try:
+        if fmt == "parquet":
+            rel = cursor.read_parquet(str(path))
+        else:
+            shape = "newline_delimited" if fmt == "ndjson" else "auto"
+            rel = cursor.read_json(str(path), format=shape)
+        return rel.to_arrow_table()
+    finally:
+        cursor.close()
 
 
 def compute_node(node: Node, upstream: dict[str, Value], con: duckdb.DuckDBPyConnection) -> Value:
