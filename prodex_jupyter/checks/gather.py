@@ -23,10 +23,14 @@ from prodex_jupyter.checks.custom import run_custom
 from prodex_jupyter.checks.drift import compare
 from prodex_jupyter.checks.evidence import CheckResult, Evidence
 from prodex_jupyter.checks.profile import (
+    drop_wide_histograms,
     profile_expressions,
     read_head,
     read_profile,
+    table_sample,
+    text_columns,
 )
+from prodex_jupyter.checks.query import fetch_one
 from prodex_jupyter.checks.source import DataRef, SourceError, open_source
 from prodex_jupyter.checks.summary import summarize
 from prodex_jupyter.template.instructions import (
@@ -96,10 +100,17 @@ def _gather(
     ctx = Context(con=con, source_sql=source.sql, columns=source.columns)
     ctx.baseline_row_count = baseline.row_count if baseline is not None else None
     specs = _specs(gate.instructions)
+    # A table in memory no longer than the head is its own head: its sample is a slice, and the
+    # choice of histograms is made after the single pass, not by a statement of its own.
+    small = data.table is not None and data.table.num_rows <= HEAD_ROWS
     try:
-        sample, histograms = read_head(
-            con, source.sql, source.columns, head_rows=HEAD_ROWS, sample_rows=SAMPLE_ROWS
-        )
+        if small:
+            assert data.table is not None
+            sample, histograms = table_sample(data.table, SAMPLE_ROWS), text_columns(source.columns)
+        else:
+            sample, histograms = read_head(
+                con, source.sql, source.columns, head_rows=HEAD_ROWS, sample_rows=SAMPLE_ROWS
+            )
         outcomes: list[tuple[CheckSpec | None, Any]] = []
         for spec in specs:
             if isinstance(spec, CheckResult):  # a malformed bullet that slipped past validation
@@ -113,8 +124,9 @@ def _gather(
             if isinstance(out, Compiled):
                 exprs.extend(out.exprs)
         select = ", ".join(f"{sql} AS {alias}" for alias, sql in exprs)
-        rel = con.sql(f"SELECT {select} FROM {ctx.from_clause()}")
-        row = dict(zip(rel.columns, rel.fetchall()[0], strict=True))
+        row = fetch_one(con, f"SELECT {select} FROM {ctx.from_clause()}")
+        if small:
+            drop_wide_histograms(row)
     except duckdb.Error as exc:
         if not (source.guessed_types and is_conversion_error(exc)):
             return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from prodex_jupyter.checks.evidence import ColumnProfile
 from prodex_jupyter.checks.json_values import json_safe
@@ -107,7 +108,7 @@ def read_head(
     """
     text = [name for name, type_name in columns if kind_of(type_name) == "text"]
     counts = "".join(f"count(DISTINCT {quote_ident(n)}), " for n in text)
-    row = con.sql(
+    row = con.execute(
         f"WITH __head AS MATERIALIZED (SELECT * FROM {source_sql} LIMIT {head_rows}) "
         f"SELECT count(*), {counts}"
         f"(SELECT list(__s) FROM (SELECT * FROM __head LIMIT {sample_rows}) __s) FROM __head"
@@ -115,3 +116,20 @@ def read_head(
     sample = tuple(json_safe(dict(r)) for r in row[-1] or ())
     low = frozenset(n for n, k in zip(text, row[1:-1], strict=True) if k <= limit)
     return sample, low
+
+
+def text_columns(columns: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    return frozenset(name for name, type_name in columns if kind_of(type_name) == "text")
+
+
+def table_sample(table: pa.Table, sample_rows: int) -> tuple[dict[str, Any], ...]:
+    """The first rows of a table in memory, JSON-safe, as the head statement gives them."""
+    return tuple(json_safe(r) for r in table.slice(0, sample_rows).to_pylist())
+
+
+def drop_wide_histograms(row: dict[str, Any]) -> None:
+    """Forget the histograms of text columns that turned out not to be low-cardinality: the
+    profile then reads exactly as if the head had chosen the columns."""
+    for key in [k for k in row if k.startswith("hist_")]:
+        if row[key] is not None and len(row[key]) > LOW_CARDINALITY:
+            del row[key]

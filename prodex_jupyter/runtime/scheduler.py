@@ -5,6 +5,12 @@ branches run concurrently. Node work (reading, DuckDB, python, Parquet, evidence
 threads; events are appended from the loop. The scheduler reacts to decisions as events, so a
 decision made by a button, a script or another process all resume the run the same way.
 
+One scheduler step is one transaction: what finished nodes produced, then the nodes that this
+makes ready, started. Readiness therefore looks at values and policy decisions not yet written
+(`values`, `_decided_here`) as well as at the record. Workers hand finished nodes back through a
+queue and one wake-up per batch, not an asyncio future per node: for the trivial nodes of a large
+DAG the hand-off, not the work, is what costs (bench/engine.py).
+
 Exactly one process executes a run: the one holding its lease (store/leases.py). Every event the
 scheduler writes is fenced by that lease; the lease is released when the run settles to a final
 status, and taken again if a decision in this process gives it more work. While a gate is
@@ -19,6 +25,7 @@ import contextlib
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -82,7 +89,7 @@ class Scheduler:
             for up in template[node_id].upstream:
                 self.children[up].append(node_id)
         self.source_ancestors, self.gate_ancestors = _lineage(template, self.order)
-        self.values: dict[str, Value] = {}
+        self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
         self.candidates: set[str] = set(self.order)
         self.con = database().cursor()  # nodes of this run work in cursors of this connection
@@ -91,6 +98,10 @@ class Scheduler:
         self._codes: dict[str, str] = {}
         self.task: Any = None  # the drive() task or future, set by whoever starts it
         self._outbox: list[Event] = []  # events of finished nodes, written at the next step
+        self._finished: deque[tuple[str, _Outcome | NodeFailed]] = deque()  # from workers
+        self._wake_pending = False  # a worker has asked the loop for a step already
+        self._failed_here: set[str] = set()
+        self._decided_here: dict[str, str] = {}  # policy decisions in the outbox, by gate
         self.lease: str | None = None  # token of the run's lease while this process holds it
         self._guard: Any = None
         self._set_lease(lease)
@@ -128,27 +139,29 @@ class Scheduler:
     async def drive(self) -> None:
         self._thread_id = threading.get_ident()
         self._wake = asyncio.Event()
-        tasks: set[asyncio.Task] = set()
         try:
-            self._set_status("executing")
             self._posed = any(g.status == "pending" for g in self.run._fold.gates.values())
+            first = True
             while True:
-                self._flush()
+                self._collect()
+                ready = self._take_ready()
+                events, self._outbox = self._outbox, []
+                if ready or first:  # first: pending -> executing; later: a run resuming
+                    if ready and self.lease is None:  # settled earlier, given work by a decision
+                        self._set_lease(self.run.store.leases.acquire(self.run.id))
+                    if self.run._fold.status != "executing":
+                        events.append(RunStatusChanged("executing"))
+                    events.extend(NodeStarted(node_id) for node_id in ready)
+                first = False
+                if events:
+                    self._write(*events)
+                    self._decided_here.clear()  # the record holds them now
                 if self._posed:
                     self._posed = False
                     self._watch_decisions()
-                ready = self._take_ready()
-                if ready:
-                    if self.lease is None:  # settled earlier; a decision here gave it more work
-                        self._set_lease(self.run.store.leases.acquire(self.run.id))
-                    self._set_status("executing")  # also: a completed_partial run resuming
-                    self._write(*(NodeStarted(node_id) for node_id in ready))
                 for node_id in ready:
-                    self.inflight.add(node_id)
-                    task = asyncio.ensure_future(self._execute(node_id))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                if not self.inflight and not self.candidates and not self._outbox:
+                    self._dispatch(node_id)
+                if not self.inflight and not self.candidates:
                     self._settle()
                     self.run._mark_idle()
                 await self._wake.wait()
@@ -165,12 +178,6 @@ class Scheduler:
                 self._write(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
             finally:
                 self._stop(exc)
-
-    def _flush(self) -> None:
-        """Write what finished nodes produced: one transaction per scheduler step, not per node."""
-        if self._outbox:
-            events, self._outbox = self._outbox, []
-            self._write(*events)
 
     # ----------------------------------------------------------------- lease
     def _write(self, *events: Event) -> None:
@@ -217,34 +224,58 @@ class Scheduler:
         return sorted(ready, key=self.position.__getitem__) if len(ready) > 1 else ready
 
     def _is_ready(self, node_id: str) -> bool:
-        if node_id in self.inflight:
+        if node_id in self.inflight or node_id in self.values or node_id in self._failed_here:
             return False
         fold = self.run._fold
         if fold.nodes[node_id].state in ("produced", "failed"):
             return False
         for up in self.template[node_id].upstream:
-            if fold.nodes[up].state != "produced":
+            if up not in self.values and fold.nodes[up].state != "produced":
                 return False
             gate = self.template[up].gate
-            if gate is not None and fold.gates[gate.gate_id].status != "confirmed":
-                return False
+            if gate is not None:
+                status = self._decided_here.get(gate.gate_id) or fold.gates[gate.gate_id].status
+                if status != "confirmed":
+                    return False
         return True
 
-    async def _execute(self, node_id: str) -> None:
+    def _dispatch(self, node_id: str) -> None:
+        self.inflight.add(node_id)
         try:
             upstream = {up: self._value(up) for up in self.template[node_id].upstream}
-            try:
-                outcome = await self.loop.run_in_executor(WORKERS, self._work, node_id, upstream)
-            except Exception as exc:
-                tb = traceback.format_exc()
-                self._outbox.append(NodeFailed(node_id, f"{type(exc).__name__}: {exc}", tb))
+        except Exception as exc:  # an upstream artifact gone from the store: this node fails
+            self._finished.append((node_id, _failure(node_id, exc)))
+            self._poke()
+            return
+        WORKERS.submit(self._run_node, node_id, upstream)
+
+    def _run_node(self, node_id: str, upstream: dict[str, Value]) -> None:
+        """In a worker thread: the node's work, handed back to the loop."""
+        try:
+            outcome: _Outcome | NodeFailed = self._work(node_id, upstream)
+        except Exception as exc:
+            outcome = _failure(node_id, exc)
+        self._finished.append((node_id, outcome))
+        if not self._wake_pending:  # one wake-up for however many nodes finish meanwhile
+            self._wake_pending = True
+            self.loop.call_soon_threadsafe(self._on_finished)
+
+    def _on_finished(self) -> None:
+        self._wake_pending = False  # before the step drains the queue: nothing is missed
+        self._poke()
+
+    def _collect(self) -> None:
+        """Finished nodes: their events go to the outbox, their children become candidates."""
+        while self._finished:
+            node_id, outcome = self._finished.popleft()
+            self.inflight.discard(node_id)
+            self.candidates.update(self.children[node_id])
+            if isinstance(outcome, NodeFailed):
+                self._failed_here.add(node_id)
+                self._outbox.append(outcome)
             else:
                 self.values[node_id] = outcome.value
                 self._outbox.extend(self._landing(node_id, outcome))
-        finally:
-            self.inflight.discard(node_id)
-            self.candidates.update(self.children[node_id])
-            self._poke()
 
     # ------------------------------------------------------------ node work
     def _work(self, node_id: str, upstream: dict[str, Value]) -> _Outcome:
@@ -346,6 +377,8 @@ class Scheduler:
             events.append(posed)
             decided = self._policy_decision(posed)
             events.extend(decided)
+            for decision in decided:
+                self._decided_here[decision.gate_id] = decision.decision
             self._posed = self._posed or not decided
         return events
 
@@ -392,6 +425,9 @@ class Scheduler:
         self._set_status(status)
         if status in FINAL_STATUSES:
             self._release()  # nothing left to execute: the run can be deleted or resumed elsewhere
+        # A quiet moment: fold the WAL into the database file now, off the loop, rather than
+        # inside one of the engine's commits (store/event_log.py).
+        WORKERS.submit(_quietly, self.run.store.log.checkpoint)
 
     def _set_status(self, status: str) -> None:
         if self.run._fold.status != status:
@@ -437,6 +473,16 @@ def _gate_ref(gate: Any) -> dict[str, Any]:
         "at": last.at if last else "",
         "decided_seq": last.seq if last else None,
     }
+
+
+def _quietly(work: Any) -> None:
+    with contextlib.suppress(Exception):  # a busy store checkpoints next time
+        work()
+
+
+def _failure(node_id: str, exc: Exception) -> NodeFailed:
+    tb = "".join(traceback.format_exception(exc))
+    return NodeFailed(node_id, f"{type(exc).__name__}: {exc}", tb)
 
 
 def _checker_failure(label: str, exc: Exception) -> dict[str, Any]:
