@@ -151,7 +151,8 @@ class Scheduler:
                         self._set_lease(self.run.store.leases.acquire(self.run.id))
                     if self.run._fold.status != "executing":
                         events.append(RunStatusChanged("executing"))
-                    events.extend(NodeStarted(node_id) for node_id in ready)
+                    if ready:
+                        events.append(NodeStarted(ready))
                 first = False
                 if events:
                     self._write(*events)

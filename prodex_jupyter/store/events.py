@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import orjson
+
 RUN_STATUSES = ("pending", "executing", "completed", "completed_partial", "failed")
 GATE_DECISIONS = ("confirmed", "rejected", "reopened")
 
@@ -63,8 +65,11 @@ class InputConsumed(Event):
 
 @dataclass(frozen=True)
 class NodeStarted(Event):
+    """Nodes the engine handed to its workers together, in one scheduler step: one event per
+    step, not per node, because on a large DAG of small nodes the events are the engine's cost."""
+
     kind: ClassVar[str] = "node_started"
-    node_id: str
+    node_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -148,13 +153,25 @@ class StoredEvent:
         return self.event.kind
 
 
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def canonical_json(obj: Any) -> str:
-    """The one serialisation the hash chain is computed over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The serialisation of an event's payload: sorted keys, no spaces, UTF-8.
+
+    orjson, a tenth of the standard library's cost per event; the standard library only for what
+    orjson refuses (an integer beyond 64 bits). The hash chain covers the stored text, so which
+    encoder wrote an event never matters to `verify`."""
+    try:
+        return orjson.dumps(obj, option=_ORJSON, default=str).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
 
 
 def decode_event(kind: str, payload: str) -> Event:
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise ValueError(f"unknown event kind {kind!r}")
-    return cls(**json.loads(payload))
+    return cls(**orjson.loads(payload))

@@ -200,7 +200,8 @@ class RunFold:
                 e.node_id, e.path, e.size, e.sha256, e.rows, e.format, e.snapshot, stored.at
             )
         elif isinstance(e, NodeStarted):
-            self._node(e.node_id, state="running", started_at=stored.at, error="", traceback="")
+            for node_id in e.node_ids:
+                self._node(node_id, state="running", started_at=stored.at, error="", traceback="")
         elif isinstance(e, NodeProduced):
             self._node(e.node_id, state="produced")
             self.results[e.node_id] = Result(
