@@ -1,23 +1,27 @@
 """Engine overhead per node, persistence included, against plain Python in the same run.
 
-    python bench/engine.py [--sizes 100 1000] [--repeat 5]
+    python bench/engine.py [--sizes 100 1000] [--repeat 9]
 
 Generated templates: 10 parallel chains of trivial python nodes returning scalars, each chain
 starting at a small gated CSV source (gates confirmed by the confirm_high policy), joined at the
 end by one node. The baseline calls the same functions in topological order in plain Python
 (sources read with pandas). Build (template construction and validation) and execution (run
-record, scheduling, worker threads, events in SQLite, evidence for the 10 source gates) are timed
-apart; medians over --repeat runs, sizes interleaved, each run on a fresh store.
+record, scheduling, worker threads, events in SQLite and their checkpoint into the database file,
+evidence for the 10 source gates) are timed apart; medians over --repeat rounds, sizes interleaved
+(smaller sizes several times a round), each run on a fresh store. Wall clock and process CPU time
+(every thread) are both reported: other tenants of a shared machine move the first much more.
 
 Two figures per size: overhead per node over the whole run, and per python node once the fixed
 part (the 10 gated sources with their evidence, and the join: the same at every size) is taken
-out, measured as a template of chains of length 1 in the same process.
+out: the median, over pairs of runs made one after the other, of (sized run - fixed-part run)
+per added node, the fixed part being a template of chains of length 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +32,7 @@ import pandas as pd
 
 import prodex_jupyter as px
 
+RESULTS = Path(__file__).resolve().parent / "results"
 CHAINS = 10
 GATE = "- required columns: a, b\n- no nulls in a\n- a between -100 and 1000\n- at least 1 rows"
 
@@ -83,6 +88,7 @@ def one(module: object, folder: Path, per_chain: int, tag: str) -> tuple[float, 
     t1, c1 = time.perf_counter(), time.process_time()
     run = tpl.run(store=folder / f"store-{tag}", policy=px.confirm_high)
     run.wait(timeout=600)
+    run.store.log.checkpoint()  # the WAL's copy into the database file is persistence too
     t2, c2 = time.perf_counter(), time.process_time()
     assert run.status == "completed", run.status
     expected = baseline(module, folder, per_chain)
@@ -106,17 +112,32 @@ def main() -> None:
         modules = {pc: write_module(folder, pc) for pc in shapes.values()}
         for pc, module in modules.items():  # warm-up: imports, first DuckDB use, parsing
             one(module, folder, pc, f"warm-{pc}")
-        samples: dict[int, list[tuple[float, float, float, int]]] = {k: [] for k in shapes}
-        for r in range(args.repeat):  # interleaved, so load on the machine hits every size alike
-            for key, pc in shapes.items():
-                samples[key].append(one(modules[pc], folder, pc, f"{key}-{r}"))
+        samples: dict[int, list[tuple[float, ...]]] = {k: [] for k in shapes}
+        pairs: dict[int, list[tuple[float, float]]] = {size: [] for size in args.sizes}
+        # Each sized run is paired with a fixed-part run just before it: the per-node figure is
+        # the median of these paired differences, so slow drifts of the machine's load cancel.
+        # Small sizes get more pairs (their difference is tens of milliseconds, not hundreds).
+        for r in range(args.repeat):
+            for size in args.sizes:
+                for k in range(max(1, 500 // size)):
+                    fixed_run = one(modules[1], folder, 1, f"1-{size}-{r}-{k}")
+                    sized = one(modules[shapes[size]], folder, shapes[size], f"{size}-{r}-{k}")
+                    samples[1].append(fixed_run)
+                    samples[size].append(sized)
+                    grown = sized[3] - fixed_run[3]
+                    pairs[size].append(
+                        (
+                            ((sized[1] - fixed_run[1]) - (sized[2] - fixed_run[2])) / grown,
+                            ((sized[4] - fixed_run[4]) - (sized[5] - fixed_run[5])) / grown,
+                        )
+                    )
     med = {
         key: [statistics.median(x[i] for x in rows) for i in range(6)]
         for key, rows in samples.items()
     }
     fixed = med[1]
     print(
-        f"medians of {args.repeat} interleaved runs; fixed part = 10 gated sources + join "
+        f"medians of {args.repeat}+ interleaved runs; fixed part = 10 gated sources + join "
         f"({fixed[3]:.0f} nodes): run {fixed[1] * 1e3:.1f} ms (cpu {fixed[4] * 1e3:.1f}), "
         f"plain {fixed[2] * 1e3:.2f} ms"
     )
@@ -126,10 +147,9 @@ def main() -> None:
     )
     per_node, per_node_cpu = {}, {}
     for size in args.sizes:
-        b, e, p, n, ec, pc = med[size]
-        extra = n - fixed[3]
-        per_node[size] = ((e - fixed[1]) - (p - fixed[2])) / extra * 1e6
-        per_node_cpu[size] = ((ec - fixed[4]) - (pc - fixed[5])) / extra * 1e6
+        b, e, p, n, _, _ = med[size]
+        per_node[size] = statistics.median(d[0] for d in pairs[size]) * 1e6
+        per_node_cpu[size] = statistics.median(d[1] for d in pairs[size]) * 1e6
         print(
             f"{n:>6.0f} {b * 1e3:>9.1f} {e * 1e3:>9.1f} {p * 1e3:>9.2f} {b / n * 1e6:>14.0f} "
             f"{(e - p) / n * 1e6:>17.0f} {per_node[size]:>19.0f} {per_node_cpu[size]:>10.0f}"
@@ -141,6 +161,19 @@ def main() -> None:
             f"x{per_node_cpu[hi] / per_node_cpu[lo]:.2f} cpu (flat is x1.0); "
             "target <= 200 µs per node"
         )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"engine-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    fields = ("build_s", "run_s", "plain_s", "nodes", "run_cpu_s", "plain_cpu_s")
+    report = {
+        "repeat": args.repeat,
+        "medians": {str(k): dict(zip(fields, v, strict=True)) for k, v in med.items()},
+        "per_python_node_us": per_node,
+        "per_python_node_cpu_us": per_node_cpu,
+        "all": {str(k): rows for k, rows in samples.items()},
+        "pairs_per_node_s": {str(k): rows for k, rows in pairs.items()},
+    }
+    out.write_text(json.dumps(report, indent=2))
+    print(f"full figures: {out.relative_to(RESULTS.parent.parent)}")
 
 
 if __name__ == "__main__":

@@ -340,6 +340,52 @@ def test_csv_sources_read_as_pandas_reads_them(tmp_path, store):
     assert str(got["ts"].dtype).startswith("datetime64") and got["ts"][0] == expected["ts"][0]
 
 
+def _chain_of(n: int, tmp_path: Path) -> px.Template:
+    tpl = px.Template("long_chain", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+    tpl.python_node("n0", code="def n0(t):\n    return len(t)\n")
+    for i in range(1, n):
+        tpl.python_node(f"n{i}", code=f"def n{i}(n{i - 1}):\n    return n{i - 1} + 1\n")
+    return tpl
+
+
+def test_node_events_of_successive_steps_share_transactions(tmp_path, store):
+    """A chain of 200 trivial nodes is 200 scheduler steps; their events are written in a few
+    transactions (one `at` each), not one per step."""
+    tpl = _chain_of(200, tmp_path)
+    run = tpl.run(store=store, policy=px.confirm_high)
+    run.wait(timeout=60)
+    assert run.status == "completed" and run.value("n199") == 40 + 199
+    produced = [e for e in store.events(run.id) if e.kind == "node_produced"]
+    assert len(produced) == 201
+    assert len({e.at for e in produced}) < 50
+    assert px.verify_run(store, run.id) == []
+
+
+def test_a_long_node_is_recorded_as_started_while_it_runs(tmp_path, store):
+    import time as _time
+
+    tpl = px.Template("slow", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+
+    @tpl.python("slow")
+    def slow(t):
+        _time.sleep(1.5)
+        return len(t)
+
+    run = tpl.run(store=store, policy=px.confirm_high)
+    deadline = _time.monotonic() + 1.0
+    while _time.monotonic() < deadline:
+        if px.load_run(run.id, store=store).state.nodes["slow"].state == "running":
+            break
+        _time.sleep(0.02)
+    else:
+        pytest.fail("the slow node was not recorded as running within a second")
+    assert px.load_run(run.id, store=store).state.nodes["slow"].state == "running"
+    run.wait(timeout=30)
+    assert run.value("slow") == 40
+
+
 def test_until_idle_inside_a_running_loop_does_not_block_it(tmp_path, store):
     tpl = chain(tmp_path)
 

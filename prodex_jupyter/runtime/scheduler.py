@@ -5,8 +5,9 @@ branches run concurrently. Node work (reading, DuckDB, python, Parquet, evidence
 threads; events are appended from the loop. The scheduler reacts to decisions as events, so a
 decision made by a button, a script or another process all resume the run the same way.
 
-One scheduler step is one transaction: what finished nodes produced, then the nodes that this
-makes ready, started. Readiness therefore looks at values and policy decisions not yet written
+One scheduler step writes at most one transaction: what finished nodes produced, then the nodes
+this makes ready, started; plain node events of successive steps share one for up to
+BATCH_SECONDS. Readiness therefore looks at values and policy decisions not yet written
 (`values`, `_decided_here`) as well as at the record. Workers hand finished nodes back through a
 queue and one wake-up per batch, not an asyncio future per node: for the trivial nodes of a large
 DAG the hand-off, not the work, is what costs (bench/engine.py).
@@ -53,6 +54,8 @@ from .run import Run
 from .values import Value, describe_columns, to_table
 
 DECISION_POLL_SECONDS = 0.25
+BATCH_SECONDS = 0.02  # the longest a plain node event waits to be written with others
+BATCH_EVENTS = 1000
 FINAL_STATUSES = ("completed", "completed_partial", "failed")
 
 
@@ -101,6 +104,9 @@ class Scheduler:
         self._finished: deque[tuple[str, _Outcome | NodeFailed]] = deque()  # from workers
         self._wake_pending = False  # a worker has asked the loop for a step already
         self._failed_here: set[str] = set()
+        self._unwritten: list[Event] = []  # node events waiting to share a transaction
+        self._unwritten_since = 0.0  # loop time of the oldest of them
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._decided_here: dict[str, str] = {}  # policy decisions in the outbox, by gate
         self.lease: str | None = None  # token of the run's lease while this process holds it
         self._guard: Any = None
@@ -154,21 +160,22 @@ class Scheduler:
                     if ready:
                         events.append(NodeStarted(ready))
                 first = False
-                if events:
-                    self._write(*events)
-                    self._decided_here.clear()  # the record holds them now
+                self._queue_events(events)
                 if self._posed:
                     self._posed = False
                     self._watch_decisions()
                 for node_id in ready:
                     self._dispatch(node_id)
                 if not self.inflight and not self.candidates:
+                    self._flush()
                     self._settle()
                     self.run._mark_idle()
                 await self._wake.wait()
                 self._wake.clear()
         except asyncio.CancelledError:
-            self._release()  # the process is closing: the run waits for a `resume`
+            with contextlib.suppress(Exception):  # the process is closing: keep what we have
+                self._flush()
+            self._release()  # the run waits for a `resume`
             raise
         except LeaseHeld:  # another process executes the run now: it picks decisions up
             self._stop(None)
@@ -176,9 +183,44 @@ class Scheduler:
             self._stop(exc)
         except BaseException as exc:  # the engine itself broke: say so, never leave waiters hanging
             try:
-                self._write(RunStatusChanged("failed", reason=f"engine error: {exc!r}"))
+                events, self._unwritten = self._unwritten, []
+                failed = RunStatusChanged("failed", reason=f"engine error: {exc!r}")
+                self._write(*events, failed)
             finally:
                 self._stop(exc)
+
+    # ---------------------------------------------------------------- writing
+    def _queue_events(self, events: list[Event]) -> None:
+        """Write now what someone may be waiting for (a gate, an input, a failure, a status);
+        let plain node events wait up to BATCH_SECONDS to share a transaction with later ones.
+
+        Readiness never waits for them (`values`, `_decided_here`), and lineage only reads gates
+        and inputs, which are written at once; a commit costs about as much as ten events here,
+        so batching is most of what a small node costs in the store."""
+        if not events and not self._unwritten:
+            return
+        self._unwritten.extend(events)
+        routine = all(isinstance(e, (NodeStarted, NodeProduced)) for e in events)
+        age = self.loop.time() - self._unwritten_since if self._unwritten_since else 0.0
+        if not routine or age >= BATCH_SECONDS or len(self._unwritten) >= BATCH_EVENTS:
+            self._flush()
+        elif self._flush_timer is None:
+            self._unwritten_since = self._unwritten_since or self.loop.time()
+            self._flush_timer = self.loop.call_later(BATCH_SECONDS, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        self._poke()  # the next step sees the batch old enough and writes it
+
+    def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self._unwritten_since = 0.0
+        if self._unwritten:
+            events, self._unwritten = self._unwritten, []
+            self._write(*events)
+            self._decided_here.clear()  # the record holds them now
 
     # ----------------------------------------------------------------- lease
     def _write(self, *events: Event) -> None:
