@@ -191,8 +191,8 @@ class Scheduler:
 
     # ---------------------------------------------------------------- writing
     def _queue_events(self, events: list[Event]) -> None:
-        """Write now what someone may be waiting for (a gate, an input, a failure, a status);
-        let plain node events wait up to BATCH_SECONDS to share a transaction with later ones.
+        """Write now what someone may be waiting for (a gate, an input, a failure, a status, a
+        stored table); let plain node events wait up to BATCH_SECONDS to share a transaction.
 
         Readiness never waits for them (`values`, `_decided_here`), and lineage only reads gates
         and inputs, which are written at once; a commit costs about as much as ten events here,
@@ -200,7 +200,7 @@ class Scheduler:
         if not events and not self._unwritten:
             return
         self._unwritten.extend(events)
-        routine = all(isinstance(e, (NodeStarted, NodeProduced)) for e in events)
+        routine = all(_routine(e) for e in events)
         age = self.loop.time() - self._unwritten_since if self._unwritten_since else 0.0
         if not routine or age >= BATCH_SECONDS or len(self._unwritten) >= BATCH_EVENTS:
             self._flush()
@@ -516,6 +516,14 @@ def _gate_ref(gate: Any) -> dict[str, Any]:
         "at": last.at if last else "",
         "decided_seq": last.seq if last else None,
     }
+
+
+def _routine(event: Event) -> bool:
+    """An event nobody waits for: a start, or a scalar landing. A stored table is written at
+    once, so the window in which its file exists unreferenced stays as short as before."""
+    if isinstance(event, NodeStarted):
+        return True
+    return isinstance(event, NodeProduced) and event.artifact is None
 
 
 def _quietly(work: Any) -> None:
