@@ -91,6 +91,40 @@ def test_deleting_the_last_user_of_a_shared_artifact_removes_it(tmp_path, store)
     assert px.runs(store=store).empty
 
 
+def test_a_run_storing_the_same_table_during_a_deletion_keeps_its_artifact(tmp_path, store):
+    """The window between a deletion's transaction and its removal of files: another run stores
+    the very same table there (the file exists, so it writes nothing) and names it in an event
+    only later. Its claim keeps the file; without claims the deletion removed it."""
+    doomed = completed(tmp_path, store, 20)
+    table = store.load_table(doomed.results["rows"].artifact)
+    sha = doomed.results["rows"].artifact
+    other = store.create_run(px.store.RunCreated("other", "f" * 64, {}, {}, [], [])).run_id
+    delete_events = store.log.delete_run
+
+    def then_the_other_run_stores_it(run_id, **kw):
+        count = delete_events(run_id, **kw)
+        assert store.put_table(table, other) == sha  # found present: nothing written
+        return count
+
+    store.log.delete_run = then_the_other_run_stores_it
+    deletion = px.delete_run(doomed.id, store=store)
+    assert sha not in deletion.artifacts_removed
+    assert store.artifacts.path(sha).exists()
+    store.append(other, px.store.NodeProduced("n", "table", None, sha, 20, [], "", "", [], [], 0))
+    assert verify_run(store, other) == []
+
+
+def test_a_table_stored_again_after_its_deletion_is_written_again(tmp_path, store):
+    doomed = completed(tmp_path, store, 20)
+    sha = doomed.results["rows"].artifact
+    table = store.load_table(sha)
+    px.delete_run(doomed.id, store=store)
+    assert not store.artifacts.path(sha).exists()
+    other = store.create_run(px.store.RunCreated("other", "f" * 64, {}, {}, [], [])).run_id
+    assert store.put_table(table, other) == sha
+    assert store.artifacts.hash_of(sha) == sha
+
+
 def test_dataframe_snapshots_go_with_their_run(tmp_path, store):
     tpl = px.Template("frames")
     tpl.source("t", gate={"gate_id": "g", "name": "G", "instructions": RULES})

@@ -86,7 +86,7 @@ def test_verify_names_an_event_changed_behind_the_api(store, capsys):
 
 def test_verify_names_a_removed_event_and_a_changed_artifact(store):
     run_id = store.create_run(_created()).run_id
-    sha = store.put_table(pa.table({"x": [1, 2, 3]}))
+    sha = store.put_table(pa.table({"x": [1, 2, 3]}), run_id)
     from prodex_jupyter.store import NodeProduced
 
     store.append(

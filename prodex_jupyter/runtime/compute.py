@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +11,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..checks.csv_format import read_csv_table
 from ..store import InputConsumed, RunStore
-from ..store.artifacts import file_sha256
+from ..store.artifacts import encode_table, file_sha256
 from ..template import OutputNode, PythonNode, SourceNode, SqlNode, Template
 from ..template.nodes import Node
 from .values import Value, collapse_output, from_python_result, to_python_arg, to_table
@@ -82,15 +80,13 @@ def resolve_inputs(template: Template, inputs: dict[str, Any] | None) -> dict[st
 
 
 def read_source(
-    src: SourceInput, con: duckdb.DuckDBPyConnection, store: RunStore
+    src: SourceInput, con: duckdb.DuckDBPyConnection, store: RunStore, run_id: str
 ) -> tuple[pa.Table, InputConsumed]:
     """Read a source into Arrow and say exactly what was consumed (path, size, sha256, rows)."""
     if src.frame is not None:
         table = pa.Table.from_pandas(src.frame, preserve_index=False)
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        data = buffer.getvalue()
-        sha = store.artifacts.put_bytes(data)
+        data = encode_table(table)
+        sha = store.put_bytes(data, run_id)
         consumed = InputConsumed(
             src.node_id, src.describe(), len(data), sha, table.num_rows, "dataframe", snapshot=True
         )

@@ -327,10 +327,13 @@ class Scheduler:
         node = self.template[node_id]
         consumed = None
         if isinstance(node, SourceNode):
-            value, consumed = read_source(self.sources[node_id], self.con, self.run.store)
+            value, consumed = read_source(
+                self.sources[node_id], self.con, self.run.store, self.run.id
+            )
         else:
             value = compute_node(node, upstream, self.con)
-        artifact = self.run.store.put_table(value) if isinstance(value, pa.Table) else None
+        is_table = isinstance(value, pa.Table)
+        artifact = self.run.store.put_table(value, self.run.id) if is_table else None
         evidence = self._evidence(node_id, value) if node.gate is not None else None
         return _Outcome(value, artifact, consumed, evidence, time.perf_counter() - started)
 

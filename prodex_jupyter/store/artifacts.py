@@ -22,12 +22,6 @@ class ArtifactStore:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.parquet"
 
-    def put_table(self, table: pa.Table) -> str:
-        """Write a table; return its content hash."""
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        return self.put_bytes(buffer.getvalue())
-
     def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
@@ -59,3 +53,10 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def encode_table(table: pa.Table) -> bytes:
+    """A table as the Parquet bytes stored (and hashed) for it."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()

@@ -7,9 +7,9 @@ entry go (the event log's triggers allow deleting events only of a run entered i
 `run_deletions`, which stays as the tombstone). After the commit the artifact files go, each
 re-checked first so a file another run has since referenced stays.
 
-Known window: a run writing the very same table at that moment stores nothing new (the file
-exists) and records the artifact only after its node lands; if the deletion removes the file in
-between, `verify` names that artifact as removed. Deleting while identical work runs is rare.
+A run storing the very same table at that moment claims it first (store/claims.py): the files
+are re-checked against references and claims, and removed, inside one write transaction, so the
+claim and the removal cannot interleave.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .claims import claimed_elsewhere, forget_claims
 from .run_index import artifacts_of, used_elsewhere
 
 if TYPE_CHECKING:
@@ -58,13 +59,21 @@ def delete_run(store: RunStore, run_id: str) -> Deletion:
         found["only"] = [sha for sha in found["all"] if not used_elsewhere(con, sha, run_id)]
 
     events = store.log.delete_run(run_id, guard=guard)
-    # A run started since may have taken an artifact up: check again, then remove the files.
-    unused = store.log.transact(
-        lambda con: [sha for sha in found["only"] if not used_elsewhere(con, sha)]
-    )
-    for sha in unused:
-        store.artifacts.remove(sha)
-    removed = unused
+
+    def remove_unused(con: sqlite3.Connection) -> list[str]:
+        """A run started since may have taken an artifact up (an event, or a claim): check
+        again and remove the files in the same transaction, so no claim slips in between."""
+        forget_claims(con, run_id)
+        unused = [
+            sha
+            for sha in found["only"]
+            if not used_elsewhere(con, sha) and not claimed_elsewhere(con, sha, run_id)
+        ]
+        for sha in unused:
+            store.artifacts.remove(sha)
+        return unused
+
+    removed = store.log.transact(remove_unused)
     return Deletion(
         run_id,
         template_id,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .artifacts import ArtifactStore
+from .artifacts import ArtifactStore, encode_table
+from .claims import claim, ensure_claims
 from .deletion import Deletion, delete_run
 from .event_log import EventLog, Guard
 from .events import Event, RunCreated, StoredEvent
@@ -34,6 +35,7 @@ class RunStore:
         self.log = EventLog(self.root / "events.sqlite")
         self.artifacts = ArtifactStore(self.root / "artifacts")
         ensure_index(self.log)  # runs list and artifact references (store/run_index.py)
+        ensure_claims(self.log)  # artifacts a run stored before its event names them
         self.leases = Leases(self.log)  # who executes which run (store/leases.py)
 
     def __repr__(self) -> str:
@@ -58,8 +60,18 @@ class RunStore:
         while a live process executes it. The one deletion there is (see store/deletion.py)."""
         return delete_run(self, run_id)
 
-    def put_table(self, table: pa.Table) -> str:
-        return self.artifacts.put_table(table)
+    def put_table(self, table: pa.Table, run_id: str) -> str:
+        """Store a table as an artifact of `run_id`; returns its content hash."""
+        return self.put_bytes(encode_table(table), run_id)
+
+    def put_bytes(self, data: bytes, run_id: str) -> str:
+        """Store bytes as an artifact of `run_id`, claimed so that deleting another run that
+        shares it cannot remove it before the run's event names it (store/claims.py)."""
+        sha = self.artifacts.put_bytes(data)
+        claim(self.log, sha, run_id)
+        if not self.artifacts.path(sha).exists():  # a deletion removed it just before the claim
+            self.artifacts.put_bytes(data)
+        return sha
 
     def load_table(self, sha256: str) -> pa.Table:
         return self.artifacts.get_table(sha256)
