@@ -215,7 +215,11 @@ def test_drawer_for_a_produced_output_and_for_a_blocked_node(tmp_path, store):
     until(lambda: "Value" in view.drawer.body.value, what="the drawer to show the value")
     body = view.drawer.body.value
     assert f">{sum(range(10, 40)):,}<" in body
-    assert "Derivation (SQL)" in body and "<span" in body  # pygments-highlighted
+    assert "Derivation (SQL)" in body and '<span class="k">SELECT</span>' in body  # pygments
+    # token classes coloured by the theme's editor colours, not fixed inline colours
+    assert "style=" not in body.split('class="prodex-hl"')[1].split("</pre>")[0]
+    assert ".prodex-hl .k," in view.children[0].value
+    assert "var(--jp-mirror-editor-keyword-color" in view.children[0].value
     assert "sum" in text(body) and "grand" in text(body)
     assert "the grand total of a from 10 up" in body
     source = run.results["grand_total"].sources[0]

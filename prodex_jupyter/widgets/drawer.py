@@ -31,12 +31,14 @@ if TYPE_CHECKING:
     from ..runtime import Run
 
 PREVIEW_ROWS = 10
-_FORMATTER = HtmlFormatter(noclasses=True, nowrap=False, style="default")
+# Token classes, coloured by the theme's own code-editor colours (style.py: CODE_CSS), so code
+# reads like the notebook's cells in a light theme and a dark one alike.
+_FORMATTER = HtmlFormatter(cssclass="prodex-hl", nowrap=False)
 KIND_NAMES = {"source": "source", "sql": "SQL", "python": "Python", "output": "output"}
 
 
 def highlight_code(code: str, language: str) -> str:
-    """Code as HTML with inline colours (no stylesheet needed in the notebook)."""
+    """Code as HTML with pygments' token classes (coloured by the run view's stylesheet)."""
     lexer = SqlLexer() if language == "sql" else PythonLexer()
     body = highlight(code, lexer, _FORMATTER)
     return f'<div class="prodex-code prodex-code-{language}">{body}</div>'

@@ -161,14 +161,51 @@ table.prodex-table td.prodex-num { text-align: right; }
   color: var(--prodex-amber); font-weight: 600; }
 .prodex-why.prodex-why-failed { background: var(--prodex-red-bg); color: var(--prodex-red); }
 .prodex-code { border: 1px solid var(--jp-border-color2); border-radius: 6px; overflow-x: auto;
-  background: #f8fafc; }
+  background: var(--jp-cell-editor-background, #f8fafc);
+  color: var(--jp-content-font-color1, #1f2937); }
 .prodex-code pre { margin: 0; padding: 8px 12px; font-family: var(--jp-code-font-family);
-  font-size: 12.5px; line-height: 1.5; background: transparent !important; }
+  font-size: 12.5px; line-height: 1.5; background: transparent !important; color: inherit; }
 .prodex-explanation { font-size: 13px; }
 .prodex-sources td, .prodex-sources th { white-space: nowrap; }
 .prodex-traceback { white-space: pre-wrap; font-family: var(--jp-code-font-family);
   font-size: 11.5px; }
 """
+
+
+def _tokens(classes: str, declaration: str) -> str:
+    selector = ", ".join(f".prodex-hl .{c}" for c in classes.split())
+    return f"{selector} {{ {declaration} }}"
+
+
+# pygments' token classes in the colours JupyterLab's code editor uses in the current theme (the
+# --jp-mirror-editor-* variables, as nbconvert's lab template maps them); the fallbacks are the
+# light theme's, for front ends without JupyterLab's variables.
+CODE_CSS = "\n".join(
+    _tokens(classes, declaration)
+    for classes, declaration in (
+        (
+            "k kc kd kn kp kr ow",
+            "color: var(--jp-mirror-editor-keyword-color, #008000); font-weight: bold;",
+        ),
+        ("kt", "color: var(--jp-mirror-editor-variable-3-color, #085);"),
+        (
+            "s s1 s2 sa sb sc sd se sh si sx sr ss dl",
+            "color: var(--jp-mirror-editor-string-color, #ba2121);",
+        ),
+        ("m mb mf mh mi mo il", "color: var(--jp-mirror-editor-number-color, #080);"),
+        (
+            "c c1 cm cp cs ch cpf",
+            "color: var(--jp-mirror-editor-comment-color, #408080); font-style: italic;",
+        ),
+        ("o", "color: var(--jp-mirror-editor-operator-color, #a2f); font-weight: bold;"),
+        ("p", "color: var(--jp-mirror-editor-punctuation-color, #05a);"),
+        ("nb bp", "color: var(--jp-mirror-editor-builtin-color, #008000);"),
+        ("nf fm nc", "color: var(--jp-mirror-editor-def-color, #00f);"),
+        ("nd", "color: var(--jp-mirror-editor-meta-color, #a2f);"),
+        ("n nv vc vg vi nx", "color: var(--jp-mirror-editor-variable-color, inherit);"),
+        ("err", "color: var(--jp-mirror-editor-error-color, #f00);"),
+    )
+)
 
 
 # One rule per canvas height (see `canvas.HEIGHT_STEP`): the height must hold from the
@@ -180,6 +217,6 @@ HEIGHTS = "\n".join(
 
 
 def style_widget() -> w.HTML:
-    style = w.HTML(f"<style>{CSS}\n{HEIGHTS}</style>")
+    style = w.HTML(f"<style>{CSS}\n{CODE_CSS}\n{HEIGHTS}</style>")
     style.add_class("prodex-style")
     return style

@@ -195,6 +195,41 @@ def test_demo_run_confirm_live_and_open_the_drawer(page, jupyter_server, demo):
     drawer.scroll_into_view_if_needed()
     screenshot(page, "run-view-3-drawer")
 
+    # The derivation code follows the theme: in JupyterLab Dark its box is dark and its
+    # keywords take the dark editor's keyword colour.
+    code = drawer.locator(".prodex-code-sql")
+    light = code.evaluate("e => getComputedStyle(e).backgroundColor")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=EXPECT_MS)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=EXPECT_MS)
+    page.wait_for_function(
+        "([sel, light]) => getComputedStyle(document.querySelector(sel)).backgroundColor !== light",
+        arg=[".prodex-drawer .prodex-code-sql", light],
+        timeout=EXPECT_MS,
+    )
+    dark = code.evaluate(
+        """e => {
+            const lum = c => { const [r, g, b] = c.match(/\\d+/g).map(Number);
+                               return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; };
+            const keyword = e.querySelector('.k');
+            const wanted = getComputedStyle(document.body)
+                .getPropertyValue('--jp-mirror-editor-keyword-color').trim();
+            const probe = document.createElement('span');
+            probe.style.color = wanted; document.body.appendChild(probe);
+            const resolved = getComputedStyle(probe).color; probe.remove();
+            return {background: lum(getComputedStyle(e).backgroundColor),
+                    keyword: getComputedStyle(keyword).color, wanted: resolved};
+        }"""
+    )
+    assert dark["background"] < 0.35, dark
+    assert dark["keyword"] == dark["wanted"], dark
+    screenshot(page, "run-view-4-drawer-dark")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+
     # No cell ran for any of it: the execution counts are those of Run All.
     assert [c["count"] for c in wait_for_idle(page)["cells"]] == counts
 
