@@ -293,28 +293,25 @@ def test_bad_inputs_fail_before_any_record_naming_node_and_file(tmp_path, store)
     assert store.run_ids() == []
 
 
-def test_an_unreadable_source_fails_its_node_with_the_file_named(tmp_path, store):
-    bad = tmp_path / "bad.parquet"
-    bad.write_text("this is not parquet")
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("bad.parquet", "this is not parquet", "bad.parquet"),
+        ("ragged.csv", "a,b\n1,2\n3,4,5\n", "Expected 2 columns"),  # the row at fault
+    ],
+)
+def test_an_unreadable_source_fails_its_node_naming_source_and_file(
+    tmp_path, store, name, content, says
+):
+    (tmp_path / name).write_text(content)
     tpl = px.Template("bad", base_dir=tmp_path)
-    tpl.source("p", "bad.parquet")
+    tpl.source("p", name)
     tpl.output("n", sql="SELECT count(*) FROM p")
     run = tpl.run(store=store)
     run.wait(timeout=30)
     assert run.status == "failed"
-    assert "bad.parquet" in run.state.nodes["p"].error
-
-
-def test_a_ragged_csv_fails_its_node_naming_source_file_and_row(tmp_path, store):
-    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
-    tpl = px.Template("ragged", base_dir=tmp_path)
-    tpl.source("r", "ragged.csv")
-    tpl.output("n", sql="SELECT count(*) FROM r")
-    run = tpl.run(store=store)
-    run.wait(timeout=30)
-    assert run.status == "failed"
-    error = run.state.nodes["r"].error
-    assert "source 'r'" in error and "ragged.csv" in error and "Expected 2 columns" in error
+    error = run.state.nodes["p"].error
+    assert "source 'p'" in error and name in error and says in error
 
 
 def test_csv_sources_read_as_pandas_reads_them(tmp_path, store):
