@@ -102,7 +102,7 @@ class EventLog:
         # (`checkpoint`, off its loop); this larger threshold is only the bound on the WAL (40 MB).
         self._con.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         with self._lock:
-            self._con.executescript(_SCHEMA)
+            self._con.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")  # one commit
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file, without waiting for readers or writers (PASSIVE),
