@@ -41,13 +41,24 @@ def test_payloads_round_trip_whatever_the_encoder_writes(store):
 
     nodes = [{"id": n, "kind": "sql", "upstream": [], "gate_id": None} for n in ("n", "m")]
     first = store.create_run(RunCreated("t", "f" * 64, {"id": "t"}, {}, nodes, []))
-    big = NodeProduced("n", "scalar", 2**70, None, None, [], "SELECT 1", "Zürich – °C", [], [], 0.1)
+    big = NodeProduced(
+        "n", "scalar", 2**70 + 1, None, None, [], "SELECT 1", "Zürich – °C", [], [], 0.1
+    )
     store.append(first.run_id, NodeStarted(["n", "m"]), big)
     events = store.events(first.run_id)
     assert events[1].event == NodeStarted(["n", "m"]) and events[2].event == big
-    assert store.state(first.run_id).results["n"].value == 2**70
+    value = store.state(first.run_id).results["n"].value
+    assert value == 2**70 + 1 and isinstance(value, int)
     assert store.state(first.run_id).nodes["m"].state == "running"
     assert verify_run(store, first.run_id) == []
+
+
+def test_a_start_recorded_one_node_per_event_still_reads(store):
+    """Stores written before starts were batched per step hold {"node_id": ...} payloads."""
+    from prodex_jupyter.store.events import decode_event
+
+    assert decode_event("node_started", '{"node_id":"a"}').node_ids == ["a"]
+    assert decode_event("node_started", '{"node_ids":["a","b"]}').node_ids == ["a", "b"]
 
 
 def test_no_sql_can_update_or_delete_an_event(store):
