@@ -9,8 +9,8 @@ One scheduler step writes at most one transaction: what finished nodes produced,
 this makes ready, started; plain node events of successive steps share one for up to
 BATCH_SECONDS. Readiness therefore looks at values and policy decisions not yet written
 (`values`, `_decided_here`) as well as at the record. Workers hand finished nodes back through a
-queue and one wake-up per batch, not an asyncio future per node: for the trivial nodes of a large
-DAG the hand-off, not the work, is what costs (bench/engine.py).
+queue with one loop wake-up per batch, rather than an asyncio task and future per node, which
+cost more than a trivial node's own work (bench/engine.py measures the engine per node).
 
 Exactly one process executes a run: the one holding its lease (store/leases.py). Every event the
 scheduler writes is fenced by that lease; the lease is released when the run settles to a final
