@@ -273,6 +273,11 @@ def main() -> None:
                 "a/c": med["a"] / med["c"],
                 "a/d": med["a"] / med["d"],
                 "a_peak/c_peak": peak["a"] / peak["c"],
+                # rounds (made one after the other) in which the checker beat the faster of c, d
+                "a_wins": sum(
+                    runs["a"][i]["seconds"] < min(runs["c"][i]["seconds"], runs["d"][i]["seconds"])
+                    for i in range(args.runs)
+                ),
                 "figures": {m: rs[0]["figures"] for m, rs in runs.items()},
             }
             report.append(row)
@@ -280,6 +285,7 @@ def main() -> None:
                 f"{n:>11,} {fmt:8} "
                 + " ".join(f"{m}={med[m]:.3f}s" for m in METHODS)
                 + f" | a/b={row['a/b']:.2f} a/c={row['a/c']:.2f} a/d={row['a/d']:.2f}"
+                + f" (a faster than both c and d in {row['a_wins']}/{args.runs} rounds)"
                 + " | cpu "
                 + " ".join(f"{m}={cpu[m]:.2f}" for m in METHODS)
                 + " | peak MiB "
