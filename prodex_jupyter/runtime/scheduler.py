@@ -100,14 +100,13 @@ class Scheduler:
         self._thread_id: int | None = None
         self._codes: dict[str, str] = {}
         self.task: Any = None  # the drive() task or future, set by whoever starts it
-        self._outbox: list[Event] = []  # events of finished nodes, written at the next step
         self._finished: deque[tuple[str, _Outcome | NodeFailed]] = deque()  # from workers
         self._wake_pending = False  # a worker has asked the loop for a step already
         self._failed_here: set[str] = set()
         self._unwritten: list[Event] = []  # node events waiting to share a transaction
         self._unwritten_since = 0.0  # loop time of the oldest of them
         self._flush_timer: asyncio.TimerHandle | None = None
-        self._decided_here: dict[str, str] = {}  # policy decisions in the outbox, by gate
+        self._decided_here: dict[str, str] = {}  # policy decisions not yet written, by gate
         self.lease: str | None = None  # token of the run's lease while this process holds it
         self._guard: Any = None
         self._set_lease(lease)
@@ -149,9 +148,8 @@ class Scheduler:
             self._posed = any(g.status == "pending" for g in self.run._fold.gates.values())
             first = True
             while True:
-                self._collect()
+                events = self._collect()
                 ready = self._take_ready()
-                events, self._outbox = self._outbox, []
                 if ready or first:  # first: pending -> executing; later: a run resuming
                     if ready and self.lease is None:  # settled earlier, given work by a decision
                         self._set_lease(self.run.store.leases.acquire(self.run.id))
@@ -307,18 +305,20 @@ class Scheduler:
         self._wake_pending = False  # before the step drains the queue: nothing is missed
         self._poke()
 
-    def _collect(self) -> None:
-        """Finished nodes: their events go to the outbox, their children become candidates."""
+    def _collect(self) -> list[Event]:
+        """The events of finished nodes; their children become candidates."""
+        events: list[Event] = []
         while self._finished:
             node_id, outcome = self._finished.popleft()
             self.inflight.discard(node_id)
             self.candidates.update(self.children[node_id])
             if isinstance(outcome, NodeFailed):
                 self._failed_here.add(node_id)
-                self._outbox.append(outcome)
+                events.append(outcome)
             else:
                 self.values[node_id] = outcome.value
-                self._outbox.extend(self._landing(node_id, outcome))
+                events.extend(self._landing(node_id, outcome))
+        return events
 
     # ------------------------------------------------------------ node work
     def _work(self, node_id: str, upstream: dict[str, Value]) -> _Outcome:
