@@ -23,7 +23,7 @@ from prodex_jupyter.checks.evidence import CheckResult, ColumnProfile
 from prodex_jupyter.checks.figures import fmt_bounds, fmt_count, fmt_list, fmt_span, fmt_value
 from prodex_jupyter.checks.json_values import json_safe
 from prodex_jupyter.checks.profile import kind_of
-from prodex_jupyter.checks.query import fetch
+from prodex_jupyter.checks.query import fetch_records
 from prodex_jupyter.checks.source import (
     DataRef,
     SourceError,
@@ -82,12 +82,11 @@ class Context:
     ) -> list[dict[str, Any]]:
         """Up to five rows matching `predicate`, in file order; stops reading at the fifth."""
         self.extra_reads += 1
-        names, rows = fetch(
+        return fetch_records(
             self.con,
             f"SELECT __d.* FROM {self.from_clause(joins or [])} WHERE {predicate} "
             f"LIMIT {UNEXPECTED_ROWS}",
         )
-        return [{n: json_safe(v) for n, v in zip(names, r, strict=True)} for r in rows]
 
 
 @dataclass
@@ -592,12 +591,11 @@ def _unique(spec: Unique, ctx: Context) -> Outcome:
             return CheckResult(spec.bullet, "pass", f"{label} is unique.", observed, 0)
         c.extra_reads += 1
         keys = ", ".join(qs)
-        cols, found = fetch(
+        rows = fetch_records(
             c.con,
             f"SELECT {keys}, count(*) AS n FROM {c.from_clause([])} WHERE {some} "
             f"GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC, {keys} LIMIT {UNEXPECTED_ROWS}",
         )
-        rows = [{n: json_safe(v) for n, v in zip(cols, r, strict=True)} for r in found]
         shown = ", ".join(
             (
                 fmt_value(r[names[0]])

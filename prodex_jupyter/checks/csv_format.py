@@ -46,8 +46,9 @@ def read_csv_table(path: str | Path) -> pa.Table:
 
 
 def csv_dataset(path: str | Path) -> pa_ds.Dataset:
-    """The file as a streaming dataset: DuckDB scans it once per query, in parallel, with
-    projection pushdown, and never holds more than a few blocks in memory."""
+    """The file as a streaming dataset: DuckDB scans it afresh per query, with projection
+    pushdown, while pyarrow parses it on its thread pool; no more than a few blocks are held in
+    memory."""
     parse, convert = _options(Path(path))
     fmt = pa_ds.CsvFileFormat(parse_options=parse, convert_options=convert)
     inferred = pa_ds.dataset(str(path), format=fmt).schema

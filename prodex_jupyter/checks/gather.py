@@ -31,7 +31,7 @@ from prodex_jupyter.checks.profile import (
     text_columns,
 )
 from prodex_jupyter.checks.query import fetch_one
-from prodex_jupyter.checks.source import DataRef, SourceError, infer_format, open_source
+from prodex_jupyter.checks.source import DataRef, SourceError, data_format, open_source
 from prodex_jupyter.checks.summary import summarize
 from prodex_jupyter.template.instructions import (
     CheckSpec,
@@ -92,7 +92,7 @@ def _streamed(data: DataRef) -> bool:
     if data.table is not None or not data.path:
         return False
     try:
-        return (data.format or infer_format(data.path)).lower() == "csv"
+        return data_format(data) == "csv"
     except SourceError:
         return False
 
@@ -124,7 +124,8 @@ def _gather(
     try:
         if small:
             assert data.table is not None
-            sample, histograms = table_sample(data.table, SAMPLE_ROWS), text_columns(source.columns)
+            sample = table_sample(data.table, SAMPLE_ROWS)
+            histograms = frozenset(text_columns(source.columns))
         else:
             sample, histograms = read_head(
                 con, source.sql, source.columns, head_rows=HEAD_ROWS, sample_rows=SAMPLE_ROWS

@@ -106,7 +106,7 @@ def read_head(
 
     Reading the head stops early (a CSV is not read to its end), so this costs milliseconds.
     """
-    text = [name for name, type_name in columns if kind_of(type_name) == "text"]
+    text = text_columns(columns)
     counts = "".join(f"count(DISTINCT {quote_ident(n)}), " for n in text)
     row = con.execute(
         f"WITH __head AS MATERIALIZED (SELECT * FROM {source_sql} LIMIT {head_rows}) "
@@ -118,8 +118,8 @@ def read_head(
     return sample, low
 
 
-def text_columns(columns: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    return frozenset(name for name, type_name in columns if kind_of(type_name) == "text")
+def text_columns(columns: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(name for name, type_name in columns if kind_of(type_name) == "text")
 
 
 def table_sample(table: pa.Table, sample_rows: int) -> tuple[dict[str, Any], ...]:

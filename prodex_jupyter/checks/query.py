@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from prodex_jupyter.checks.json_values import json_safe
+
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows of one statement."""
@@ -23,3 +25,9 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     """The single row of an aggregate statement, by column name."""
     names, rows = fetch(con, sql)
     return dict(zip(names, rows[0], strict=True))
+
+
+def fetch_records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    """The rows of one statement as JSON-safe records (offending rows shown to a person)."""
+    names, rows = fetch(con, sql)
+    return [{n: json_safe(v) for n, v in zip(names, r, strict=True)} for r in rows]

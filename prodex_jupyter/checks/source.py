@@ -60,6 +60,12 @@ def infer_format(path: str) -> str:
     raise SourceError(f"cannot tell the format of '{path}' from its suffix; give format=")
 
 
+def data_format(data: DataRef) -> str:
+    """The format of a file to read: as given, or from its suffix."""
+    assert data.path is not None
+    return (data.format or infer_format(data.path)).lower()
+
+
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -106,7 +112,7 @@ def open_source(
     path = resolve_path(data.path, base_dir)
     if not path.exists():
         raise SourceError(f"file not found: {path}")
-    fmt = (data.format or infer_format(str(path))).lower()
+    fmt = data_format(data)
     lit = sql_string(str(path))
     try:
         if fmt == "csv" and not full_sniff:
