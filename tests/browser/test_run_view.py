@@ -126,6 +126,14 @@ def wait_for_classes(page, node_id: str, wanted: set[str], absent: set[str] = fr
     raise AssertionError(f"node {node_id} classes {classes}, wanted {wanted} without {absent}")
 
 
+def demo_run_on_screen(page, jupyter_server, demo, opener=open_notebook) -> None:
+    """A notebook that starts the demo run, opened (in Lab, or Notebook 7), run, and painted."""
+    nb = new_notebook(jupyter_server, [start_cell(demo)])
+    opener(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+
+
 def card(page, gate_id: str):
     return page.locator(f".prodex-gate-card.prodex-prompt.prodex-gate-{gate_id}")
 
@@ -236,10 +244,7 @@ def test_demo_run_confirm_live_and_open_the_drawer(page, jupyter_server, demo):
 
 def test_reject_gives_completed_partial_then_reconfirm(page, jupyter_server, demo):
     expect = _expect()
-    nb = new_notebook(jupyter_server, [start_cell(demo)])
-    open_notebook(page, jupyter_server, nb)
-    run_all_and_wait(page)
-    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    demo_run_on_screen(page, jupyter_server, demo)
 
     recipes = card(page, "recipes_shape")
     expect(recipes).to_be_visible(timeout=EXPECT_MS)
@@ -361,10 +366,7 @@ def test_200_node_run_opens_readable_on_the_pending_gate(page, jupyter_server, c
 
 def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server, demo):
     expect = _expect()
-    nb = new_notebook(jupyter_server, [start_cell(demo)])
-    open_in_notebook7(page, jupyter_server, nb)
-    run_all_and_wait(page)
-    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    demo_run_on_screen(page, jupyter_server, demo, opener=open_in_notebook7)
     expect(card(page, "throughput_shape")).to_be_visible(timeout=EXPECT_MS)
     card(page, "throughput_shape").locator(".prodex-confirm").click()
     expect(gates_resolved(page)).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
