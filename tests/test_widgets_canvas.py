@@ -12,15 +12,11 @@ import comm
 import pytest
 
 from prodex_jupyter.runtime import display_state
-from prodex_jupyter.widgets import RunView, badges
-from prodex_jupyter.widgets.canvas import (
-    MAX_HEIGHT,
-    READABLE_ZOOM,
-    RunCanvas,
-    display_states,
-    stylesheet,
-)
-from prodex_jupyter.widgets.graph_layout import NODE_W, layered_layout
+from prodex_jupyter.view import badges
+from prodex_jupyter.view.canvas import MAX_HEIGHT, READABLE_ZOOM, display_states, stylesheet
+from prodex_jupyter.view.graph_layout import NODE_W, layered_layout
+from prodex_jupyter.widgets import RunView
+from prodex_jupyter.widgets.canvas import RunCanvas
 
 from .test_widgets_support import chain, generated, until, with_failure
 

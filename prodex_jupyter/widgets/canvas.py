@@ -20,325 +20,29 @@ from typing import Any
 import ipycytoscape
 import ipywidgets as w
 
-from ..runtime import prompt_queue
 from ..store import RunState
-from . import badges
-from .graph_layout import NODE_H, NODE_W, Layout, layered_layout
-
-KINDS = {
-    "source": "source",
-    "sql": "transformation",
-    "python": "transformation",
-    "output": "output",
-}
-STATES = ("waiting", "running", "produced", "blocked", "failed")
-
-# Readable zoom: node labels are 12 px, so at 1.0 they read at 12 px on screen.
-READABLE_ZOOM = 1.0
-MIN_ZOOM = 0.08
-MAX_ZOOM = 2.0
-ZOOM_STEP = 1.35
-# Where a focused node lands: this far from the canvas' left edge (the canvas' width is not
-# known in the kernel), vertically centred. Downstream work is to its right.
-ANCHOR_X = 330.0
-PADDING = 18
-SMALL_GRAPH = 40  # nodes; up to this many (and few ranks) the whole graph is shown fitted
-MAX_FIT_RANKS = 6
-MAX_HEIGHT = 520
-MIN_HEIGHT = 340
-HEIGHT_STEP = 20  # heights come in steps, each with a CSS rule (see `style.py`)
-
-FONT_SIZE = 12
-FONT = (
-    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Noto Sans', "
-    "'Liberation Sans', sans-serif"
+from ..view.canvas import (
+    ANCHOR_X,
+    HEIGHT_STEP,
+    MAX_FIT_RANKS,
+    MAX_HEIGHT,
+    MAX_ZOOM,
+    MIN_HEIGHT,
+    MIN_ZOOM,
+    PADDING,
+    READABLE_ZOOM,
+    SMALL_GRAPH,
+    ZOOM_STEP,
+    attention_nodes,
+    canvas_elements,
+    display_states,
+    graph_layout,
+    legend_html,
+    node_classes,
+    node_label,
+    stylesheet,
 )
-TEXT = "#1e293b"
-MUTED = "#64748b"
-KIND_COLOURS = {
-    # kind: (border, fill when produced)
-    "source": ("#047857", "#d1fae5"),
-    "sql": ("#1d4ed8", "#dbeafe"),
-    "python": ("#1d4ed8", "#dbeafe"),
-    "output": ("#6d28d9", "#ede9fe"),
-}
-SHAPES = {"source": "barrel", "sql": "round-rectangle", "python": "round-rectangle"}
-SHAPES["output"] = "round-tag"
-AMBER = "#d97706"
-RED = "#b91c1c"
-BLUE = "#2563eb"
-
-
-def display_states(state: RunState) -> dict[str, str]:
-    """Each node's canvas state (waiting / running / produced / blocked / failed) in one pass.
-
-    The same answer as `runtime.display_state` node by node, in O(nodes + edges) for the whole
-    graph (a 1000-node run re-renders this on every batch of events).
-    """
-    nodes = state.nodes
-    stops: dict[str, bool] = {}  # does this node stop what is downstream of it?
-    for node_id, node in nodes.items():
-        gate = state.gates.get(node.gate_id) if node.gate_id else None
-        stops[node_id] = node.state == "failed" or (
-            node.state == "produced" and gate is not None and gate.status != "confirmed"
-        )
-    blocked: dict[str, bool] = {}
-
-    def above(node_id: str) -> bool:
-        if node_id not in blocked:
-            blocked[node_id] = False  # a DAG; this only guards against a malformed record
-            blocked[node_id] = any(stops[u] or above(u) for u in nodes[node_id].upstream)
-        return blocked[node_id]
-
-    out = {}
-    for node_id, node in nodes.items():
-        if node.state in ("running", "produced", "failed"):
-            out[node_id] = node.state
-        else:
-            out[node_id] = "blocked" if above(node_id) else "waiting"
-    return out
-
-
-def attention_nodes(state: RunState) -> list[str]:
-    """Nodes whose gate is in the prompt queue now: what a person must look at."""
-    return [g.node_id for prompt in prompt_queue(state) for g in prompt.gates]
-
-
-def node_classes(
-    state: RunState,
-    node_id: str,
-    shown: str,
-    attention: set[str],
-    selected: str | None = None,
-) -> str:
-    node = state.nodes[node_id]
-    classes = ["prodex-node", f"k-{node.kind}", f"st-{shown}"]
-    if shown == "produced":
-        # cytoscape 3.21 (in ipycytoscape 1.3.3) matches no selector of two classes
-        # (`.st-produced.k-sql`): the fill of a produced node gets a class of its own.
-        classes.append(f"done-{node.kind}")
-    if node.gate_id:
-        gate = state.gates.get(node.gate_id)
-        classes += ["gated", f"g-{gate.status if gate else 'not_reached'}"]
-    if node_id in attention:
-        classes.append("attention")
-    if node_id == selected:
-        classes.append("selected")
-    return " ".join(classes)
-
-
-def node_label(state: RunState, node_id: str) -> str:
-    node = state.nodes[node_id]
-    room = NODE_W - (32 if node.kind == "output" else 16)
-    name = fit_text(node_id, room, FONT_SIZE)
-    result = state.results.get(node_id)
-    if node.kind == "output" and result is not None:
-        second = (
-            f"= {_short_value(result.value)}"
-            if result.value_kind == "scalar"
-            else (f"= table, {result.rows:,} rows" if result.rows is not None else "= table")
-        )
-    elif node.kind == "source":
-        second = "source · " + _source_format(state, node_id)
-    else:
-        second = {"sql": "SQL", "python": "Python", "output": "output"}.get(node.kind, node.kind)
-    return f"{name}\n{second}"
-
-
-# Approximate advance widths (in em) of a common sans-serif (DejaVu Sans, the widest of the
-# usual ones), to shorten labels that would spill out of their node.
-_NARROW = set("fijlrt.,:;'|!()[] ")
-_WIDE = set("mwMW@%")
-
-
-def text_width(text: str, size: float) -> float:
-    em = 0.0
-    for ch in text:
-        if ch in _NARROW:
-            em += 0.36
-        elif ch in _WIDE:
-            em += 0.95
-        elif ch.isupper() or ch.isdigit():
-            em += 0.68
-        else:
-            em += 0.58
-    return em * size
-
-
-def fit_text(text: str, room: float, size: float) -> str:
-    if text_width(text, size) <= room:
-        return text
-    while text and text_width(text + "…", size) > room:
-        text = text[:-1]
-    return text + "…"
-
-
-def _source_format(state: RunState, node_id: str) -> str:
-    for spec in state.template.get("nodes", ()):
-        if spec.get("id") == node_id:
-            fmt = spec.get("format")
-            path = spec.get("path") or ""
-            if not fmt and "." in path:
-                fmt = path.rsplit(".", 1)[-1]
-            return (fmt or "DataFrame").lower()
-    return "input"
-
-
-def _short_value(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "NaN"
-        if abs(value) >= 1e6 or (value and abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:,.4g}" if abs(value) >= 1000 else f"{round(value, 4):g}"
-    text = str(value)
-    return text if len(text) <= 16 else text[:15] + "…"
-
-
-def stylesheet() -> list[dict[str, Any]]:
-    """The cytoscape style: shape and colour by kind, state by fill and border, gate badges."""
-    style: list[dict[str, Any]] = [
-        {
-            "selector": "node",
-            "style": {
-                "width": NODE_W,
-                "height": NODE_H,
-                "shape": "round-rectangle",
-                "label": "data(label)",
-                "text-wrap": "wrap",
-                "text-max-width": NODE_W - 24,
-                "text-valign": "center",
-                "text-halign": "center",
-                "font-family": FONT,
-                "font-size": FONT_SIZE,
-                "line-height": 1.3,
-                "color": TEXT,
-                "background-color": "#ffffff",
-                "border-width": 1.5,
-                "border-color": "#94a3b8",
-                "underlay-opacity": 0,
-            },
-        },
-        {
-            "selector": "edge",
-            "style": {
-                "width": 1.6,
-                "line-color": "#94a3b8",
-                "target-arrow-color": "#94a3b8",
-                "target-arrow-shape": "triangle",
-                "arrow-scale": 0.9,
-                "curve-style": "bezier",
-            },
-        },
-    ]
-    for kind, (border, _fill) in KIND_COLOURS.items():
-        style.append(
-            {
-                "selector": f"node.k-{kind}",
-                "style": {"shape": SHAPES[kind], "border-color": border},
-            }
-        )
-    style += [
-        {"selector": "node.k-output", "style": {"text-margin-x": -7}},
-        {
-            "selector": "node.st-waiting",
-            "style": {"border-style": "dashed", "color": MUTED, "background-color": "#ffffff"},
-        },
-        {
-            "selector": "node.st-running",
-            "style": {
-                "border-color": BLUE,
-                "border-width": 3,
-                "border-style": "solid",
-                "background-color": "#eff6ff",
-                "underlay-color": BLUE,
-                "underlay-padding": 5,
-                "underlay-opacity": 0.15,
-            },
-        },
-    ]
-    for kind, (_border, fill) in KIND_COLOURS.items():
-        style.append(
-            {
-                "selector": f"node.done-{kind}",
-                "style": {"background-color": fill, "border-width": 2},
-            }
-        )
-    style += [
-        {
-            "selector": "node.st-blocked",
-            "style": {
-                "border-style": "dotted",
-                "border-color": "#94a3b8",
-                "border-width": 2,
-                "background-color": "#f1f5f9",
-                "color": MUTED,
-            },
-        },
-        {
-            "selector": "node.st-failed",
-            "style": {
-                "border-color": RED,
-                "border-width": 3,
-                "border-style": "solid",
-                "background-color": "#fee2e2",
-                "color": "#7f1d1d",
-            },
-        },
-        {
-            # The badge straddles the node's top-left corner, like a tag, so the label keeps
-            # the node's whole width.
-            "selector": "node.gated",
-            "style": {
-                "background-image": badges.badge_uri("not_reached"),
-                "background-width": badges.WIDTH,
-                "background-height": badges.HEIGHT,
-                "background-fit": "none",
-                "background-clip": "none",
-                "background-image-containment": "over",
-                "background-position-x": 8,
-                "background-position-y": 0,
-                "background-offset-y": -badges.HEIGHT / 2 - 1,
-                "background-image-opacity": 1,
-                "bounds-expansion": badges.HEIGHT,
-            },
-        },
-    ]
-    for status in ("pending", "confirmed", "rejected"):
-        rule: dict[str, Any] = {"background-image": badges.badge_uri(status)}
-        if status == "rejected":
-            rule.update({"border-color": RED, "border-width": 2.5})
-        style.append({"selector": f"node.g-{status}", "style": rule})
-    style += [
-        {
-            "selector": "node.attention",
-            "style": {
-                "border-color": AMBER,
-                "border-width": 4,
-                "border-style": "solid",
-                "underlay-color": "#f59e0b",
-                "underlay-padding": 10,
-                "underlay-opacity": 0.3,
-                "underlay-shape": "round-rectangle",
-                "font-weight": "bold",
-                "z-index": 10,
-            },
-        },
-        {
-            "selector": "node.selected",
-            "style": {
-                "underlay-color": BLUE,
-                "underlay-padding": 8,
-                "underlay-opacity": 0.28,
-                "underlay-shape": "round-rectangle",
-            },
-        },
-    ]
-    return style
+from ..view.graph_layout import NODE_H, NODE_W, Layout
 
 
 class RunCanvas(w.VBox):
@@ -346,9 +50,7 @@ class RunCanvas(w.VBox):
 
     def __init__(self, state: RunState, *, height: int | None = None) -> None:
         self._order = list(state.nodes)
-        self.positions: Layout = layered_layout(
-            self._order, {n: state.nodes[n].upstream for n in self._order}
-        )
+        self.positions: Layout = graph_layout(state)
         self._small = len(self._order) <= SMALL_GRAPH and self.positions.n_ranks <= MAX_FIT_RANKS
         self.height = _step(height) if height else self._height()
         self.selected: str | None = None
@@ -386,7 +88,7 @@ class RunCanvas(w.VBox):
         self.zoom_in_button.on_click(lambda _b: self.zoom(ZOOM_STEP))
         self.zoom_out_button.on_click(lambda _b: self.zoom(1 / ZOOM_STEP))
         self.focus_button.on_click(lambda _b: self.focus())
-        self.legend = w.HTML(_legend())
+        self.legend = w.HTML(legend_html())
         self.legend.add_class("prodex-legend")
         toolbar = w.HBox(
             [
@@ -414,34 +116,15 @@ class RunCanvas(w.VBox):
     def _build(self, state: RunState) -> None:
         """Every node and edge widget is created with its full state (one message each), and
         the graph's node and edge lists reach the front end in one message."""
-        shown = display_states(state)
-        attention = set(attention_nodes(state))
+        elements = canvas_elements(state, self.positions)
         nodes = []
-        for node_id in self._order:
-            x, y = self.positions.positions[node_id]
-            node = ipycytoscape.Node(
-                data={
-                    "id": node_id,
-                    "label": node_label(state, node_id),
-                    "kind": state.nodes[node_id].kind,
-                },
-                classes=node_classes(state, node_id, shown[node_id], attention),
-                position={"x": x, "y": y},
-                grabbable=False,
-                pannable=True,
-                selectable=False,
-            )
-            self._nodes[node_id] = node
+        for element in elements["nodes"]:
+            node = ipycytoscape.Node(**element, grabbable=False, pannable=True, selectable=False)
+            self._nodes[element["data"]["id"]] = node
             nodes.append(node)
         edges = [
-            ipycytoscape.Edge(
-                data={"id": f"{u}->{node_id}", "source": u, "target": node_id},
-                classes="directed",
-                pannable=True,
-                selectable=False,
-            )
-            for node_id in self._order
-            for u in state.nodes[node_id].upstream
+            ipycytoscape.Edge(**element, pannable=True, selectable=False)
+            for element in elements["edges"]
         ]
         with self.graph.graph.hold_sync():
             self.graph.graph.add_nodes(nodes)
@@ -625,30 +308,3 @@ def _tool(description: str, icon: str, tooltip: str, css: str) -> w.Button:
     button.add_class("prodex-tool")
     button.add_class(css)
     return button
-
-
-def _legend() -> str:
-    def swatch(kind: str, text: str) -> str:
-        border, fill = KIND_COLOURS[kind]
-        radius = {"source": "8px/50%", "sql": "4px", "output": "4px 10px 10px 4px"}[kind]
-        return (
-            f'<span class="prodex-legend-item"><span class="prodex-swatch" style="background:'
-            f'{fill};border-color:{border};border-radius:{radius}"></span>{text}</span>'
-        )
-
-    def badge(status: str, text: str) -> str:
-        return (
-            f'<span class="prodex-legend-item"><img alt="" src="{badges.badge_uri(status)}" '
-            f'width="{badges.WIDTH}" height="{badges.HEIGHT}"/>{text}</span>'
-        )
-
-    return (
-        '<div class="prodex-legend-row">'
-        + swatch("source", "source")
-        + swatch("sql", "transformation")
-        + swatch("output", "output")
-        + badge("pending", "gate waiting")
-        + badge("confirmed", "confirmed")
-        + badge("rejected", "rejected")
-        + "</div>"
-    )

@@ -15,8 +15,14 @@ import ipywidgets as w
 
 from ..runtime import GateStateError, Prompt
 from ..store import GateRecord
-from .evidence_view import evidence_html
-from .text import CONFIDENCE_TONES, GATE_TONES, chip, clock, esc
+from ..view.cards import (
+    batch_head_html,
+    decision_html,
+    decision_key,
+    gate_html,
+    prompt_key,
+)
+from ..view.text import esc
 
 if TYPE_CHECKING:
     from ..runtime import Run
@@ -33,22 +39,6 @@ def _button(description: str, css: str, style: str = "", icon: str = "") -> w.Bu
     )
     button.add_class(css)
     return button
-
-
-def confidence_chip(confidence: str) -> str:
-    tone = CONFIDENCE_TONES.get(confidence, "grey")
-    return chip(f"Confidence: {confidence or '?'}", tone, f"prodex-confidence-{confidence}")
-
-
-def gate_head_html(gate: GateRecord, *, confidence: bool = True) -> str:
-    return (
-        '<div class="prodex-card-head">'
-        f'<span class="prodex-card-name">{esc(gate.name)}</span>'
-        f'<span class="prodex-card-node">gate <code>{esc(gate.gate_id)}</code> on node '
-        f"<code>{esc(gate.node_id)}</code></span>"
-        + (confidence_chip(gate.confidence) if confidence else "")
-        + "</div>"
-    )
 
 
 class RejectForm(w.VBox):
@@ -125,7 +115,7 @@ class GateCard(w.VBox):
             buttons = [self.confirm_button]
         else:
             gate = prompt.gates[0]
-            body = [w.HTML(self._gate_html(gate, batch=False))]
+            body = [w.HTML(gate_html(gate, batch=False))]
             reject = _button("Reject…", "prodex-reject", "", "times")
             reject.on_click(lambda _b, g=gate: self._open_reject(g))
             self.reject_buttons[gate.gate_id] = reject
@@ -140,34 +130,15 @@ class GateCard(w.VBox):
         for gate_id in self.gate_ids:
             self.add_class(f"prodex-gate-{gate_id}")
 
-    @staticmethod
-    def _gate_html(gate: GateRecord, *, batch: bool) -> str:
-        evidence = gate.evidence or {}
-        parts = [gate_head_html(gate)]
-        if gate.description:
-            parts.append(f'<div class="prodex-card-desc">{esc(gate.description)}</div>')
-        parts.append(f'<div class="prodex-summary">{esc(gate.summary)}</div>')
-        body = evidence_html(evidence, open_details=not batch)
-        if batch:
-            body = f"<details><summary>Evidence</summary>{body}</details>"
-        parts.append(body)
-        return "".join(parts)
-
     def _batch_body(self, prompt: Prompt) -> list[w.Widget]:
-        head = w.HTML(
-            '<div class="prodex-card-head"><span class="prodex-card-name">'
-            f"{len(prompt.gates)} clean gates, batched</span>"
-            f"{confidence_chip(prompt.confidence)}</div>"
-            '<div class="prodex-card-desc">Each passed every check with high confidence. '
-            "Confirming records one decision per gate; reject any one on its own.</div>"
-        )
+        head = w.HTML(batch_head_html(prompt))
         rows: list[w.Widget] = [head]
         for gate in prompt.gates:
             reject = _button("Reject…", "prodex-reject", "", "times")
             reject.add_class(f"prodex-reject-{gate.gate_id}")
             reject.on_click(lambda _b, g=gate: self._open_reject(g))
             self.reject_buttons[gate.gate_id] = reject
-            item = w.VBox([w.HTML(self._gate_html(gate, batch=True)), reject])
+            item = w.VBox([w.HTML(gate_html(gate, batch=True)), reject])
             item.add_class("prodex-batch-gate")
             rows.append(item)
         return rows
@@ -210,27 +181,7 @@ class DecisionCard(w.VBox):
         self._on_decided = on_decided
         self.gate_ids = (gate.gate_id,)
         self.key = decision_key(gate)
-        decision = gate.last_decision
-        verb = "Confirmed" if gate.status == "confirmed" else "Rejected"
-        who = f" by <b>{esc(decision.by)}</b> at {esc(clock(decision.at))}" if decision else ""
-        note = (
-            f'<div class="prodex-decision">“{esc(decision.note)}”</div>'
-            if decision and decision.note
-            else ""
-        )
-        earlier = len(gate.decisions) - 1
-        history = (
-            f' <span class="prodex-section-note">({earlier} earlier decision'
-            f"{'s' if earlier > 1 else ''})</span>"
-            if earlier > 0
-            else ""
-        )
-        self.summary = w.HTML(
-            '<div class="prodex-card-head">'
-            f"{chip(verb, GATE_TONES[gate.status], 'prodex-decision-chip')}"
-            f'<span class="prodex-card-name">{esc(gate.name)}</span>'
-            f'<span class="prodex-decision">{who}{history}</span></div>{note}'
-        )
+        self.summary = w.HTML(decision_html(gate))
         self.summary.add_class("prodex-decision-summary")
         if gate.status == "confirmed":
             self.action = _button("Reopen", "prodex-reopen", "", "undo")
@@ -260,12 +211,3 @@ class DecisionCard(w.VBox):
             return
         if self._on_decided is not None:
             self._on_decided()
-
-
-def prompt_key(prompt: Prompt) -> tuple:
-    return ("prompt", *((g.gate_id, g.posed_seq, len(g.decisions)) for g in prompt.gates))
-
-
-def decision_key(gate: GateRecord) -> tuple:
-    last = gate.last_decision
-    return ("decided", gate.gate_id, gate.status, last.seq if last else None)

@@ -16,14 +16,13 @@ import ipywidgets as w
 
 from ..runtime import prompt_queue
 from ..store import RunState
+from ..view.cards import DECIDED_SHOWN, cards_title, decision_key, later_note, prompt_key
+from ..view.text import esc
 from .closing import close_tree
-from .gate_card import DecisionCard, GateCard, decision_key, prompt_key
-from .text import esc
+from .gate_card import DecisionCard, GateCard
 
 if TYPE_CHECKING:
     from ..runtime import Run
-
-DECIDED_SHOWN = 3
 
 
 class GateCards(w.VBox):
@@ -67,16 +66,7 @@ class GateCards(w.VBox):
         cards: dict[tuple, GateCard | DecisionCard] = {}
         children: list[w.Widget] = []
 
-        n = len(prompts)
-        if n:
-            title = "Needs your decision" if n == 1 else f"{n} prompts need your decision"
-            note = (
-                "These gates sit on independent branches; each needs its own decision."
-                if n > 1
-                else ""
-            )
-        else:
-            title, note = _idle_title(state)
+        title, note = cards_title(state, prompts)
         self._set(
             self.header,
             f'<div class="prodex-section-title">{esc(title)}</div>'
@@ -88,7 +78,7 @@ class GateCards(w.VBox):
             card = self._cards.get(key) or GateCard(prompt, self.run, self._on_decided)
             cards[key] = card
             children.append(card)
-        later = _later_note(state, waiting)
+        later = later_note(state, waiting)
         if later:
             self._set(self.footer, f'<div class="prodex-section-note">{esc(later)}</div>')
             children.append(self.footer)
@@ -129,28 +119,3 @@ class GateCards(w.VBox):
     def _set(widget: w.HTML, value: str) -> None:
         if widget.value != value:
             widget.value = value
-
-
-def _idle_title(state: RunState) -> tuple[str, str]:
-    k, n = state.gates_resolved
-    if not n:
-        return "No gates on this pipeline", ""
-    if state.status in ("completed", "completed_partial", "failed"):
-        return "No gate needs a decision", f"{k} of {n} gates resolved."
-    not_reached = sum(g.status == "not_reached" for g in state.gates.values())
-    return (
-        "No gate needs a decision right now",
-        f"{not_reached} gate{'s' if not_reached != 1 else ''} not reached yet; "
-        "a card appears here when the checker poses one.",
-    )
-
-
-def _later_note(state: RunState, waiting: list) -> str:
-    if not waiting:
-        return ""
-    names = ", ".join(g.name for g in waiting[:3]) + ("…" if len(waiting) > 3 else "")
-    return (
-        f"{len(waiting)} more pending gate{'s' if len(waiting) > 1 else ''} "
-        f"({names}) will be asked once the gate upstream of {'them' if len(waiting) > 1 else 'it'}"
-        " is decided."
-    )

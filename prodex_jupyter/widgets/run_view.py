@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+from ..view.text import esc
 from .canvas import RunCanvas
 from .closing import close_tree
 from .coalesce import Coalescer
@@ -27,7 +28,6 @@ from .drawer import Drawer
 from .gate_cards import GateCards
 from .run_info import FINAL, RunInfo
 from .style import style_widget
-from .text import esc
 
 if TYPE_CHECKING:
     from ..runtime import Run

@@ -1,0 +1,126 @@
+"""What the gate-card area shows (the spec's chat panel): a card per prompt of the checker's queue
+(one gate, or a batch of clean ones, with its evidence), the decided gates with who, when and
+why, and the titles and notes around them. HTML strings, for the notebook's cards and the
+JupyterLab run panel alike; the buttons are each front end's own.
+"""
+
+from __future__ import annotations
+
+from ..runtime import Prompt
+from ..store import GateRecord, RunState
+from .evidence import evidence_html
+from .text import CONFIDENCE_TONES, GATE_TONES, chip, clock, esc
+
+DECIDED_SHOWN = 3
+
+
+def confidence_chip(confidence: str) -> str:
+    tone = CONFIDENCE_TONES.get(confidence, "grey")
+    return chip(f"Confidence: {confidence or '?'}", tone, f"prodex-confidence-{confidence}")
+
+
+def gate_head_html(gate: GateRecord, *, confidence: bool = True) -> str:
+    return (
+        '<div class="prodex-card-head">'
+        f'<span class="prodex-card-name">{esc(gate.name)}</span>'
+        f'<span class="prodex-card-node">gate <code>{esc(gate.gate_id)}</code> on node '
+        f"<code>{esc(gate.node_id)}</code></span>"
+        + (confidence_chip(gate.confidence) if confidence else "")
+        + "</div>"
+    )
+
+
+def gate_html(gate: GateRecord, *, batch: bool) -> str:
+    """One gate of a prompt: name, description, summary and its evidence (folded in a batch)."""
+    evidence = gate.evidence or {}
+    parts = [gate_head_html(gate)]
+    if gate.description:
+        parts.append(f'<div class="prodex-card-desc">{esc(gate.description)}</div>')
+    parts.append(f'<div class="prodex-summary">{esc(gate.summary)}</div>')
+    body = evidence_html(evidence, open_details=not batch)
+    if batch:
+        body = f"<details><summary>Evidence</summary>{body}</details>"
+    parts.append(body)
+    return "".join(parts)
+
+
+def batch_head_html(prompt: Prompt) -> str:
+    """The head of a batch of clean gates: how many, and what confirming them records."""
+    return (
+        '<div class="prodex-card-head"><span class="prodex-card-name">'
+        f"{len(prompt.gates)} clean gates, batched</span>"
+        f"{confidence_chip(prompt.confidence)}</div>"
+        '<div class="prodex-card-desc">Each passed every check with high confidence. '
+        "Confirming records one decision per gate; reject any one on its own.</div>"
+    )
+
+
+def decision_html(gate: GateRecord) -> str:
+    """A decided gate: confirmed or rejected, by whom, when, why, and how many earlier decisions."""
+    decision = gate.last_decision
+    verb = "Confirmed" if gate.status == "confirmed" else "Rejected"
+    who = f" by <b>{esc(decision.by)}</b> at {esc(clock(decision.at))}" if decision else ""
+    note = (
+        f'<div class="prodex-decision">“{esc(decision.note)}”</div>'
+        if decision and decision.note
+        else ""
+    )
+    earlier = len(gate.decisions) - 1
+    history = (
+        f' <span class="prodex-section-note">({earlier} earlier decision'
+        f"{'s' if earlier > 1 else ''})</span>"
+        if earlier > 0
+        else ""
+    )
+    return (
+        '<div class="prodex-card-head">'
+        f"{chip(verb, GATE_TONES[gate.status], 'prodex-decision-chip')}"
+        f'<span class="prodex-card-name">{esc(gate.name)}</span>'
+        f'<span class="prodex-decision">{who}{history}</span></div>{note}'
+    )
+
+
+def prompt_key(prompt: Prompt) -> tuple:
+    return ("prompt", *((g.gate_id, g.posed_seq, len(g.decisions)) for g in prompt.gates))
+
+
+def decision_key(gate: GateRecord) -> tuple:
+    last = gate.last_decision
+    return ("decided", gate.gate_id, gate.status, last.seq if last else None)
+
+
+def cards_title(state: RunState, prompts: list[Prompt]) -> tuple[str, str]:
+    """The card area's title and note: how many prompts need a decision, or why none does."""
+    n = len(prompts)
+    if n:
+        title = "Needs your decision" if n == 1 else f"{n} prompts need your decision"
+        note = (
+            "These gates sit on independent branches; each needs its own decision." if n > 1 else ""
+        )
+        return title, note
+    return idle_title(state)
+
+
+def idle_title(state: RunState) -> tuple[str, str]:
+    k, n = state.gates_resolved
+    if not n:
+        return "No gates on this pipeline", ""
+    if state.status in ("completed", "completed_partial", "failed"):
+        return "No gate needs a decision", f"{k} of {n} gates resolved."
+    not_reached = sum(g.status == "not_reached" for g in state.gates.values())
+    return (
+        "No gate needs a decision right now",
+        f"{not_reached} gate{'s' if not_reached != 1 else ''} not reached yet; "
+        "a card appears here when the checker poses one.",
+    )
+
+
+def later_note(state: RunState, waiting: list) -> str:
+    if not waiting:
+        return ""
+    names = ", ".join(g.name for g in waiting[:3]) + ("…" if len(waiting) > 3 else "")
+    return (
+        f"{len(waiting)} more pending gate{'s' if len(waiting) > 1 else ''} "
+        f"({names}) will be asked once the gate upstream of {'them' if len(waiting) > 1 else 'it'}"
+        " is decided."
+    )
