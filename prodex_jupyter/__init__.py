@@ -40,11 +40,22 @@ __all__ = [
     "delete_run",
     "load_run",
     "load_template",
+    "openlineage_events",
     "runs",
     "start_run",
     "verify_run",
     "verify_store",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`openlineage_events` imports the OpenLineage client (0.2 s) only when first asked for."""
+    if name == "openlineage_events":
+        from .runtime.lineage_export import openlineage_events
+
+        return openlineage_events
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if "ipykernel" in __import__("sys").modules:  # in a notebook kernel: runs show their run view
     from .widgets import enable_notebook_display as _enable_notebook_display

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every test: a venv with the package and its test extras, Chromium for the browser
-# tests, then lint (ruff), layer contracts (import-linter), unit/widget/notebook/browser tests.
+# tests, PostgreSQL server binaries for the PostgreSQL store tests (a throwaway server they start),
+# then lint (ruff), layer contracts (import-linter), unit/widget/notebook/browser tests.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not browser"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-postgresql.sh
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

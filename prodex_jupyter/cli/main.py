@@ -22,7 +22,7 @@ from ..runtime.policy import Policy
 from ..runtime.resume import runnable_nodes
 from ..store import GateRecord, LeaseHeld, RunNotFound, RunStore, verify_run, verify_store
 from ..template import TemplateError, load_template
-from . import render
+from . import lineage, render
 
 Decider = Callable[[Run, GateRecord], bool]
 
@@ -123,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the bundled plant KPI demo end to end")
     p.set_defaults(handler=_demo)
+    lineage.add_command(sub)
     return parser
 
 

@@ -1,0 +1,117 @@
+"""A throwaway PostgreSQL server for the tests: Debian's server binaries, a cluster in a temporary
+folder, listening on a free loopback port, stopped when the session ends.
+
+No mock: the PostgreSQL backend is tested against the real thing. `scripts/ensure-postgresql.sh`
+installs the server binaries when they are missing (scripts/test.sh runs it). As root, the
+cluster is created and run by the `postgres` user (the server refuses to run as root).
+Durability is switched off (fsync, synchronous_commit): a test cluster is thrown away anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+USER = "prodex"
+
+
+def server_binaries() -> Path | None:
+    """The newest installed server's bin folder (/usr/lib/postgresql/<major>/bin), or None."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One running cluster; `url(db)` names a database on it, `create_database()` makes one."""
+
+    def __init__(self, bin_dir: Path, folder: Path, port: int) -> None:
+        self.bin_dir, self.folder, self.port = bin_dir, folder, port
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A new empty database (one per test keeps tests independent); returns its URL."""
+        import psycopg
+
+        name = f"t_{secrets.token_hex(6)}"
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            con.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", "postgres", "--", *argv]
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[Server]:
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        raise RuntimeError(
+            "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb): "
+            "run `bash scripts/ensure-postgresql.sh` (scripts/test.sh does)"
+        )
+    folder = Path(tempfile.mkdtemp(prefix="prodex-pg-"))
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(folder, pw.pw_uid, pw.pw_gid)
+    data, port = folder / "data", _free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                USER,
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        **quiet,
+    )
+    options = (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    pg_ctl = str(bin_dir / "pg_ctl")
+    log = folder / "server.log"
+    subprocess.run(
+        _as_server_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
+        **quiet,
+    )
+    try:
+        yield Server(bin_dir, folder, port)
+    finally:
+        subprocess.run(
+            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
