@@ -6,6 +6,7 @@ run = tpl.run(policy=px.confirm_high)
 """
 
 from .runtime import (
+    DecisionRefused,
     GateStateError,
     InputError,
     Prompt,
@@ -24,6 +25,7 @@ from .template import Gate, Template, TemplateError, load_template
 __version__ = "0.1.0"
 
 __all__ = [
+    "DecisionRefused",
     "Gate",
     "GateStateError",
     "InputError",

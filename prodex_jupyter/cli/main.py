@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..runtime import (
+    DecisionRefused,
     GateStateError,
     InputError,
     ResumeError,
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         TemplateError,
         InputError,
         GateStateError,
+        DecisionRefused,
         RunNotFound,
         LeaseHeld,
         ResumeError,

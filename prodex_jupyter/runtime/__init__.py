@@ -3,6 +3,7 @@
 from ..template import install_engine
 from .compare import Comparison, PairDiff, TableDiff, compare
 from .compute import InputError
+from .deciders import DecisionRefused
 from .engine import start_run
 from .explain import display_state, why_not_produced
 from .history import RunsTable, delete_run, runs
@@ -16,6 +17,7 @@ install_engine(start_run)
 
 __all__ = [
     "Comparison",
+    "DecisionRefused",
     "GateStateError",
     "InputError",
     "PairDiff",

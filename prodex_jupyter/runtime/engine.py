@@ -9,10 +9,11 @@ from typing import Any
 from ..store import RunCreated, RunStore, open_store
 from ..template import Template
 from .compute import resolve_inputs
+from .deciders import gate_rules
 from .loop import background_loop, caller_loop
 from .observers import announce
 from .policy import Policy
-from .run import Run
+from .run import Run, current_actor
 from .scheduler import Scheduler
 
 # Schedulers of runs executing in this process, kept alive while they wait for decisions (asyncio
@@ -57,11 +58,13 @@ def start_run(
                 "node_id": template.gate_node(gate.gate_id).id,
                 "name": gate.name,
                 "description": gate.description,
+                **gate_rules(gate),
             }
             for gate in template.gates.values()
         ],
         inputs={node_id: src.describe() for node_id, src in sources.items()},
         base_dir=str(template.base_dir or ""),
+        started_by=current_actor(),
     )
     first = the_store.create_run(created)
     run = Run(the_store, first.run_id, template)

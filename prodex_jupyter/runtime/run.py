@@ -30,6 +30,7 @@ from ..store import (
     open_store,
 )
 from ..template import Template
+from .deciders import DecisionRefused, refusal
 from .explain import display_state, why_not_produced
 from .observers import announce
 from .prompts import Prompt, prompt_queue
@@ -58,9 +59,13 @@ class RunEngineError(RuntimeError):
 
 
 def current_actor() -> str:
-    """Who is deciding, when the caller does not say: $PRODEX_USER, else the OS user."""
+    """Who is deciding, when the caller does not say: $PRODEX_USER, else the OS user.
+
+    $PRODEX_USER is a convenience anyone can set; a team store that relies on deciders or four-eyes
+    gates sets PRODEX_TRUST_USER_ENV=0, and then only the OS user counts."""
+    trusted = os.environ.get("PRODEX_TRUST_USER_ENV", "1").strip().lower() not in ("0", "false")
     try:
-        return os.environ.get("PRODEX_USER") or getpass.getuser()
+        return (trusted and os.environ.get("PRODEX_USER")) or getpass.getuser()
     except Exception:  # no user name in some containers
         return "unknown"
 
@@ -202,6 +207,8 @@ class Run:
                     )
                 if gate.status not in _ALLOWED[decision]:
                     raise GateStateError(_refusal(gate, decision))
+                if refused := refusal(gate, decision, actor, state.started_by, self.id):
+                    raise DecisionRefused(refused)
                 event = GateDecided(gate_id, decision, actor, note, gate.confidence)
                 try:
                     if self._scheduler is not None:

@@ -48,6 +48,7 @@ from ..store import (
 )
 from ..template import SourceNode, Template
 from .compute import SourceInput, compute_node, database, read_source
+from .deciders import needs_a_person
 from .loop import WORKERS, caller_loop
 from .policy import Policy, policy_name
 from .run import Run
@@ -429,7 +430,7 @@ class Scheduler:
         return events
 
     def _policy_decision(self, posed: GatePosed) -> list[Event]:
-        if self.policy is None:
+        if self.policy is None or needs_a_person(self.run._fold.gates[posed.gate_id]):
             return []
         gate = replace(
             self.run._fold.gates[posed.gate_id],

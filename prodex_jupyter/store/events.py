@@ -37,9 +37,10 @@ class RunCreated(Event):
     template: dict[str, Any]
     node_digests: dict[str, dict[str, str]]
     nodes: list[dict[str, Any]]  # id, kind, upstream, gate_id
-    gates: list[dict[str, Any]]  # gate_id, node_id, name, description
+    gates: list[dict[str, Any]]  # gate_id, node_id, name, description[, deciders, four_eyes]
     inputs: dict[str, str] = field(default_factory=dict)  # source id -> what was handed in
     base_dir: str = ""
+    started_by: str = ""  # who started the run (four-eyes gates: not who confirms them)
 
 
 @dataclass(frozen=True)

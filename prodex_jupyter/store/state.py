@@ -52,6 +52,8 @@ class GateRecord:
     posed_seq: int | None = None
     posed_at: str = ""
     decisions: tuple[Decision, ...] = ()
+    deciders: tuple[str, ...] = ()  # who may decide (users, "group:<name>"); empty: anyone
+    four_eyes: bool = False  # the person who started the run cannot confirm it
 
     @property
     def last_decision(self) -> Decision | None:
@@ -136,6 +138,7 @@ class RunState:
     inputs: Mapping[str, InputRecord]
     base_dir: str
     last_seq: int
+    started_by: str = ""
 
     @property
     def gates_resolved(self) -> tuple[int, int]:
@@ -191,7 +194,12 @@ class RunFold:
                 )
             for g in e.gates:
                 self.gates[g["gate_id"]] = GateRecord(
-                    g["gate_id"], g["node_id"], g["name"], g.get("description", "")
+                    g["gate_id"],
+                    g["node_id"],
+                    g["name"],
+                    g.get("description", ""),
+                    deciders=tuple(g.get("deciders", ())),
+                    four_eyes=bool(g.get("four_eyes", False)),
                 )
         elif isinstance(e, RunStatusChanged):
             self.status = e.status
@@ -266,6 +274,7 @@ class RunFold:
                 inputs=MappingProxyType(dict(self.inputs)),
                 base_dir=created.base_dir,
                 last_seq=self.last_seq,
+                started_by=created.started_by,
             )
         return self._snapshot
 

@@ -28,6 +28,10 @@ class Gate:
     instructions: str = ""
     custom_checks: tuple[CheckRef, ...] = ()
     default: bool = False  # placed automatically on a source that was given none
+    # Who may decide: user names and "group:<name>" (empty: anyone); with four_eyes, the person
+    # who started a run cannot confirm its gates. Part of the fingerprint like every field here.
+    deciders: tuple[str, ...] = ()
+    four_eyes: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"gate_id": self.gate_id, "name": self.name}
@@ -37,6 +41,10 @@ class Gate:
             out["instructions"] = self.instructions
         if self.custom_checks:
             out["custom_checks"] = [callable_ref(c) for c in self.custom_checks]
+        if self.deciders:
+            out["deciders"] = list(self.deciders)
+        if self.four_eyes:
+            out["four_eyes"] = True
         return out
 
 

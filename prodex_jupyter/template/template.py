@@ -411,7 +411,10 @@ def _as_gate(gate: GateLike, node_id: str) -> Gate | None:
     if gate is None or isinstance(gate, Gate):
         return gate
     if isinstance(gate, Mapping):
-        allowed = {"gate_id", "name", "description", "instructions", "custom_checks"}
+        allowed = {
+            *("gate_id", "name", "description", "instructions", "custom_checks"),
+            *("deciders", "four_eyes"),
+        }
         unknown = set(gate) - allowed
         if unknown:
             raise TemplateError(
@@ -428,10 +431,25 @@ def _as_gate(gate: GateLike, node_id: str) -> Gate | None:
             description=str(gate.get("description") or ""),
             instructions=str(gate.get("instructions") or ""),
             custom_checks=tuple(gate.get("custom_checks") or ()),
+            deciders=_deciders(gate.get("deciders"), node_id, str(gate["gate_id"])),
+            four_eyes=gate.get("four_eyes", False),
         )
     raise TemplateError(
         f"gate must be a Gate or a mapping, not {type(gate).__name__}", node=node_id, field="gate"
     )
+
+
+def _deciders(value: Any, node_id: str, gate_id: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TemplateError(
+            f"deciders must be a list of user names and 'group:<name>' entries, not {value!r}",
+            node=node_id,
+            gate=gate_id,
+            field="deciders",
+        )
+    return tuple(value)
 
 
 def _check_gate(gate: Gate, node_id: str) -> None:
@@ -439,6 +457,21 @@ def _check_gate(gate: Gate, node_id: str) -> None:
         value = getattr(gate, name)
         if not isinstance(value, str) or not value.strip():
             raise TemplateError(f"a gate needs a non-empty {name}", node=node_id, field=name)
+    for who in gate.deciders:
+        if not isinstance(who, str) or not who.strip() or who.strip() in ("group:", ""):
+            raise TemplateError(
+                f"decider {who!r} is not a user name or 'group:<name>'",
+                node=node_id,
+                gate=gate.gate_id,
+                field="deciders",
+            )
+    if not isinstance(gate.four_eyes, bool):
+        raise TemplateError(
+            f"four_eyes must be true or false, not {gate.four_eyes!r}",
+            node=node_id,
+            gate=gate.gate_id,
+            field="four_eyes",
+        )
     try:
         parse_instructions(gate.instructions)
     except InstructionError as exc:

@@ -36,12 +36,25 @@ def gate_html(gate: GateRecord, *, batch: bool) -> str:
     parts = [gate_head_html(gate)]
     if gate.description:
         parts.append(f'<div class="prodex-card-desc">{esc(gate.description)}</div>')
+    parts.append(rules_html(gate))
     parts.append(f'<div class="prodex-summary">{esc(gate.summary)}</div>')
     body = evidence_html(evidence, open_details=not batch)
     if batch:
         body = f"<details><summary>Evidence</summary>{body}</details>"
     parts.append(body)
     return "".join(parts)
+
+
+def rules_html(gate: GateRecord) -> str:
+    """Who may decide the gate (its deciders and four-eyes rules); nothing when anyone may."""
+    rules = []
+    if gate.deciders:
+        rules.append(f"Decided only by {esc(', '.join(gate.deciders))}")
+    if gate.four_eyes:
+        rules.append("Four eyes: whoever started the run cannot confirm it")
+    if not rules:
+        return ""
+    return f'<div class="prodex-card-desc prodex-gate-rules">{" · ".join(rules)}.</div>'
 
 
 def batch_head_html(prompt: Prompt) -> str:
