@@ -138,3 +138,27 @@ def test_demo_runs_end_to_end(tmp_path):
 def test_deciding_an_unknown_run_is_a_clear_error(tmp_path, verb):
     out = prodex(verb, "run-nope", "g", store=tmp_path / "store")
     assert out.returncode == 2 and "no run 'run-nope'" in out.stderr
+
+
+def test_reopen_and_reconfirm_without_a_note_are_refused_naming_gate_and_flag(demo_dir, tmp_path):
+    store = tmp_path / "store"
+    out = prodex("run", str(demo_dir / "plant_kpis.prodex.yaml"), store=store)
+    run_id = re.search(r"Run (run-\S+) of plant_kpis started", out.stdout).group(1)
+    assert prodex("confirm", run_id, "throughput_shape", store=store).returncode == 0
+
+    refused = prodex("reopen", run_id, "throughput_shape", store=store)
+    assert refused.returncode == 2
+    assert "reopening gate 'throughput_shape' needs a note saying why: add --note" in (
+        refused.stderr
+    )
+    assert "[throughput_shape] confirmed" in prodex("show", run_id, store=store).stdout
+    reopened = prodex("reopen", run_id, "throughput_shape", "--note", "re-export", store=store)
+    assert reopened.returncode == 0, reopened.stderr
+
+    prodex("reject", run_id, "recipes_shape", "--note", "old list", store=store)
+    refused = prodex("confirm", run_id, "recipes_shape", store=store)
+    assert refused.returncode == 2
+    assert "re-confirming gate 'recipes_shape' after its rejection needs a note" in refused.stderr
+    assert "[recipes_shape] rejected" in prodex("show", run_id, store=store).stdout
+    ok = prodex("confirm", run_id, "recipes_shape", "--note", "list is current", store=store)
+    assert ok.returncode == 0, ok.stderr

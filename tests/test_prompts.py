@@ -74,7 +74,7 @@ def test_along_a_chain_one_gate_at_a_time(tmp_path, store):
     run.confirm("t_ok").wait(timeout=30)
     assert [p.gate_ids for p in run.prompts] == [("s_ok",)]
     # reopening the upstream gate: decide it first, the downstream prompt waits behind it
-    run.reopen("t_ok").wait(timeout=30)
+    run.reopen("t_ok", note="second look").wait(timeout=30)
     assert {g.gate_id for g in run.state.pending_gates} == {"t_ok", "s_ok"}
     assert [p.gate_ids for p in run.prompts] == [("t_ok",)]
 

@@ -99,7 +99,7 @@ def test_confirm_click_decides_the_gate_and_the_view_follows(demo_view):
     summary = text(decided[0].summary.value)
     assert "Confirmed" in summary and "Throughput extract shape" in summary
     assert " by " in summary and re.search(r"at \d\d:\d\d:\d\d", summary)
-    assert decided[0].action.description == "Reopen"
+    assert decided[0].action.description == "Reopen…"
     assert [c.gate_ids for c in view.cards.prompt_cards] == [("recipes_shape",)]
 
 
@@ -129,10 +129,11 @@ def test_next_card_appears_when_the_current_is_decided(demo_view):
 def test_reject_asks_for_a_reason_and_refuses_an_empty_one(demo_view):
     run, view = demo_view
     card = next(c for c in view.cards.prompt_cards if c.gate_ids == ("recipes_shape",))
-    form = card.reject_form
+    form = card.note_form
     assert not form.visible
     card.reject_buttons["recipes_shape"].click()
-    assert form.visible and "prodex-reject-reason" in form.reason._dom_classes
+    assert form.visible and "prodex-note-reason" in form.reason._dom_classes
+    assert form.submit_button.description == "Reject gate"
     form.submit_button.click()  # no reason typed
     assert "A reason is required" in form.error.value
     assert run.gates["recipes_shape"].status == "pending"
@@ -146,7 +147,7 @@ def test_reject_asks_for_a_reason_and_refuses_an_empty_one(demo_view):
     )[0]
     assert "Rejected" in text(decided.summary.value)
     assert "codes R07 and R08" in decided.summary.value
-    assert decided.action.description == "Re-confirm"
+    assert decided.action.description == "Re-confirm…"
     assert "g-rejected" in view.canvas.node_class_map["recipes"]
 
     # Confirm the other source: the run finishes completed_partial, reachable values kept.
@@ -158,10 +159,18 @@ def test_reject_asks_for_a_reason_and_refuses_an_empty_one(demo_view):
     assert "cycles" not in run.results
     assert "st-blocked" in view.canvas.node_class_map["plant_mean_cycle_time"]
 
-    # Re-confirm from the decided card: the same run goes on.
+    # Re-confirm from the decided card (a reason first): the same run goes on.
     decided = next(c for c in view.cards.decision_cards if c.gate_ids == ("recipes_shape",))
     decided.action.click()
+    assert decided.note_form.visible
+    assert "after its rejection" in text(decided.note_form.prompt.value)
+    decided.note_form.submit_button.click()  # no reason: refused where it is typed
+    assert "A reason is required to confirm" in decided.note_form.error.value
+    assert run.gates["recipes_shape"].status == "rejected"
+    decided.note_form.reason.value = "R07 and R08 were added to the master list since"
+    decided.note_form.submit_button.click()
     assert run.gates["recipes_shape"].status == "confirmed"
+    assert run.gates["recipes_shape"].last_decision.note.startswith("R07 and R08")
     run.wait(timeout=30)
     until(
         lambda: [c for c in view.cards.prompt_cards if c.gate_ids == ("station_means_sanity",)],
@@ -175,8 +184,21 @@ def test_reopen_puts_the_gate_back_in_front_of_a_person(demo_view):
     card = next(c for c in view.cards.prompt_cards if c.gate_ids == ("throughput_shape",))
     card.confirm_button.click()
     decided = until(lambda: view.cards.decision_cards, what="decided card")[0]
-    decided.action.click()  # Reopen
+    assert decided.action.description == "Reopen…"
+    decided.action.click()  # asks first, with a reason
+    form = decided.note_form
+    assert form.visible and run.gates["throughput_shape"].status == "confirmed"
+    assert text(form.prompt.value).startswith("Reopen? Values already produced stay")
+    form.cancel_button.click()
+    assert not form.visible and run.gates["throughput_shape"].status == "confirmed"
+    decided.action.click()
+    form.submit_button.click()  # no reason
+    assert "A reason is required to reopen" in form.error.value
+    assert run.gates["throughput_shape"].status == "confirmed"
+    form.reason.value = "the export was re-run at 10:00"
+    form.submit_button.click()
     assert run.gates["throughput_shape"].status == "pending"
+    assert run.gates["throughput_shape"].last_decision.note == "the export was re-run at 10:00"
     until(
         lambda: ("throughput_shape",) in [c.gate_ids for c in view.cards.prompt_cards],
         what="the reopened gate's card",
@@ -279,8 +301,8 @@ def test_clean_gates_posed_together_come_as_one_batch_card(tmp_path, store):
     assert card.confirm_button.description == "Confirm all 3"
     # Reject one on its own from the batch, then confirm the rest.
     card.reject_buttons["g1"].click()
-    card.reject_form.reason.value = "wrong extract"
-    card.reject_form.submit_button.click()
+    card.note_form.reason.value = "wrong extract"
+    card.note_form.submit_button.click()
     assert run.gates["g1"].status == "rejected"
     rest = until(lambda: view.cards.prompt_cards, what="the rest of the batch")[0]
     assert set(rest.gate_ids) == {"g0", "g2"}
@@ -307,4 +329,34 @@ def test_loaded_run_view_and_decisions(demo_template, store):
     until(lambda: gates_text(view) == "Gates resolved: 1 / 3", what="1 / 3 on the loaded run")
     assert isinstance(view.cards.decision_cards[0], DecisionCard)
     assert all(isinstance(c, GateCard) for c in view.cards.prompt_cards)
+    view.close()
+
+
+def test_confirming_over_a_failing_check_asks_for_a_reason(tmp_path, store):
+    from .test_widgets_support import FAILING, write_csv
+
+    tpl = px.Template("failing", base_dir=tmp_path)
+    tpl.source(
+        "t",
+        write_csv(tmp_path, "t.csv"),
+        gate={"gate_id": "g", "name": "G", "instructions": FAILING},
+    )
+    tpl.output("n", sql="SELECT count(*) FROM t")
+    run = tpl.run(store=store)
+    view = RunView(run)
+    run.wait(timeout=30)
+    [card] = until(lambda: view.cards.prompt_cards, what="the gate's card")
+    assert card.confirm_button.description == "Confirm…"
+    card.confirm_button.click()
+    assert run.gates["g"].status == "pending"  # not yet: a reason first
+    form = card.note_form
+    assert form.visible and form.submit_button.description == "Confirm gate"
+    assert "a between 500 and 1000" in text(form.prompt.value)  # names the failing check
+    form.submit_button.click()
+    assert "A reason is required to confirm" in form.error.value
+    assert run.gates["g"].status == "pending"
+    form.reason.value = "the line was re-rated: values under 500 are fine now"
+    form.submit_button.click()
+    assert run.gates["g"].status == "confirmed"
+    assert run.gates["g"].last_decision.note.startswith("the line was re-rated")
     view.close()

@@ -16,6 +16,7 @@ from ..runtime import (
     compare,
     confirm_high,
     load_run,
+    note_required,
     runs,
     start_run,
 )
@@ -80,14 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_show)
 
     for verb, helptext in (
-        ("confirm", "confirm a gate (or re-confirm a rejected one)"),
+        (
+            "confirm",
+            "confirm a gate (or re-confirm a rejected one); --note required to re-confirm or to "
+            "confirm over a failing check",
+        ),
         ("reject", "reject a gate; --note says why (required)"),
-        ("reopen", "reopen a decided gate"),
+        ("reopen", "reopen a decided gate; --note says why (required)"),
     ):
         p = sub.add_parser(verb, help=helptext)
         p.add_argument("run")
         p.add_argument("gate")
-        p.add_argument("--note", default=None)
+        p.add_argument("--note", default=None, help="why (kept in the run record)")
         p.add_argument("--by", default=None, help="who decides (default: $PRODEX_USER or login)")
         p.add_argument(
             "--resume",
@@ -152,8 +157,15 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+_DECISIONS = {"confirm": "confirmed", "reject": "rejected", "reopen": "reopened"}
+
+
 def _decide(args: argparse.Namespace) -> int:
     run = load_run(args.run, _store(args))
+    gate = run.gates.get(args.gate)
+    why = note_required(gate, _DECISIONS[args.verb]) if gate is not None else ""
+    if why and not (args.note or "").strip():
+        raise GateStateError(f"{why}: add --note TEXT")
     getattr(run, args.verb)(args.gate, note=args.note, by=args.by)
     gate = run.gates[args.gate]
     print(render.decision_text(gate))
@@ -283,18 +295,23 @@ def _yes(question: str) -> bool:
         return False
 
 
+def _reason(question: str) -> str:
+    note = ""
+    while not note.strip():
+        note = input(question)
+    return note
+
+
 def _ask(run: Run, gate: GateRecord) -> bool:
     """Ask a person at the terminal; True when they decided."""
     while True:
         answer = input(f"  {gate.gate_id}: [c]onfirm / [r]eject / [s]kip? ").strip().lower()
         if answer in ("c", "confirm"):
-            run.confirm(gate.gate_id)
+            why = note_required(gate, "confirmed")
+            run.confirm(gate.gate_id, note=_reason(f"    {why}.\n    reason: ") if why else None)
             return True
         if answer in ("r", "reject"):
-            note = ""
-            while not note.strip():
-                note = input("    reason (required): ")
-            run.reject(gate.gate_id, note=note)
+            run.reject(gate.gate_id, note=_reason("    reason (required): "))
             return True
         if answer in ("s", "skip", ""):
             return False

@@ -11,7 +11,7 @@ from .observers import on_run_opened, remove_run_opened
 from .policy import Policy, confirm_high
 from .prompts import Prompt, prompt_queue
 from .resume import ResumeError
-from .run import GateStateError, Run, RunEngineError, current_actor, load_run
+from .run import GateStateError, Run, RunEngineError, current_actor, load_run, note_required
 
 install_engine(start_run)
 
@@ -34,6 +34,7 @@ __all__ = [
     "delete_run",
     "display_state",
     "load_run",
+    "note_required",
     "on_run_opened",
     "prompt_queue",
     "remove_run_opened",

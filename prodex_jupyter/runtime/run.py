@@ -51,7 +51,7 @@ _ALLOWED = {
 
 
 class GateStateError(ValueError):
-    """A decision that the gate's current status does not allow."""
+    """A decision that the gate's current status does not allow, or that lacks its note."""
 
 
 class RunEngineError(RuntimeError):
@@ -181,17 +181,19 @@ class Run:
 
     # -------------------------------------------------------------- decisions
     def confirm(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
-        """Approve a gate; downstream nodes unblock (also re-confirms a rejected gate)."""
+        """Approve a gate; downstream nodes unblock (also re-confirms a rejected gate).
+
+        A note is required to re-confirm after a rejection and to confirm a gate whose checks
+        failed: an override an auditor must be able to read the reason for."""
         return self._decide(gate_id, "confirmed", note or "", by)
 
     def reject(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
         """Flag a problem; downstream stays blocked. A reason is required: it is the audit trail."""
-        if not note or not note.strip():
-            raise ValueError(f"rejecting gate {gate_id!r} needs a note saying what is wrong")
-        return self._decide(gate_id, "rejected", note, by)
+        return self._decide(gate_id, "rejected", note or "", by)
 
     def reopen(self, gate_id: str, note: str | None = None, by: str | None = None) -> Run:
-        """Take a decision back: values already produced stay; new downstream work blocks."""
+        """Take a decision back (a note says why): values already produced stay; new downstream
+        work blocks."""
         return self._decide(gate_id, "reopened", note or "", by)
 
     def _decide(self, gate_id: str, decision: str, note: str, by: str | None) -> Run:
@@ -207,6 +209,9 @@ class Run:
                     )
                 if gate.status not in _ALLOWED[decision]:
                     raise GateStateError(_refusal(gate, decision))
+                why = note_required(gate, decision)
+                if why and not note.strip():
+                    raise GateStateError(why)
                 if refused := refusal(gate, decision, actor, state.started_by, self.id):
                     raise DecisionRefused(refused)
                 event = GateDecided(gate_id, decision, actor, note, gate.confidence)
@@ -330,6 +335,36 @@ def _refusal(gate: GateRecord, decision: str) -> str:
         ("reopened", "pending"): "it is already open (pending)",
     }.get((decision, gate.status), f"it is {gate.status}")
     return f"cannot {verb} gate {gate.gate_id!r}: {hint}"
+
+
+def note_required(gate: GateRecord, decision: str) -> str:
+    """Why `decision` on `gate` needs a note (the refusal's sentence), or "" when it does not.
+
+    Rejecting, reopening, re-confirming after a rejection and confirming over a failing check
+    all override something; the note is what an auditor reads to see why."""
+    name = f"gate {gate.gate_id!r}"
+    if decision == "rejected":
+        return f"rejecting {name} needs a note saying what is wrong"
+    if decision == "reopened":
+        return f"reopening {name} needs a note saying why"
+    if decision != "confirmed":
+        return ""
+    if gate.status == "rejected":
+        return f"re-confirming {name} after its rejection needs a note saying why"
+    failing = failing_checks(gate)
+    if failing:
+        listed = "; ".join(failing[:3]) + ("; …" if len(failing) > 3 else "")
+        plural = "s" if len(failing) > 1 else ""
+        return f"confirming {name} needs a note saying why: its check{plural} failed ({listed})"
+    if gate.confidence == "low":
+        return f"confirming {name} needs a note saying why: its confidence is low"
+    return ""
+
+
+def failing_checks(gate: GateRecord) -> list[str]:
+    """The bullets of the gate's checks that failed, as the evidence recorded them."""
+    checks = (gate.evidence or {}).get("checks") or ()
+    return [str(c.get("bullet", "")) for c in checks if c.get("status") == "fail"]
 
 
 def load_run(run_id: str, store: RunStore | str | None = None) -> Run:

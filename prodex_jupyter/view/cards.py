@@ -6,7 +6,10 @@ JupyterLab run panel alike; the buttons are each front end's own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..runtime import Prompt
+from ..runtime.run import failing_checks
 from ..store import GateRecord, RunState
 from .evidence import evidence_html
 from .text import CONFIDENCE_TONES, GATE_TONES, chip, clock, esc
@@ -91,6 +94,55 @@ def decision_html(gate: GateRecord) -> str:
         f'<span class="prodex-card-name">{esc(gate.name)}</span>'
         f'<span class="prodex-decision">{who}{history}</span></div>{note}'
     )
+
+
+@dataclass(frozen=True)
+class NoteQuestion:
+    """What a front end asks before a decision that needs a note (see `runtime.note_required`)."""
+
+    question_html: str
+    placeholder: str
+    submit: str
+
+
+_KEPT = "The reason is kept in the run record (required)."
+_VERBS = {"confirmed": "confirm", "rejected": "reject", "reopened": "reopen"}
+
+
+def note_question(gate: GateRecord, decision: str) -> NoteQuestion:
+    """The question, the reason box's hint and the submit label for `decision` on `gate`:
+    Reopen asks "Reopen? Values already produced stay" first; a confirmation over a failing
+    check names the check."""
+    name = f"<b>{esc(gate.name)}</b>"
+    if decision == "rejected":
+        return NoteQuestion(
+            f"Reject {name}: downstream nodes stay blocked.",
+            f"What is wrong? {_KEPT}",
+            "Reject gate",
+        )
+    if decision == "reopened":
+        return NoteQuestion(
+            f"Reopen? Values already produced stay; new work downstream of {name} waits until "
+            "it is confirmed again.",
+            f"Why reopen it? {_KEPT}",
+            "Reopen gate",
+        )
+    if gate.status == "rejected":
+        question = f"Re-confirm {name} after its rejection? Downstream nodes proceed on this run."
+    else:
+        failing = failing_checks(gate)
+        what = (
+            "its check failed: " + "; ".join(esc(b) for b in failing[:3])
+            if failing
+            else "its confidence is low"
+        )
+        question = f"Confirm {name} although {what}?"
+    return NoteQuestion(question, f"Why confirm it? {_KEPT}", "Confirm gate")
+
+
+def note_question_missing(decision: str) -> str:
+    """What a front end says when the reason box is submitted empty."""
+    return f"A reason is required to {_VERBS[decision]} this gate."
 
 
 def prompt_key(prompt: Prompt) -> tuple:

@@ -138,8 +138,8 @@ table.prodex-table td.prodex-num { text-align: right; }
 .prodex-batch-gate > .jupyter-button { align-self: flex-start; flex: 0 0 auto; }
 .prodex-gate-card .jupyter-button, .prodex-drawer .jupyter-button,
 .prodex-show-decided { border-radius: 6px; font-weight: 600; }
-.prodex-reject-form { gap: 6px; width: 100%; }
-.prodex-reject-form textarea { font-family: var(--jp-ui-font-family); font-size: 13px; }
+.prodex-note-form { gap: 6px; width: 100%; }
+.prodex-note-form textarea { font-family: var(--jp-ui-font-family); font-size: 13px; }
 .prodex-error { color: var(--prodex-red); font-weight: 600; }
 .prodex-decision { color: var(--jp-ui-font-color2); }
 .prodex-decision b { color: var(--jp-ui-font-color1); }

@@ -3,7 +3,7 @@ decided gate with who decided and when, and Reopen / Re-confirm.
 
 Cards hold no run state: a click becomes a decision on the run (`run.confirm / reject /
 reopen`); the card area then re-renders from the run's state, which retires this card and
-shows the next. A card only keeps what a person is typing (a rejection reason).
+shows the next. A card only keeps what a person is typing (a reason).
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ..runtime import GateStateError, Prompt
+from ..runtime import GateStateError, Prompt, note_required
 from ..store import GateRecord
 from ..view.cards import (
     batch_head_html,
     decision_html,
     decision_key,
     gate_html,
+    note_question,
+    note_question_missing,
     prompt_key,
 )
 from ..view.text import esc
@@ -41,32 +43,39 @@ def _button(description: str, css: str, style: str = "", icon: str = "") -> w.Bu
     return button
 
 
-class RejectForm(w.VBox):
-    """A reason box that appears on Reject; an empty reason is refused where it is typed."""
+class NoteForm(w.VBox):
+    """The note box a decision that overrides something asks for (reject, reopen, re-confirm,
+    confirm over a failing check): the question, the reason, submit and cancel. An empty
+    reason is refused where it is typed, as the run refuses it."""
 
-    def __init__(self, submit: Callable[[str, str], None]) -> None:
+    def __init__(self, submit: Callable[[str, str, str], None]) -> None:
         self._submit = submit
         self.gate_id = ""
+        self.decision = ""
         self.prompt = w.HTML()
-        self.reason = w.Textarea(
-            placeholder="What is wrong? The reason is kept in the run record (required).",
-            layout=w.Layout(width="100%", height="64px"),
-        )
-        self.reason.add_class("prodex-reject-reason")
-        self.submit_button = _button("Reject gate", "prodex-reject-submit", "danger", "ban")
-        self.cancel_button = _button("Cancel", "prodex-reject-cancel")
+        self.prompt.add_class("prodex-note-question")
+        self.reason = w.Textarea(layout=w.Layout(width="100%", height="64px"))
+        self.reason.add_class("prodex-note-reason")
+        self.submit_button = _button("", "prodex-note-submit")
+        self.cancel_button = _button("Cancel", "prodex-note-cancel")
         self.error = w.HTML()
-        self.error.add_class("prodex-reject-error")
+        self.error.add_class("prodex-note-error")
         self.submit_button.on_click(lambda _b: self._on_submit())
         self.cancel_button.on_click(lambda _b: self.hide())
         buttons = w.HBox([self.submit_button, self.cancel_button, self.error])
         buttons.add_class("prodex-card-buttons")
         super().__init__([self.prompt, self.reason, buttons], layout=w.Layout(display="none"))
-        self.add_class("prodex-reject-form")
+        self.add_class("prodex-note-form")
 
-    def show(self, gate: GateRecord) -> None:
-        self.gate_id = gate.gate_id
-        self.prompt.value = f"Reject <b>{esc(gate.name)}</b>: downstream nodes stay blocked."
+    def show(self, gate: GateRecord, decision: str) -> None:
+        asked = note_question(gate, decision)
+        style, icon = _SUBMIT_LOOK[decision]
+        self.gate_id, self.decision = gate.gate_id, decision
+        self.prompt.value = asked.question_html
+        self.reason.placeholder = asked.placeholder
+        self.submit_button.description = asked.submit
+        self.submit_button.button_style = style
+        self.submit_button.icon = icon
         self.error.value = ""
         self.layout.display = "flex"
 
@@ -81,11 +90,15 @@ class RejectForm(w.VBox):
     def _on_submit(self) -> None:
         reason = self.reason.value.strip()
         if not reason:
-            self.error.value = (
-                '<span class="prodex-error">A reason is required to reject a gate.</span>'
-            )
+            missing = note_question_missing(self.decision)
+            self.error.value = f'<span class="prodex-error">{esc(missing)}</span>'
             return
-        self._submit(self.gate_id, reason)
+        self._submit(self.gate_id, self.decision, reason)
+
+
+_VERBS = {"confirmed": "confirm", "rejected": "reject", "reopened": "reopen"}
+_SUBMIT_LOOK = {"rejected": ("danger", "ban"), "reopened": ("warning", "undo")}
+_SUBMIT_LOOK["confirmed"] = ("success", "check")
 
 
 class GateCard(w.VBox):
@@ -99,16 +112,22 @@ class GateCard(w.VBox):
         self._on_decided = on_decided
         self.gate_ids = prompt.gate_ids
         self.key = prompt_key(prompt)
+        # A confirmation that overrides a failing check asks for a note first.
+        self.confirm_needs_note = not prompt.is_batch and bool(
+            note_required(prompt.gates[0], "confirmed")
+        )
         self.confirm_button = _button(
-            f"Confirm all {len(prompt.gates)}" if prompt.is_batch else "Confirm",
+            f"Confirm all {len(prompt.gates)}"
+            if prompt.is_batch
+            else ("Confirm…" if self.confirm_needs_note else "Confirm"),
             "prodex-confirm",
             "success",
             "check",
         )
-        self.confirm_button.on_click(lambda _b: self._confirm(self.gate_ids))
+        self.confirm_button.on_click(lambda _b: self._on_confirm())
         self.message = w.HTML()
         self.message.add_class("prodex-card-message")
-        self.reject_form = RejectForm(self._reject)
+        self.note_form = NoteForm(self._submit_note)
         self.reject_buttons: dict[str, w.Button] = {}
         if prompt.is_batch:
             body = self._batch_body(prompt)
@@ -122,7 +141,7 @@ class GateCard(w.VBox):
             buttons = [self.confirm_button, reject]
         row = w.HBox([*buttons, self.message])
         row.add_class("prodex-card-buttons")
-        super().__init__([*body, row, self.reject_form])
+        super().__init__([*body, row, self.note_form])
         self.add_class("prodex-gate-card")
         self.add_class("prodex-prompt")
         if prompt.is_batch:
@@ -144,7 +163,13 @@ class GateCard(w.VBox):
         return rows
 
     def _open_reject(self, gate: GateRecord) -> None:
-        self.reject_form.show(gate)
+        self.note_form.show(gate, "rejected")
+
+    def _on_confirm(self) -> None:
+        if self.confirm_needs_note:
+            self.note_form.show(self.prompt.gates[0], "confirmed")
+        else:
+            self._confirm(self.gate_ids)
 
     def _buttons(self, enabled: bool) -> None:
         self.confirm_button.disabled = not enabled
@@ -154,8 +179,9 @@ class GateCard(w.VBox):
     def _confirm(self, gate_ids: tuple[str, ...]) -> None:
         self._decide(lambda: [self.run.confirm(g) for g in gate_ids])
 
-    def _reject(self, gate_id: str, reason: str) -> None:
-        self._decide(lambda: self.run.reject(gate_id, note=reason))
+    def _submit_note(self, gate_id: str, decision: str, reason: str) -> None:
+        verb = getattr(self.run, _VERBS[decision])
+        self._decide(lambda: verb(gate_id, note=reason))
 
     def _decide(self, action: Callable[[], object]) -> None:
         self._buttons(False)
@@ -183,31 +209,40 @@ class DecisionCard(w.VBox):
         self.key = decision_key(gate)
         self.summary = w.HTML(decision_html(gate))
         self.summary.add_class("prodex-decision-summary")
+        # Both take a decision back: each asks for a reason first (Reopen: "Reopen? ...").
         if gate.status == "confirmed":
-            self.action = _button("Reopen", "prodex-reopen", "", "undo")
+            self.action = _button("Reopen…", "prodex-reopen", "", "undo")
             self.action.tooltip = "Take the confirmation back: new downstream work waits again"
-            self.action.on_click(lambda _b: self._decide(lambda: self.run.reopen(gate.gate_id)))
+            decision = "reopened"
         else:
-            self.action = _button("Re-confirm", "prodex-reconfirm", "success", "check")
+            self.action = _button("Re-confirm…", "prodex-reconfirm", "success", "check")
             self.action.tooltip = "Confirm after all: downstream nodes proceed on this run"
-            self.action.on_click(lambda _b: self._decide(lambda: self.run.confirm(gate.gate_id)))
+            decision = "confirmed"
+        self.note_form = NoteForm(self._submit_note)
+        self.action.on_click(lambda _b: self.note_form.show(gate, decision))
         self.message = w.HTML()
         self.summary.layout.flex = "1 1 auto"
         row = w.HBox([self.summary, self.message, self.action])
         row.add_class("prodex-decided-row")
-        super().__init__([row])
+        super().__init__([row, self.note_form])
         self.add_class("prodex-gate-card")
         self.add_class("prodex-decided")
         self.add_class(f"prodex-decided-{gate.status}")
         self.add_class(f"prodex-gate-{gate.gate_id}")
 
+    def _submit_note(self, gate_id: str, decision: str, reason: str) -> None:
+        verb = getattr(self.run, _VERBS[decision])
+        self._decide(lambda: verb(gate_id, note=reason))
+
     def _decide(self, action: Callable[[], object]) -> None:
         self.action.disabled = True
+        self.note_form.submit_button.disabled = True
         try:
             action()
         except DECISION_ERRORS as exc:
             self.message.value = f'<span class="prodex-error">{esc(exc)}</span>'
             self.action.disabled = False
+            self.note_form.submit_button.disabled = False
             return
         if self._on_decided is not None:
             self._on_decided()
