@@ -70,6 +70,41 @@ def test_medium_when_values_sit_within_two_percent_of_a_bound(tmp_path: Path) ->
     assert ev.confidence == "medium"
 
 
+def _rows(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / f"r{n}.csv"
+    path.write_text("a\n" + "".join(f"{i}\n" for i in range(n)))
+    return path
+
+
+def test_a_near_bound_warning_is_true_as_worded(tmp_path: Path) -> None:
+    wide = "- between 100 and 100000 rows"
+    # 202 rows is twice the lower bound, not within 2% of it: no warning, confidence high
+    ev = run(_rows(tmp_path, 202), wide)
+    assert ev.checks[0].status == "pass" and ev.checks[0].message == "202 rows, as expected."
+    assert ev.confidence == "high"
+    # 101 rows is within 2% of 100: the warning says so, and it is true
+    ev = run(_rows(tmp_path, 101), wide)
+    assert ev.checks[0].status == "warn"
+    assert ev.checks[0].message == "101 rows, within 2% of the lower bound 100."
+    assert ev.confidence == "medium"
+
+
+def test_near_a_zero_bound_the_warning_names_the_range_width(tmp_path: Path) -> None:
+    ev = run(throughput(tmp_path, low=1.5), CLEAN)  # 1.5 is 1.5% of the width 0..100 from 0
+    assert ev.checks[1].message == (
+        "cycle_time ranges 1.5–80, within 2% of the range's width from the lower bound 0."
+    )
+    ev = run(throughput(tmp_path, low=2.5), CLEAN)
+    assert ev.checks[1].status == "pass"
+
+
+def test_a_narrow_range_does_not_warn_on_every_value(tmp_path: Path) -> None:
+    path = tmp_path / "n.csv"
+    path.write_text("a\n" + "".join(f"{99.5 + i / 100}\n" for i in range(40)))  # 99.5-99.89
+    ev = run(path, "- a between 99 and 101")  # 2% of 99 would cover the whole range
+    assert ev.checks[0].status == "pass", ev.checks[0].message
+
+
 def test_medium_when_fewer_than_thirty_rows(tmp_path: Path) -> None:
     ev = run(throughput(tmp_path, n=29), CLEAN)
     assert {c.status for c in ev.checks} == {"pass"}
@@ -117,3 +152,14 @@ def test_grade_rules(
 ) -> None:
     results = [CheckResult(f"c{i}", s, "") for i, s in enumerate(statuses)]  # type: ignore[arg-type]
     assert grade(results, row_count=rows, warnings=warnings, profile_only=profile_only) == expected
+
+
+def test_each_manual_check_names_its_bullet(tmp_path: Path) -> None:
+    ev = run(
+        throughput(tmp_path), CLEAN + "- compare with the plant dashboard\n- ask the shift lead"
+    )
+    manual = [c for c in ev.checks if c.status == "manual"]
+    assert [c.message for c in manual] == [
+        "“compare with the plant dashboard”: not checked automatically; a person checks it.",
+        "“ask the shift lead”: not checked automatically; a person checks it.",
+    ]

@@ -360,3 +360,25 @@ def test_confirming_over_a_failing_check_asks_for_a_reason(tmp_path, store):
     assert run.gates["g"].status == "confirmed"
     assert run.gates["g"].last_decision.note.startswith("the line was re-rated")
     view.close()
+
+
+def test_manual_check_rows_name_their_bullets(tmp_path, store):
+    from .test_widgets_support import CLEAN, write_csv
+
+    bullets = CLEAN + "\n- compare with the plant dashboard\n- ask the shift lead"
+    tpl = px.Template("manual", base_dir=tmp_path)
+    tpl.source(
+        "t",
+        write_csv(tmp_path, "t.csv"),
+        gate={"gate_id": "g", "name": "G", "instructions": bullets},
+    )
+    run = tpl.run(store=store)
+    view = RunView(run)
+    run.wait(timeout=30)
+    [card] = until(lambda: view.cards.prompt_cards, what="the gate's card")
+    rows = re.findall(r'prodex-check-row-manual">(.*?)</li>', card.children[0].value)
+    assert [text(r) for r in rows] == [
+        "look “compare with the plant dashboard”: not checked automatically; a person checks it.",
+        "look “ask the shift lead”: not checked automatically; a person checks it.",
+    ]
+    view.close()

@@ -145,7 +145,9 @@ def compile_check(
     """One spec to its aggregates, or straight to a result when no data pass is needed for it."""
     if isinstance(spec, ManualCheck):
         return CheckResult(
-            spec.bullet, "manual", "Not checked automatically: the checker cannot read this one."
+            spec.bullet,
+            "manual",
+            f"“{spec.bullet}”: not checked automatically; a person checks it.",
         )
     if isinstance(spec, RequiredColumns):
         return _required(spec, ctx)
@@ -167,7 +169,9 @@ def compile_check(
         return _matches(spec, ctx)
     if isinstance(spec, AggregateRange):
         return _aggregate(spec, ctx)
-    return CheckResult(spec.bullet, "manual", "Not checked automatically.")
+    return CheckResult(
+        spec.bullet, "manual", f"“{spec.bullet}”: not checked automatically; a person checks it."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,11 +197,16 @@ def _required(spec: RequiredColumns, ctx: Context) -> CheckResult:
     )
 
 
-def _near(value: Any, low: Any, high: Any) -> str | None:
-    """'lower'/'upper' when a passing value sits within 2% of the range width from a bound.
+def _near(value: Any, low: Any, high: Any) -> tuple[str, str] | None:
+    """(side, words) when a passing value sits near a bound, the words true as they read:
+    ("lower", "within 2% of the lower bound") means |value - bound| < 2% of the bound.
 
-    A one-sided bound has no width, so 2% of the bound's own size is used; a bound of zero (or a
-    date) then gives no margin, since 'at least 0' on a count is met at the bound all the time.
+    The margin is 2% of the bound's own size, and for a two-sided range never more than 2% of
+    its width either: `between 100 and 100000` warns at 101, not at 202, and a narrow range
+    does not warn on every value. A bound of zero, or a date, has no size of its own: there the
+    margin is 2% of the width, said so ("within 2% of the range's width from the lower bound");
+    a one-sided bound of zero (or a date) gives no warning, since 'at least 0' on a count is
+    met at the bound all the time.
     """
     if value is None or isinstance(value, str):
         return None
@@ -208,23 +217,26 @@ def _near(value: Any, low: Any, high: Any) -> str | None:
         return None
 
 
-def _near_bound(value: Any, low: Any, high: Any) -> str | None:
-    if low is not None and high is not None:
-        width = high - low
-        if not width:
-            return None
-        margin = width * NEAR_BOUND
-        if value - low < margin:
-            return "lower"
-        if high - value < margin:
-            return "upper"
+def _near_bound(value: Any, low: Any, high: Any) -> tuple[str, str] | None:
+    width = high - low if low is not None and high is not None else None
+    if width is not None and not width:
         return None
-    bound = low if low is not None else high
-    if not isinstance(bound, (int, float)) or not isinstance(value, (int, float)) or bound == 0:
-        return None
-    margin = abs(bound) * NEAR_BOUND
-    if abs(value - bound) < margin:
-        return "lower" if low is not None else "upper"
+    for side, bound in (("lower", low), ("upper", high)):
+        if bound is None:
+            continue
+        sized = isinstance(bound, (int, float)) and bound != 0
+        if sized:
+            margin = abs(bound) * NEAR_BOUND
+            if width is not None:
+                margin = min(margin, width * NEAR_BOUND)
+            words = f"within 2% of the {side} bound"
+        elif width is not None:
+            margin = width * NEAR_BOUND
+            words = f"within 2% of the range's width from the {side} bound"
+        else:
+            continue
+        if abs(value - bound) < margin:
+            return side, words
     return None
 
 
@@ -240,8 +252,8 @@ def _row_count(spec: RowCount, ctx: Context) -> CheckResult:
         return CheckResult(spec.bullet, "fail", msg, observed, unexpected_count=None)
     near = _near(n, spec.low, spec.high)
     if near:
-        bound = spec.low if near == "lower" else spec.high
-        msg = f"{rows}, within 2% of the {near} bound {fmt_count(bound or 0)}."
+        bound = spec.low if near[0] == "lower" else spec.high
+        msg = f"{rows}, {near[1]} {fmt_count(bound or 0)}."
         return CheckResult(spec.bullet, "warn", msg, observed)
     return CheckResult(spec.bullet, "pass", f"{rows}, as expected.", observed)
 
@@ -389,10 +401,12 @@ def _value_range(spec: ValueRange, ctx: Context) -> Outcome:
         high_edge = _upper_edge(spec.high, type_name)
         near_low = _near(lo, spec.low, high_edge)
         near_high = _near(hi, spec.low, high_edge)
-        near = (near_low == "lower" and "lower") or (near_high == "upper" and "upper") or None
+        near = (near_low if near_low and near_low[0] == "lower" else None) or (
+            near_high if near_high and near_high[0] == "upper" else None
+        )
         if near:
-            b = spec.low if near == "lower" else spec.high
-            msg = f"{name} ranges {span}, within 2% of the {near} bound {fmt_value(b, spec.unit)}."
+            b = spec.low if near[0] == "lower" else spec.high
+            msg = f"{name} ranges {span}, {near[1]} {fmt_value(b, spec.unit)}."
             return CheckResult(spec.bullet, "warn", msg, observed, 0)
         return CheckResult(
             spec.bullet, "pass", f"{name} ranges {span}, within {bounds}.", observed, 0
@@ -681,8 +695,8 @@ def _aggregate(spec: AggregateRange, ctx: Context) -> Outcome:
             return CheckResult(spec.bullet, "fail", f"{word} {shown}, outside {bounds}.", observed)
         near = _near(value, low, high)
         if near:
-            b = spec.low if near == "lower" else spec.high
-            msg = f"{word} {shown}, within 2% of the {near} bound {fmt_value(b, spec.unit)}."
+            b = spec.low if near[0] == "lower" else spec.high
+            msg = f"{word} {shown}, {near[1]} {fmt_value(b, spec.unit)}."
             return CheckResult(spec.bullet, "warn", msg, observed)
         return CheckResult(spec.bullet, "pass", f"{word} {shown}, within {bounds}.", observed)
 
