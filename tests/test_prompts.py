@@ -97,3 +97,38 @@ def test_prompt_text_shows_name_description_and_summary(tmp_path, store):
     text = run.prompts[0].text()
     assert "[t_ok] T shape" in text and "Why this matters." in text
     assert "Confidence: high" in text
+
+
+def test_prompts_come_in_the_templates_topological_order_not_the_posed_order(tmp_path, store):
+    import dataclasses
+
+    from prodex_jupyter.runtime import prompt_queue
+
+    run = sources(tmp_path, clean=0, plain=5).run(store=store)
+    run.wait(timeout=30)
+    state = run.state
+    listed = [f"p{i}_input" for i in range(5)]
+    # Posed in reverse (as racing branches may be): the queue still follows the template.
+    gates = {
+        gate_id: dataclasses.replace(gate, posed_seq=100 - listed.index(gate_id))
+        for gate_id, gate in state.gates.items()
+    }
+    reversed_state = dataclasses.replace(state, gates=gates)
+    assert [p.gate_ids[0] for p in prompt_queue(reversed_state)] == listed
+    assert [p.gate_ids[0] for p in prompt_queue(state)] == listed
+
+
+def test_topological_rank_puts_upstream_first_and_keeps_the_listed_order(tmp_path, store):
+    from prodex_jupyter.runtime.prompts import topological_rank
+
+    tpl = px.Template("topo", base_dir=tmp_path)
+    name = _csv(tmp_path)
+    tpl.source("b", name)
+    tpl.source("a", name)
+    tpl.sql("from_a", "SELECT * FROM a")
+    tpl.sql("joined", "SELECT * FROM b JOIN from_a USING (a)")
+    tpl.output("o", sql="SELECT count(*) FROM joined")
+    run = tpl.run(store=store)
+    run.wait(timeout=30)
+    rank = topological_rank(run.state)
+    assert sorted(rank, key=rank.get) == ["b", "a", "from_a", "joined", "o"]

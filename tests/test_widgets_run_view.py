@@ -382,3 +382,14 @@ def test_manual_check_rows_name_their_bullets(tmp_path, store):
         "look “ask the shift lead”: not checked automatically; a person checks it.",
     ]
     view.close()
+
+
+def test_pending_cards_come_in_the_templates_order_run_after_run(tmp_path, store):
+    tpl = branches(tmp_path, n=4)  # 10 rows each: medium confidence, one card per gate
+    for _ in range(3):
+        run = tpl.run(store=store)
+        view = RunView(run)
+        run.wait(timeout=30)
+        cards = until(lambda v=view: len(v.cards.prompt_cards) == 4 and v.cards.prompt_cards)
+        assert [c.gate_ids[0] for c in cards] == ["g0", "g1", "g2", "g3"]
+        view.close()

@@ -4,11 +4,14 @@ Rules (spec: "one gate at a time by default"):
 - a pending gate waits while a gate upstream of it is pending (decide the upstream one first);
 - the rest are prompted at once: they sit on independent branches, each needing its own decision;
 - high-confidence gates that became pending together (posed within `BATCH_WINDOW_S` of each other)
-  are batched, up to `BATCH_MAX` to a prompt; a batch still records one decision per gate.
+  are batched, up to `BATCH_MAX` to a prompt; a batch still records one decision per gate;
+- prompts come in the template's topological order (not the order the gates happened to be
+  posed in, which changes between runs of the same template as branches race).
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,7 +52,7 @@ class Prompt:
 
 
 def prompt_queue(state: RunState) -> list[Prompt]:
-    """The prompts to show now, oldest first."""
+    """The prompts to show now, in the template's topological order."""
     pending = state.pending_gates
     if not pending:
         return []
@@ -64,7 +67,33 @@ def prompt_queue(state: RunState) -> list[Prompt]:
         batch.append(gate)
     if batch:
         prompts.append(Prompt(tuple(batch)))
-    return sorted(prompts, key=lambda p: p.gates[0].posed_seq or 0)
+    rank = topological_rank(state)
+    prompts = [Prompt(tuple(sorted(p.gates, key=lambda g: rank[g.node_id]))) for p in prompts]
+    return sorted(prompts, key=lambda p: rank[p.gates[0].node_id])
+
+
+def topological_rank(state: RunState) -> dict[str, int]:
+    """Each node's place in the template's topological order: upstream first, ties broken by
+    the order the template lists its nodes (stable from one run of a template to the next)."""
+    listed = list(state.nodes)
+    waiting = {n: len(state.nodes[n].upstream) for n in listed}
+    below: dict[str, list[str]] = {n: [] for n in listed}
+    for n in listed:
+        for u in state.nodes[n].upstream:
+            below.setdefault(u, []).append(n)
+    ready = [(i, n) for i, n in enumerate(listed) if not waiting[n]]
+    position = {n: i for i, n in enumerate(listed)}
+    rank: dict[str, int] = {}
+    while ready:
+        _, node = heapq.heappop(ready)
+        rank[node] = len(rank)
+        for d in below.get(node, ()):
+            waiting[d] -= 1
+            if not waiting[d]:
+                heapq.heappush(ready, (position[d], d))
+    for n in listed:  # a malformed record with a cycle: the rest in listed order
+        rank.setdefault(n, len(rank))
+    return rank
 
 
 def _apart(first: GateRecord, later: GateRecord) -> float:
