@@ -249,12 +249,12 @@ def test_reject_gives_completed_partial_then_reconfirm(page, jupyter_server, dem
     recipes = card(page, "recipes_shape")
     expect(recipes).to_be_visible(timeout=EXPECT_MS)
     recipes.locator(".prodex-reject").click()
-    form = recipes.locator(".prodex-reject-form")
+    form = recipes.locator(".prodex-note-form")
     expect(form).to_be_visible()
-    form.locator(".prodex-reject-submit").click()  # no reason yet: refused, visibly
-    expect(form.locator(".prodex-reject-error")).to_contain_text("A reason is required")
+    form.locator(".prodex-note-submit").click()  # no reason yet: refused, visibly
+    expect(form.locator(".prodex-note-error")).to_contain_text("A reason is required")
     form.locator("textarea").fill("R07 and R08 are missing from the master list")
-    form.locator(".prodex-reject-submit").click()
+    form.locator(".prodex-note-submit").click()
     card(page, "throughput_shape").locator(".prodex-confirm").click()
 
     expect(page.locator(".prodex-status-chip")).to_have_text("completed_partial", timeout=EXPECT_MS)
@@ -271,8 +271,12 @@ def test_reject_gives_completed_partial_then_reconfirm(page, jupyter_server, dem
     page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
     screenshot(page, "run-view-4-completed-partial")
 
-    # Re-confirm on the same run: it goes on to the next gate.
+    # Re-confirm on the same run (with a reason): it goes on to the next gate.
     rejected.locator(".prodex-reconfirm").click()
+    again = rejected.locator(".prodex-note-form")
+    expect(again).to_contain_text("after its rejection")
+    again.locator("textarea").fill("R07 and R08 were added to the master list")
+    again.locator(".prodex-note-submit").click()
     expect(card(page, "station_means_sanity")).to_be_visible(timeout=EXPECT_MS)
     expect(page.locator(".prodex-status-chip")).to_have_text("executing")
     wait_for_classes(page, "recipes", {"g-confirmed"})
