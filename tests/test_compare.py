@@ -34,7 +34,7 @@ def template(
     tpl.sql("per_key", sql, explanation=explanation)
     tpl.output("table", of="per_key")
     tpl.output("total", sql="SELECT sum(a) AS total FROM per_key")
-    tpl.output("label", sql="SELECT 'kpis' AS label")
+    tpl.output("label", sql="SELECT 'kpis' AS label FROM per_key LIMIT 1")  # text output
     tpl.sql("numbers", "SELECT a, b FROM t")  # no key-like column: compared as whole rows
     tpl.output("numbers_out", of="numbers")
     return tpl

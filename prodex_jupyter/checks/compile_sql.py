@@ -27,9 +27,10 @@ from prodex_jupyter.checks.query import fetch_records
 from prodex_jupyter.checks.source import (
     DataRef,
     SourceError,
+    file_digest,
+    known_set_file,
     open_source,
     quote_ident,
-    resolve_path,
     sql_string,
 )
 from prodex_jupyter.template.instructions import (
@@ -69,6 +70,7 @@ class Context:
     baseline_row_count: int | None = None
     extra_reads: int = 0
     joins: list[str] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)  # known sets read: path, sha256
 
     def profile(self, name: str) -> ColumnProfile | None:
         return next((p for p in self.profiles if p.name == name), None)
@@ -516,9 +518,13 @@ def _in_known_set(
         return _missing(spec, [spec.column])
     name, type_name = col
     ref = resolve_node(spec.source) if resolve_node is not None else None
+    read: dict[str, Any] = {}
     if ref is None:
-        path = resolve_path(spec.source, base_dir)
-        if not path.exists():
+        try:
+            path = known_set_file(spec.source, base_dir)
+        except SourceError as exc:
+            return CheckResult(spec.bullet, "fail", f"{exc}.", observed={"source": spec.source})
+        if not path.is_file():
             return CheckResult(
                 spec.bullet,
                 "fail",
@@ -526,6 +532,8 @@ def _in_known_set(
                 f" ({path} not found).",
                 observed={"source": spec.source},
             )
+        read = {"path": spec.source, "resolved": str(path), **file_digest(path)}
+        ctx.files.append({"bullet": spec.bullet, **read})
         ref, base_dir = DataRef(path=str(path)), None
     try:
         known = open_source(ctx.con, ref, base_dir=base_dir)
@@ -565,6 +573,8 @@ def _in_known_set(
             "source": spec.source,
             "known_count": len(known_values),
         }
+        if read:
+            observed["file"] = read
         if not bad:
             return CheckResult(
                 spec.bullet, "pass", f"All values of {name} in {where}.", observed, 0

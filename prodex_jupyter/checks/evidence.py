@@ -146,6 +146,10 @@ class Drift:
 class Evidence:
     """Everything gathered for one gate on one run, and the grade and sentence derived from it.
 
+    `files` lists every file the checks read besides the data (known sets): the bullet, the path
+    as written, where it resolved, its size and sha256, so the record says what the gate
+    compared against.
+
     `data_passes` counts the reads of the data it took (the aggregate pass, plus one per failing
     check for its offending rows; custom checks, which query as they like, are not counted), so
     the cost stays visible.
@@ -161,6 +165,7 @@ class Evidence:
     confidence: Confidence
     summary: str
     data_passes: int = 1
+    files: tuple[dict[str, Any], ...] = ()  # files read besides the data (known sets), hashed
 
     def column(self, name: str) -> ColumnProfile | None:
         """The profile of a column, matched without regard to case as DuckDB does."""
@@ -182,6 +187,7 @@ class Evidence:
             "confidence": self.confidence,
             "summary": self.summary,
             "data_passes": self.data_passes,
+            "files": [dict(f) for f in self.files],
         }
 
     @classmethod
@@ -198,4 +204,5 @@ class Evidence:
             confidence=d.get("confidence", "low"),
             summary=d.get("summary", ""),
             data_passes=int(d.get("data_passes") or 0),
+            files=tuple(dict(f) for f in d.get("files") or ()),
         )

@@ -205,6 +205,7 @@ def _gather(
         confidence=confidence,
         summary=summary,
         data_passes=1 + ctx.extra_reads,
+        files=tuple(ctx.files),
     )
 
 

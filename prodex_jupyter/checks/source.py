@@ -9,6 +9,7 @@ it with DuckDB's reader typed from all its rows instead.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as pa_ds
 
 from prodex_jupyter.checks.csv_format import csv_dataset
+from prodex_jupyter.template.instructions import known_set_path_problem
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -91,6 +93,29 @@ def resolve_path(path: str, base_dir: str | Path | None) -> Path:
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
     return p
+
+
+def known_set_file(name: str, base_dir: str | Path | None) -> Path:
+    """The file of a known set: inside the template's folder (the working directory when the
+    template has none), named relative to it. Absolute paths, '..' and links leading out are
+    refused, so a gate reads only what its template declares."""
+    problem = known_set_path_problem(name)
+    if problem:
+        raise SourceError(problem)
+    base = Path(base_dir if base_dir is not None else Path.cwd()).resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base):
+        raise SourceError(
+            f"the known set '{name}' leads outside the template's folder {base} (to {path})"
+        )
+    return path
+
+
+def file_digest(path: Path) -> dict[str, str | int]:
+    """What evidence records of a file it read besides the data: its size and sha256."""
+    with path.open("rb") as f:
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"sha256": sha, "size": path.stat().st_size}
 
 
 def open_source(

@@ -47,11 +47,12 @@ from ..store import (
     StoredEvent,
 )
 from ..template import SourceNode, Template
-from .compute import SourceInput, compute_node, database, read_source
+from .compute import SourceInput, compute_node, read_source
 from .deciders import needs_a_person
 from .loop import WORKERS, caller_loop
 from .policy import Policy, policy_name
 from .run import Run
+from .sql_sandbox import sandbox_for
 from .values import Value, describe_columns, to_table
 
 DECISION_POLL_SECONDS = 0.25
@@ -96,7 +97,7 @@ class Scheduler:
         self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
         self.candidates: set[str] = set(self.order)
-        self.con = database().cursor()  # nodes of this run work in cursors of this connection
+        self.sql = sandbox_for(run.store.artifacts.root)  # where its SQL nodes run, locked down
         self._wake: asyncio.Event | None = None
         self._thread_id: int | None = None
         self._codes: dict[str, str] = {}
@@ -328,11 +329,9 @@ class Scheduler:
         node = self.template[node_id]
         consumed = None
         if isinstance(node, SourceNode):
-            value, consumed = read_source(
-                self.sources[node_id], self.con, self.run.store, self.run.id
-            )
+            value, consumed = read_source(self.sources[node_id], self.run.store, self.run.id)
         else:
-            value = compute_node(node, upstream, self.con)
+            value = compute_node(node, upstream, self.sql)
         is_table = isinstance(value, pa.Table)
         artifact = self.run.store.put_table(value, self.run.id) if is_table else None
         evidence = self._evidence(node_id, value) if node.gate is not None else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 Scalar = int | float | str | dt.date | dt.datetime
@@ -455,6 +456,9 @@ def _parse_column_form(bullet: str, body: str) -> CheckSpec:
                 bullet, "a known set reads 'in known set from <file or node> (<column>)'"
             )
         source, _ = _unquote(src.group(1))
+        problem = known_set_path_problem(source)
+        if problem:
+            raise InstructionError(bullet, problem)
         return InKnownSet(bullet, column=column, source=source, source_column=_ident(src.group(2)))
     m = re.match(r"^in\s*\{(.*)$", rest, _I)
     if m:
@@ -463,6 +467,23 @@ def _parse_column_form(bullet: str, body: str) -> CheckSpec:
             raise InstructionError(bullet, "the set is not closed with '}'")
         return InSet(bullet, column=column, values=_set_values(bullet, inner[:-1]))
     return ManualCheck(bullet)
+
+
+def known_set_path_problem(source: str) -> str | None:
+    """Why a known set's file may not be read, or None. A known set is a declared input of the
+    template: a file inside the template's folder, named relative to it (or an upstream node)."""
+    path = PurePosixPath(source.replace("\\", "/"))
+    if source.startswith("~") or path.is_absolute() or PureWindowsPath(source).drive:
+        return (
+            f"the known set '{source}' is an absolute path; name a file inside the template's "
+            "folder, relative to it"
+        )
+    if ".." in path.parts:
+        return (
+            f"the known set '{source}' leaves the template's folder ('..'); name a file inside "
+            "it, relative to it"
+        )
+    return None
 
 
 _RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=")

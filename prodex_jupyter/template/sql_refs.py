@@ -12,8 +12,37 @@ class SqlSyntaxError(ValueError):
     """DuckDB could not parse the SQL."""
 
 
+def select_problem(sql: str) -> str | None:
+    """Why `sql` is not a single SELECT, or None when it is. COPY, ATTACH, INSTALL, LOAD, SET,
+    CREATE... would write files, load code or leave state behind for other nodes (the SQL
+    sandbox, runtime/sql_sandbox.py, refuses them as well). WITH, VALUES, FROM-first and
+    SUMMARIZE are SELECTs."""
+    try:
+        kinds = [s.type.name for s in duckdb.extract_statements(sql)]
+    except duckdb.Error as exc:
+        return f"DuckDB cannot parse the SQL: {str(exc).strip()}"
+    if kinds == ["SELECT"]:
+        return None
+    if not kinds:
+        return "the SQL holds no statement"
+    if len(kinds) > 1:
+        return (
+            f"the SQL holds {len(kinds)} statements ({', '.join(kinds)}); "
+            "SQL here is one SELECT query over upstream nodes"
+        )
+    kind = "PIVOT (multi-part)" if kinds[0] == "MULTI" else kinds[0]
+    return (
+        f"{kind} statements are refused: SQL here is one SELECT query over upstream nodes "
+        "(it may not write files, attach databases, install or load extensions, create objects "
+        "or change settings)"
+    )
+
+
 def referenced_tables(sql: str) -> frozenset[str]:
     """Names of base tables a query reads, excluding its own CTEs and table functions."""
+    problem = select_problem(sql)
+    if problem is not None:
+        raise SqlSyntaxError(problem)
     raw = duckdb.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
     tree = json.loads(raw)
     if tree.get("error"):

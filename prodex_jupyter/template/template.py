@@ -497,11 +497,17 @@ def _sql_upstream(sql: str, node_id: str, field: str) -> tuple[str, ...]:
     if not isinstance(sql, str) or not sql.strip():
         raise TemplateError("SQL is empty", node=node_id, field=field)
     try:
-        return tuple(sorted(referenced_tables(sql)))
+        tables = tuple(sorted(referenced_tables(sql)))
     except SqlSyntaxError as exc:
+        raise TemplateError(str(exc), node=node_id, field=field) from None
+    if not tables:
         raise TemplateError(
-            f"DuckDB cannot parse the SQL: {exc}", node=node_id, field=field
-        ) from None
+            "the SQL reads no upstream node: SQL computes from upstream nodes, read by id as "
+            "tables (FROM <node id>); a file is read by a source node",
+            node=node_id,
+            field=field,
+        )
+    return tables
 
 
 def _parameters(func: Callable[..., Any], node_id: str) -> tuple[str, ...]:
