@@ -59,6 +59,12 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where `jupyter labextension develop` finds the built front end (labextension/ builds it
+    into prodex_jupyter/labextension; a wheel ships it in share/jupyter/labextensions)."""
+    return [{"src": "labextension", "dest": "prodex-jupyter"}]
+
+
 if "ipykernel" in __import__("sys").modules:  # in a notebook kernel: runs show their run view
     from .widgets import enable_notebook_display as _enable_notebook_display
 

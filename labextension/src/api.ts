@@ -1,0 +1,173 @@
+/**
+ * A typed client of the prodex REST API served under `{base_url}prodex/api/`
+ * (docs/rest-api.md, docs/openapi.yaml). Every call goes through ServerConnection, so the
+ * token, the XSRF cookie and a JupyterHub base URL are handled as for any Jupyter request.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export interface ITemplateSummary {
+  path: string;
+  id: string | null;
+  description: string | null;
+  nodes: number | null;
+  gates: number | null;
+  error: string | null;
+}
+
+export interface IRunSummary {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  gates_resolved: number;
+  gates_total: number;
+  pending_gates: string[];
+  started: string | null;
+  duration: number | null;
+  executing: boolean;
+  interrupted: boolean;
+}
+
+export interface IRunsPage {
+  runs: IRunSummary[];
+  total: number;
+}
+
+export interface IRunsQuery {
+  pipeline?: string;
+  status?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** What the run panel draws: computed by prodex_jupyter/view, drawn as served. */
+export interface IRunView {
+  elements: { nodes: any[]; edges: any[] } | any[];
+  stylesheet: any[];
+  [key: string]: any;
+}
+
+export interface IRunRecord {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  executing: boolean;
+  interrupted: boolean;
+  gates: Record<string, any> | any[];
+  view: IRunView;
+  [key: string]: any;
+}
+
+export type Decision = 'confirm' | 'reject' | 'reopen';
+
+/** An error answer of the API: its HTTP status and the server's reason. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+  }
+}
+
+const NAMESPACE = 'prodex/api';
+
+/** One request to the prodex API; JSON in and out, errors as ApiError with the reason. */
+export async function requestAPI<T>(
+  endPoint: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, NAMESPACE, endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!response.ok) {
+    const reason =
+      (data && (data.message || data.reason || data.error)) ||
+      (typeof data === 'string' && data) ||
+      response.statusText;
+    throw new ApiError(response.status, String(reason));
+  }
+  return data as T;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function json(method: string, body: unknown): RequestInit {
+  return {
+    method,
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' }
+  };
+}
+
+export async function listTemplates(): Promise<ITemplateSummary[]> {
+  const data = await requestAPI<{ templates: ITemplateSummary[] }>('templates');
+  return data.templates;
+}
+
+export function listRuns(q: IRunsQuery = {}): Promise<IRunsPage> {
+  return requestAPI<IRunsPage>('runs' + query({ ...q }));
+}
+
+export async function startRun(
+  template: string,
+  inputs: Record<string, string> = {}
+): Promise<string> {
+  const data = await requestAPI<{ run_id: string }>(
+    'runs',
+    json('POST', { template, inputs })
+  );
+  return data.run_id;
+}
+
+export function getRun(runId: string): Promise<IRunRecord> {
+  return requestAPI<IRunRecord>(`runs/${encodeURIComponent(runId)}`);
+}
+
+export function decide(
+  runId: string,
+  gateId: string,
+  decision: Decision,
+  note: string
+): Promise<any> {
+  return requestAPI<any>(
+    `runs/${encodeURIComponent(runId)}/gates/${encodeURIComponent(gateId)}`,
+    json('POST', { decision, note })
+  );
+}
+
+export async function deleteRun(runId: string): Promise<void> {
+  await requestAPI<void>(`runs/${encodeURIComponent(runId)}`, {
+    method: 'DELETE'
+  });
+}
+
+export function resumeRun(runId: string): Promise<any> {
+  return requestAPI<any>(
+    `runs/${encodeURIComponent(runId)}/resume`,
+    json('POST', {})
+  );
+}
+
+export function compareRuns(runIds: string[]): Promise<any> {
+  return requestAPI<any>('compare' + query({ runs: runIds.join(',') }));
+}
