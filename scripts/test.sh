@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+# The install also builds the JupyterLab extension (labextension/, `jlpm install` + `jlpm build:prod`
+# through the hatch-jupyter-builder hook) when it is missing or older than labextension/src.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-postgresql.sh
