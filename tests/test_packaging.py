@@ -32,6 +32,6 @@ def test_wheel_ships_the_prebuilt_extension_and_the_server_config(tmp_path: Path
     assert any(n.startswith(f"{LABEXT}/static/remoteEntry.") for n in names)
     assert package["name"] == "prodex-jupyter"
     assert package["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
-    assert config["ServerApp"]["jpserver_extensions"] == {"prodex_jupyter.server": True}
+    assert config["ServerApp"]["jpserver_extensions"] == {"prodex_jupyter": True}
     # The built front end is shipped once, as shared data, not again inside the package.
     assert not [n for n in names if n.startswith("prodex_jupyter/labextension/")]
