@@ -68,11 +68,11 @@ def test_delete_removes_the_run_and_only_artifacts_no_other_run_uses(tmp_path, s
     assert list(px.runs(store=store)["run_id"]) == [keep.id]
     with pytest.raises(RunNotFound, match=f"no run '{doomed.id}'"):
         px.load_run(doomed.id, store=store)
-    # a tombstone says when it went; the event log's append-only triggers still hold for others
+    # a tombstone says who, when, and where its chain ended; triggers still hold for others
+    (tombstone,) = store.tombstones(doomed.id)
+    assert tombstone == deletion.tombstone and tombstone.events == n_events
+    assert tombstone.last_seq == n_events - 1 and tombstone.by  # the OS user@host by default
     con = sqlite3.connect(store.log.path)
-    assert con.execute(
-        "SELECT count(*) FROM run_deletions WHERE run_id = ?", (doomed.id,)
-    ).fetchone()
     with pytest.raises(sqlite3.IntegrityError, match="only a whole run"):
         con.execute("DELETE FROM events WHERE run_id = ?", (keep.id,))
     con.close()

@@ -75,12 +75,19 @@ def runs(
     return table
 
 
-def delete_run(run: Any, *, store: RunStore | str | None = None) -> Deletion:
+def delete_run(
+    run: Any,
+    *,
+    store: RunStore | str | None = None,
+    by: str | None = None,
+    reason: str = "",
+) -> Deletion:
     """Delete a whole run (its events, and the artifacts no other run uses); refused while a live
-    process executes it. `run` is a run id or a Run."""
+    process executes it. `run` is a run id or a Run. A tombstone stays on the store's run ledger:
+    `by` (default the OS user@host), when, `reason`, and the run's last hash; `verify` checks it."""
     run_id = getattr(run, "id", run)
     the_store = getattr(run, "store", None) or open_store(store)
-    return the_store.delete_run(str(run_id))
+    return the_store.delete_run(str(run_id), by=by, reason=reason)
 
 
 def _names(value: str | Iterable[str] | None) -> list[str] | None:

@@ -2,10 +2,11 @@
 
 The only removal the store allows. It is refused while a live process executes the run (it holds
 the run's lease). In one transaction: the lease check, the list of artifacts only this run
-references (found through the artifact indexes of store/run_index.py), the events and the run
-entry go (the event log's triggers allow deleting events only of a run entered in
-`run_deletions`, which stays as the tombstone). After the commit the artifact files go, each
-re-checked first so a file another run has since referenced stays.
+references (found through the artifact indexes of store/run_index.py), a tombstone on the run
+ledger (store/ledger.py: who, when, why, the run's last event and hash), then the events, the
+run entry and its head go (the store's triggers allow removing those rows only for a run with a
+tombstone). After the commit the artifact files go, each re-checked first so a file another run
+has since referenced stays.
 
 A run storing the very same table at that moment claims it first (store/claims.py): the files
 are re-checked against references and claims, and removed, inside one write transaction, so the
@@ -14,11 +15,14 @@ claim and the removal cannot interleave.
 
 from __future__ import annotations
 
+import getpass
+import socket
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .claims import claimed_elsewhere, forget_claims
+from .ledger import Tombstone
 from .run_index import artifacts_of, used_elsewhere
 
 if TYPE_CHECKING:
@@ -34,16 +38,29 @@ class Deletion:
     events: int
     artifacts_removed: tuple[str, ...]
     artifacts_shared: int  # artifacts the run used that other runs still use: kept
+    tombstone: Tombstone
 
     def __str__(self) -> str:
         return (
             f"deleted run {self.run_id} of {self.template_id}: {self.events} events, "
             f"{len(self.artifacts_removed)} artifacts removed, "
-            f"{self.artifacts_shared} kept (used by other runs)"
+            f"{self.artifacts_shared} kept (used by other runs); tombstone: ledger entry "
+            f"{self.tombstone.ledger_seq}, by {self.tombstone.by}"
         )
 
 
-def delete_run(store: RunStore, run_id: str) -> Deletion:
+def default_deleter() -> str:
+    """Who deletes, when the caller does not say: the operating-system user at this host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def delete_run(
+    store: RunStore, run_id: str, *, by: str | None = None, reason: str = ""
+) -> Deletion:
     from .run_store import RunNotFound
 
     rows = store.log.query("SELECT template_id FROM runs WHERE run_id = ?", (run_id,))
@@ -58,7 +75,7 @@ def delete_run(store: RunStore, run_id: str) -> Deletion:
         found["all"] = artifacts_of(con, run_id)
         found["only"] = [sha for sha in found["all"] if not used_elsewhere(con, sha, run_id)]
 
-    events = store.log.delete_run(run_id, guard=guard)
+    tombstone = store.log.delete_run(run_id, by=by or default_deleter(), reason=reason, guard=guard)
 
     def remove_unused(con: sqlite3.Connection) -> list[str]:
         """A run started since may have taken an artifact up (an event, or a claim): check
@@ -77,9 +94,10 @@ def delete_run(store: RunStore, run_id: str) -> Deletion:
     return Deletion(
         run_id,
         template_id,
-        events,
+        tombstone.events,
         tuple(removed),
         len(found["all"]) - len(removed),
+        tombstone,
     )
 
 

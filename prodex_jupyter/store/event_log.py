@@ -17,54 +17,86 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
+from . import ledger
 from .events import Event, StoredEvent, canonical_json, decode_event
+from .ledger import GENESIS, Tombstone
 
-GENESIS = "0" * 64
 WAL_PAGES = 10_000  # automatic checkpoint threshold, in pages of 4 KiB
 
 T = TypeVar("T")
 # Runs in a write transaction before it writes; raises to stop it (lease fencing, delete check).
 Guard = Callable[[sqlite3.Connection], None]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    run_id    TEXT    NOT NULL,
-    seq       INTEGER NOT NULL,
-    at        TEXT    NOT NULL,
-    kind      TEXT    NOT NULL,
-    payload   TEXT    NOT NULL,
-    prev_hash TEXT    NOT NULL,
-    hash      TEXT    NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (
-    run_id      TEXT PRIMARY KEY,
-    template_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    created_at  TEXT NOT NULL
-) WITHOUT ROWID;
-DROP INDEX IF EXISTS events_by_kind;
-CREATE INDEX IF NOT EXISTS runs_by_template ON runs (template_id, created_at);
-CREATE TABLE IF NOT EXISTS run_deletions (run_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
-BEGIN
-    SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated');
-END;
-CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
-WHEN OLD.run_id NOT IN (SELECT run_id FROM run_deletions)
-BEGIN
-    SELECT RAISE(ABORT, 'the event log is append-only: only a whole run can be deleted');
-END;
-CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
-BEGIN
-    SELECT RAISE(ABORT, 'run entries cannot be updated');
-END;
-"""
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS events (
+        run_id    TEXT    NOT NULL,
+        seq       INTEGER NOT NULL,
+        at        TEXT    NOT NULL,
+        kind      TEXT    NOT NULL,
+        payload   TEXT    NOT NULL,
+        prev_hash TEXT    NOT NULL,
+        hash      TEXT    NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id      TEXT PRIMARY KEY,
+        template_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    # Each run's last event, moved forward in the transaction that appends: an event log whose
+    # tail was cut no longer reaches it (verify names the missing events).
+    """CREATE TABLE IF NOT EXISTS run_heads (
+        run_id TEXT PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        hash   TEXT    NOT NULL
+    ) WITHOUT ROWID""",
+    "DROP INDEX IF EXISTS events_by_kind",
+    "CREATE INDEX IF NOT EXISTS runs_by_template ON runs (template_id, created_at)",
+    *ledger.SCHEMA,
+    """CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+    BEGIN
+        SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated');
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
+    BEGIN
+        SELECT RAISE(ABORT, 'the event log is append-only: only a whole run can be deleted');
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
+    BEGIN
+        SELECT RAISE(ABORT, 'run entries cannot be updated');
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
+    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
+    BEGIN
+        SELECT RAISE(ABORT, 'a run entry goes only with its whole run (delete_run)');
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS run_heads_forward BEFORE UPDATE ON run_heads
+    WHEN NEW.seq <= OLD.seq OR NEW.run_id != OLD.run_id
+    BEGIN
+        SELECT RAISE(ABORT, 'a run head only moves forward');
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS run_heads_no_delete BEFORE DELETE ON run_heads
+    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
+    BEGIN
+        SELECT RAISE(ABORT, 'a run head goes only with its whole run (delete_run)');
+    END""",
+]
 
 
 _INSERT = (
     "INSERT INTO events (run_id, seq, at, kind, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?)"
 )
+# Standard SQL (SQLite >= 3.24, PostgreSQL >= 9.5).
+_MOVE_HEAD = (
+    "INSERT INTO run_heads (run_id, seq, hash) VALUES (?, ?, ?) "
+    "ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
+_HEADS_FROM_EVENTS = """INSERT INTO run_heads (run_id, seq, hash)
+SELECT e.run_id, e.seq, e.hash FROM events e
+JOIN (SELECT run_id, max(seq) AS seq FROM events GROUP BY run_id) last
+    ON last.run_id = e.run_id AND last.seq = e.seq"""
 
 
 class Conflict(RuntimeError):
@@ -101,8 +133,22 @@ class EventLog:
         # the cost of the engine's small transactions. The engine checkpoints when a run settles
         # (`checkpoint`, off its loop); this larger threshold is only the bound on the WAL (40 MB).
         self._con.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
-        with self._lock:
-            self._con.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")  # one commit
+        with self._lock, self._transaction():  # a new store's schema in one commit
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create what is missing; a store written before run heads and the run ledger existed
+        gets them, built from its events (and its former `run_deletions` table)."""
+        con = self._con
+        had = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "run_deletions" in had:  # its delete trigger read that table: now the ledger
+            con.execute("DROP TRIGGER IF EXISTS events_append_only_delete")
+        for statement in _SCHEMA:
+            con.execute(statement)
+        if "events" in had and "run_heads" not in had:
+            con.execute(_HEADS_FROM_EVENTS)
+        if "events" in had and "run_ledger" not in had:
+            ledger.adopt_existing_runs(con, utc_now())
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file, without waiting for readers or writers (PASSIVE),
@@ -128,7 +174,11 @@ class EventLog:
                 "INSERT INTO runs (run_id, template_id, fingerprint, created_at) VALUES (?,?,?,?)",
                 (run_id, template_id, fingerprint, at),
             )
-            return self._insert(run_id, 0, GENESIS, first, at)
+            stored = self._insert(run_id, 0, GENESIS, first, at)
+            self._con.execute(_MOVE_HEAD, (run_id, 0, stored.hash))
+            detail = ledger.created_detail(template_id, fingerprint, at, stored.hash)
+            ledger.enter(self._con, ledger.CREATED, run_id, detail, at)
+            return stored
 
     def append(
         self,
@@ -166,6 +216,7 @@ class EventLog:
                 stored.append(StoredEvent(run_id, seq, at, event, prev, digest))
                 prev = digest
             self._con.executemany(_INSERT, rows)
+            self._con.execute(_MOVE_HEAD, (run_id, seq, prev))
             return stored
 
     def _insert(self, run_id: str, seq: int, prev: str, event: Event, at: str) -> StoredEvent:
@@ -174,21 +225,40 @@ class EventLog:
         self._con.execute(_INSERT, (run_id, seq, at, event.kind, payload, prev, digest))
         return StoredEvent(run_id, seq, at, event, prev, digest)
 
-    def delete_run(self, run_id: str, *, guard: Guard | None = None) -> int:
-        """The one deletion there is: a whole run. Returns how many events went.
+    def delete_run(
+        self, run_id: str, *, by: str, reason: str = "", guard: Guard | None = None
+    ) -> Tombstone:
+        """The one deletion there is: a whole run, leaving a tombstone on the run ledger (who,
+        when, why, how many events, the last one and its hash), which `verify` checks.
 
         `guard(con)` runs first in the same transaction and may refuse by raising (a live run).
         """
         with self._lock, self._transaction():
             if guard is not None:
                 guard(self._con)
-            self._con.execute(
-                "INSERT OR IGNORE INTO run_deletions (run_id, at) VALUES (?, ?)",
-                (run_id, utc_now()),
+            template = self._con.execute(
+                "SELECT template_id FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            last = self._con.execute(
+                "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                (run_id,),
+            ).fetchone() or (-1, GENESIS)
+            count = self._con.execute(
+                "SELECT count(*) FROM events WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            detail = ledger.deleted_detail(
+                by=by,
+                reason=reason,
+                template_id=template[0] if template else "",
+                last_seq=last[0],
+                last_hash=last[1],
+                events=count,
             )
-            count = self._con.execute("DELETE FROM events WHERE run_id = ?", (run_id,)).rowcount
+            entry = ledger.enter(self._con, ledger.DELETED, run_id, detail, utc_now())
+            self._con.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
             self._con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
-            return count
+            self._con.execute("DELETE FROM run_heads WHERE run_id = ?", (run_id,))
+            return Tombstone.of(entry)
 
     # ------------------------------------------------------------------ reads
     def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:

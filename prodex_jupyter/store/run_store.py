@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from . import ledger
 from .artifacts import ArtifactStore, encode_table
 from .claims import claim, ensure_claims
 from .deletion import Deletion, delete_run
 from .event_log import EventLog, Guard
 from .events import Event, RunCreated, StoredEvent
 from .leases import Leases
+from .ledger import Tombstone
 from .run_index import ensure_index
 from .state import RunFold, RunState
 
@@ -55,10 +57,11 @@ class RunStore:
     ) -> list[StoredEvent]:
         return self.log.append(run_id, events, expect_last=expect_last, guard=guard)
 
-    def delete_run(self, run_id: str) -> Deletion:
-        """Delete a whole run: its events and the artifacts no other run uses. Refused (LeaseHeld)
-        while a live process executes it. The one deletion there is (see store/deletion.py)."""
-        return delete_run(self, run_id)
+    def delete_run(self, run_id: str, *, by: str | None = None, reason: str = "") -> Deletion:
+        """Delete a whole run: its events and the artifacts no other run uses, leaving a tombstone
+        (`by`, default the OS user@host; `reason`). Refused (LeaseHeld) while a live process
+        executes it. The one deletion there is (see store/deletion.py)."""
+        return delete_run(self, run_id, by=by, reason=reason)
 
     def put_table(self, table: pa.Table, run_id: str) -> str:
         """Store a table as an artifact of `run_id`; returns its content hash."""
@@ -96,6 +99,11 @@ class RunStore:
 
     def run_ids(self, template_id: str | None = None) -> list[str]:
         return self.log.run_ids(template_id)
+
+    def tombstones(self, run_id: str | None = None) -> list[Tombstone]:
+        """What deleting runs left (only `run_id`'s, when given), oldest first."""
+        entries = ledger.entries(self.log.query, run_id)
+        return [Tombstone.of(e) for e in entries if e.kind == ledger.DELETED]
 
     def last_confirmed_evidence(
         self, template_id: str, gate_id: str, *, exclude_run: str | None = None

@@ -1,65 +1,397 @@
-"""Recompute a run's hash chain and its artifacts' hashes; name whatever was changed or removed."""
+"""Verify the record: name every event, run, index entry or artifact changed or removed.
+
+For each run: its hash chain is recomputed from the first event; each artifact it names is
+re-hashed; and every other record the store keeps of the run must agree with its events: its
+head (`run_heads`: where its chain ended, so a cut tail shows), its entry in the runs index
+(`runs`), the runs list (`idx_run_facts`, `idx_run_marks`), and the run ledger (store/ledger.py:
+its creation and, once deleted, its tombstone). For the store: the ledger's own chain, and every
+run the ledger, the index or the artifact claims know of. What this cannot catch (a forger who
+rewrites a chain and every record of it consistently) an anchor kept outside the store does:
+store/anchors.py.
+
+Plain reads over the store's tables and Python; no backend-specific SQL.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from . import ledger
 from .event_log import GENESIS, chain_hash
-from .run_store import RunStore
+from .ledger import LedgerEntry, Tombstone
+from .run_index import RunRow, list_runs
+
+if TYPE_CHECKING:
+    from .run_store import RunStore
+
+# Events the runs list keeps a mark of (store/run_index.py).
+_LISTED = frozenset(
+    ("run_created", "run_status", "input_consumed", "gate_posed", "gate_decided", "node_failed")
+)
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing found wrong: where (a run and one of its events, or the ledger and one of its
+    entries) and what."""
+
     run_id: str
     seq: int | None
     what: str
+    unit: str = "event"
 
     def __str__(self) -> str:
-        at = f"event {self.seq}" if self.seq is not None else "run"
-        return f"{self.run_id} {at}: {self.what}"
+        at = f" {self.unit} {self.seq}" if self.seq is not None else ""
+        return f"{self.run_id}{at}: {self.what}"
+
+
+@dataclass
+class _Records:
+    """What the store holds about runs besides their events, read once per verify."""
+
+    runs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    listed: dict[str, RunRow] = field(default_factory=dict)
+    marks: dict[str, dict[int, tuple[str, str, str]]] = field(default_factory=dict)
+    claims: set[str] = field(default_factory=set)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    created: dict[str, LedgerEntry] = field(default_factory=dict)
+    deleted: dict[str, LedgerEntry] = field(default_factory=dict)
+
+    def traces(self, run_id: str) -> list[str]:
+        """Where the store still mentions a run, other than its events."""
+        found = [
+            ("the runs index", run_id in self.runs),
+            (f"run_heads (event {self.heads.get(run_id, (0,))[0]})", run_id in self.heads),
+            ("the runs list", run_id in self.listed or run_id in self.marks),
+            ("artifact claims", run_id in self.claims),
+        ]
+        return [name for name, present in found if present]
 
 
 def verify_run(store: RunStore, run_id: str) -> list[Problem]:
-    """Every problem found in one run; an empty list means the record is intact."""
-    problems: list[Problem] = []
-    prev = GENESIS
-    expected_seq = 0
+    """Every problem found in one run; an empty list means its record is intact. Raises
+    RunNotFound for an id the store has no trace of at all (not in its events, index or ledger)."""
+    records = _read(store, run_id)
+    if not _known(store, records, run_id):
+        from .run_store import RunNotFound
+
+        raise RunNotFound(
+            f"no run {run_id!r} in the store at {store.root}: not in its events, its runs index "
+            "or its run ledger"
+        )
+    return _check_run(store, run_id, records)
+
+
+def verify_store(store: RunStore) -> list[Problem]:
+    """Every problem in the store: each run (as verify_run), every run some record still names,
+    and the run ledger's own chain."""
+    records = _read(store)
+    problems = [
+        Problem("ledger", s, what, "entry") for s, what in ledger.broken_links(records.ledger)
+    ]
+    for entry in records.ledger:
+        if entry.kind == ledger.DELETED and entry.run_id not in records.created:
+            problems.append(
+                Problem(
+                    "ledger",
+                    entry.seq,
+                    f"tombstone of {entry.run_id}, a run the ledger never recorded the creation of",
+                    "entry",
+                )
+            )
+    with_events = {r[0] for r in store.log.query("SELECT DISTINCT run_id FROM events")}
+    named = with_events | set(records.runs) | set(records.heads) | set(records.listed)
+    named |= set(records.marks) | records.claims
+    named |= set(records.created) - set(records.deleted)
+    for run_id in sorted(named):
+        problems.extend(_check_run(store, run_id, records))
+    return problems
+
+
+def _known(store: RunStore, records: _Records, run_id: str) -> bool:
+    return bool(
+        records.traces(run_id)
+        or run_id in records.created
+        or run_id in records.deleted
+        or store.log.query("SELECT 1 FROM events WHERE run_id = ? LIMIT 1", (run_id,))
+    )
+
+
+def _read(store: RunStore, run_id: str | None = None) -> _Records:
+    query = store.log.query
+    where, params = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
+    records = _Records()
+    for rid, template_id, fingerprint, created_at in query(
+        f"SELECT run_id, template_id, fingerprint, created_at FROM runs {where}", params
+    ):
+        records.runs[rid] = (template_id, fingerprint, created_at)
+    for rid, seq, digest in query(f"SELECT run_id, seq, hash FROM run_heads {where}", params):
+        records.heads[rid] = (seq, digest)
+    rows = list_runs(store.log, run_ids=[run_id] if run_id else None)
+    records.listed = {row.run_id: row for row in rows}
+    for rid, seq, kind, at, status in query(
+        f"SELECT run_id, seq, kind, at, status FROM idx_run_marks {where}", params
+    ):
+        records.marks.setdefault(rid, {})[seq] = (kind, at, status)
+    records.claims = {
+        r[0] for r in query(f"SELECT DISTINCT run_id FROM artifact_claims {where}", params)
+    }
+    records.ledger = ledger.entries(query, run_id)
+    for entry in records.ledger:
+        kind = records.created if entry.kind == ledger.CREATED else records.deleted
+        kind.setdefault(entry.run_id, entry)
+    return records
+
+
+def _check_run(store: RunStore, run_id: str, records: _Records) -> list[Problem]:
     rows = list(store.log.raw_events(run_id))
     if not rows:
-        return [Problem(run_id, None, "no events: the run is missing from the log")]
+        return [_without_events(run_id, records)]
+    problems = _chain(store, run_id, rows)
+    problems += _head(run_id, rows, records.heads.get(run_id))
+    problems += _index_entry(run_id, rows[0], records.runs.get(run_id))
+    problems += _ledger_entries(run_id, rows, records)
+    problems += _runs_list(store, run_id, rows, records, readable=not problems)
+    return problems
+
+
+def _without_events(run_id: str, records: _Records) -> Problem:
+    traces = records.traces(run_id)
+    still = f"; still named by {', '.join(traces)}" if traces else ""
+    if run_id in records.deleted:
+        tombstone = Tombstone.of(records.deleted[run_id])
+        if traces:
+            return Problem(
+                run_id, None, f"deleted ({tombstone}), yet still named by {', '.join(traces)}"
+            )
+        return Problem(
+            run_id, None, f"deleted: {tombstone}; nothing of its record is left to verify"
+        )
+    if run_id in records.created:
+        entry = records.created[run_id]
+        return Problem(
+            run_id,
+            None,
+            f"removed outside delete_run: the run ledger records its creation {entry.at} "
+            f"(entry {entry.seq}) and no deletion, but the log holds none of its events{still}",
+        )
+    return Problem(run_id, None, f"has no events and no ledger entry{still}")
+
+
+def _chain(store: RunStore, run_id: str, rows: list[tuple]) -> list[Problem]:
+    problems: list[Problem] = []
+    prev, expected_seq = GENESIS, 0
     for run, seq, at, kind, payload, prev_hash, digest in rows:
         if seq != expected_seq:
-            problems.append(Problem(run_id, expected_seq, f"missing (next event found is {seq})"))
+            gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
+            problems.append(
+                Problem(run_id, expected_seq, f"missing: events {gap} (next found is {seq})")
+            )
         if prev_hash != prev:
             problems.append(
                 Problem(run_id, seq, "does not follow the event before it (chain broken)")
             )
         if chain_hash(prev_hash, run, seq, at, kind, payload) != digest:
             problems.append(Problem(run_id, seq, f"{kind} was changed after it was written"))
-        for sha in _artifacts_in(payload):
-            on_disk = store.artifacts.hash_of(sha)
-            if on_disk is None:
-                problems.append(Problem(run_id, seq, f"artifact {sha[:12]} was removed"))
-            elif on_disk != sha:
-                problems.append(Problem(run_id, seq, f"artifact {sha[:12]} was changed"))
-        prev = digest
-        expected_seq = seq + 1
+        problems += _artifacts(store, run_id, seq, payload)
+        prev, expected_seq = digest, seq + 1
+    if rows[0][1] == 0 and rows[0][3] != "run_created":
+        problems.append(
+            Problem(run_id, 0, f"is {rows[0][3]}, not the run_created a run starts with")
+        )
     return problems
 
 
-def verify_store(store: RunStore) -> list[Problem]:
-    problems: list[Problem] = []
-    for run_id in store.run_ids():
-        problems.extend(verify_run(store, run_id))
-    return problems
-
-
-def _artifacts_in(payload: str) -> list[str]:
-    data = json.loads(payload)
+def _artifacts(store: RunStore, run_id: str, seq: int, payload: str) -> list[Problem]:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return [Problem(run_id, seq, "its payload is not JSON")]
+    if not isinstance(data, dict):
+        return []
     found = []
+    owner = f"node {data.get('node_id')}" if data.get("node_id") else "the run"
     if data.get("artifact"):
-        found.append(data["artifact"])
+        found.append((data["artifact"], f"table of {owner}"))
     if data.get("snapshot") and data.get("sha256"):
-        found.append(data["sha256"])
-    return found
+        found.append((data["sha256"], f"input snapshot of {owner}"))
+    problems = []
+    for sha, what in found:
+        on_disk = store.artifacts.hash_of(sha)
+        path = store.artifacts.path(sha)
+        if on_disk is None:
+            problems.append(
+                Problem(run_id, seq, f"artifact {sha[:12]} was removed ({what}): {path}")
+            )
+        elif on_disk != sha:
+            problems.append(
+                Problem(
+                    run_id,
+                    seq,
+                    f"artifact {sha[:12]} was changed ({what}): {path} now hashes to "
+                    f"{on_disk[:12]}",
+                )
+            )
+    return problems
+
+
+def _head(run_id: str, rows: list[tuple], head: tuple[int, str] | None) -> list[Problem]:
+    last_seq, last_hash = rows[-1][1], rows[-1][6]
+    if head is None:
+        return [
+            Problem(
+                run_id, None, "has no recorded head (run_heads): where its chain ends is unknown"
+            )
+        ]
+    seq, digest = head
+    if seq > last_seq:
+        gap = f"event {seq} is" if seq == last_seq + 1 else f"events {last_seq + 1}..{seq} are"
+        return [
+            Problem(
+                run_id,
+                last_seq + 1,
+                f"truncated: {gap} missing; the log ends at event {last_seq} but the run had "
+                f"reached event {seq} (its recorded head)",
+            )
+        ]
+    if seq < last_seq:
+        return [
+            Problem(
+                run_id,
+                seq + 1,
+                f"events {seq + 1}..{last_seq} lie beyond the run's recorded head (event {seq}): "
+                "written outside the store",
+            )
+        ]
+    if digest != last_hash:
+        return [Problem(run_id, seq, f"differs from the run's recorded head (hash {digest[:12]})")]
+    return []
+
+
+def _index_entry(run_id: str, first: tuple, entry: tuple[str, str, str] | None) -> list[Problem]:
+    if entry is None:
+        return [Problem(run_id, None, "missing from the runs index (table runs)")]
+    facts = _first_facts(first)
+    if facts is None:
+        return []
+    names = ("template_id", "fingerprint", "created_at")
+    return [
+        Problem(
+            run_id,
+            None,
+            f"the runs index (table runs) says {name} {indexed!r}, its run_created event says "
+            f"{actual!r}",
+        )
+        for name, indexed, actual in zip(names, entry, facts, strict=True)
+        if indexed != actual
+    ]
+
+
+def _first_facts(first: tuple) -> tuple[str, str, str] | None:
+    """(template_id, fingerprint, created_at) as the run's first event has them."""
+    _, seq, at, kind, payload, _, _ = first
+    if seq != 0 or kind != "run_created":
+        return None
+    try:
+        data: Any = json.loads(payload)
+        return data["template_id"], data["fingerprint"], at
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _ledger_entries(run_id: str, rows: list[tuple], records: _Records) -> list[Problem]:
+    problems = []
+    created = records.created.get(run_id)
+    if created is None:
+        problems.append(
+            Problem(
+                run_id,
+                None,
+                "the run ledger has no entry for its creation: put in the store outside it",
+            )
+        )
+    else:
+        data = created.data
+        if data.get("first_hash") and rows[0][1] == 0 and data["first_hash"] != rows[0][6]:
+            problems.append(
+                Problem(
+                    run_id,
+                    0,
+                    f"differs from the run ledger's record of the run's creation (entry "
+                    f"{created.seq}): the chain was rewritten from its start",
+                )
+            )
+        facts = _first_facts(rows[0])
+        fields = ("template_id", "fingerprint", "created_at")
+        for name, actual in zip(fields, facts or (), strict=False):
+            if data.get(name) != actual:
+                problems.append(
+                    Problem(
+                        run_id,
+                        None,
+                        f"the run ledger (entry {created.seq}) says {name} {data.get(name)!r}, its "
+                        f"run_created event says {actual!r}",
+                    )
+                )
+    if run_id in records.deleted:
+        tombstone = Tombstone.of(records.deleted[run_id])
+        problems.append(
+            Problem(
+                run_id, None, f"deleted ({tombstone}), yet {len(rows)} of its events are in the log"
+            )
+        )
+    return problems
+
+
+def _runs_list(
+    store: RunStore, run_id: str, rows: list[tuple], records: _Records, *, readable: bool
+) -> list[Problem]:
+    """The runs list (what `px.runs()`, `prodex runs` and the runs-list widget show) must say
+    what the events say."""
+    problems = []
+    events = {row[1]: row for row in rows}
+    marks = records.marks.get(run_id, {})
+    for seq, (kind, at, status) in sorted(marks.items()):
+        row = events.get(seq)
+        said = f"{kind} -> {status}" if kind == "run_status" else kind
+        if row is None:
+            problems.append(
+                Problem(
+                    run_id,
+                    seq,
+                    f"missing from the log, yet the runs list recorded it ({said} at {at})",
+                )
+            )
+        elif (row[3], row[2]) != (kind, at):
+            problems.append(
+                Problem(run_id, seq, f"differs from the runs list's record of it ({said} at {at})")
+            )
+    for seq, row in events.items():
+        if row[3] in _LISTED and seq not in marks:
+            problems.append(Problem(run_id, seq, f"{row[3]} is missing from the runs list's marks"))
+    listed = records.listed.get(run_id)
+    if listed is None:
+        problems.append(Problem(run_id, None, "missing from the runs list (idx_run_facts)"))
+        return problems
+    if not readable:
+        return problems  # the events themselves are damaged: already named
+    try:
+        state = store.fold(run_id).snapshot()
+    except (KeyError, ValueError, TypeError):  # events written through the API that no run
+        return problems  # view can fold (tests make such): not the runs list's disagreement
+    said = {
+        "status": (listed.status, state.status),
+        "pipeline": (listed.template_id, state.template_id),
+        "fingerprint": (listed.fingerprint, state.fingerprint),
+        "start": (listed.created_at, state.created_at),
+        "gates resolved": ((listed.gates_resolved, listed.gates_total), state.gates_resolved),
+    }
+    problems += [
+        Problem(run_id, None, f"the runs list says {name} {shown!r}, its events say {actual!r}")
+        for name, (shown, actual) in said.items()
+        if shown != actual
+    ]
+    return problems
