@@ -19,7 +19,7 @@ from .runtime import (
     runs,
     start_run,
 )
-from .store import LeaseHeld, RunStore, verify_run, verify_store
+from .store import LeaseHeld, RunStore, take_anchor, verify_against, verify_run, verify_store
 from .template import Gate, Template, TemplateError, load_template
 
 __version__ = "0.1.0"
@@ -45,6 +45,8 @@ __all__ = [
     "openlineage_events",
     "runs",
     "start_run",
+    "take_anchor",
+    "verify_against",
     "verify_run",
     "verify_store",
 ]

@@ -22,7 +22,21 @@ from ..runtime import (
 )
 from ..runtime.policy import Policy
 from ..runtime.resume import runnable_nodes
-from ..store import GateRecord, LeaseHeld, RunNotFound, RunStore, verify_run, verify_store
+from ..store import (
+    Anchor,
+    AnchorRefused,
+    GateRecord,
+    LeaseHeld,
+    Problem,
+    RunNotFound,
+    RunStore,
+    load_anchor,
+    take_anchor,
+    verify_against,
+    verify_run,
+    verify_store,
+)
+from ..store.anchors import since, write_anchor
 from ..template import TemplateError, load_template
 from . import lineage, render
 
@@ -113,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a whole run (its events and unshared artifacts)")
     p.add_argument("run")
     p.add_argument("--yes", action="store_true", help="do not ask (required without a terminal)")
+    p.add_argument("--reason", default="", help="why: kept on the run's tombstone")
+    p.add_argument("--by", default=None, help="who deletes (default: $PRODEX_USER or login, @host)")
     p.set_defaults(handler=_delete)
 
     p = sub.add_parser("resume", help="continue a run that no process is executing, here")
@@ -124,8 +140,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_resume)
 
-    p = sub.add_parser("verify", help="recompute hash chains; name anything changed or removed")
+    p = sub.add_parser(
+        "verify",
+        help="recompute hash chains, check every record of a run against its events, name "
+        "anything changed or removed (exit 0 intact, 1 problems found, 2 bad arguments)",
+    )
     p.add_argument("run", nargs="?")
+    p.add_argument(
+        "--anchor",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="when the store is intact, record an anchor and print its digest (and write it "
+        "to FILE): keep it outside the store",
+    )
+    p.add_argument(
+        "--against",
+        metavar="DIGEST_OR_FILE",
+        help="also check that nothing recorded before this anchor changed (runs added, "
+        "appended to or deleted with a tombstone since are fine)",
+    )
     p.set_defaults(handler=_verify)
 
     p = sub.add_parser("demo", help="run the bundled plant KPI demo end to end")
@@ -209,7 +243,7 @@ def _delete(args: argparse.Namespace) -> int:
         if not _yes(question):
             print("not deleted")
             return 1
-    print(store.delete_run(run.id))
+    print(store.delete_run(run.id, by=args.by, reason=args.reason))
     return 0
 
 
@@ -242,15 +276,36 @@ def _finish(run: Run, interactive: bool) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     store = _store(args)
-    problems = verify_run(store, args.run) if args.run else verify_store(store)
+    if args.anchor is not None and args.run:
+        raise ValueError("--anchor covers the whole store: give no RUN with it")
+    anchor = load_anchor(store, args.against) if args.against else None
+    if isinstance(anchor, Anchor):
+        problems = verify_against(store, anchor, args.run)
+    else:
+        problems = verify_run(store, args.run) if args.run else verify_store(store)
+        problems += [anchor] if anchor else []  # the digest has no intact record here
     checked = args.run or f"{len(store.run_ids())} runs"
     if problems:
-        print(f"verify: {len(problems)} problem(s) in {checked}:")
-        for problem in problems:
-            print(f"  {problem}")
-        return 1
+        return _report(problems, checked)
     print(f"verify: {checked} intact")
+    if isinstance(anchor, Anchor):
+        print(f"verify: nothing recorded before {anchor} changed; {since(store, anchor)}")
+    if args.anchor is not None:
+        try:
+            taken = take_anchor(store)
+        except AnchorRefused as refused:  # something changed since the check above
+            return _report(refused.problems, checked)
+        if args.anchor:
+            write_anchor(taken, args.anchor)
+        print(f"{taken}\nKeep this digest outside the store; later: prodex verify --against DIGEST")
     return 0
+
+
+def _report(problems: list[Problem], checked: str) -> int:
+    print(f"verify: {len(problems)} problem(s) in {checked}:")
+    for problem in problems:
+        print(f"  {problem}")
+    return 1
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -84,7 +84,8 @@ def delete_run(
 ) -> Deletion:
     """Delete a whole run (its events, and the artifacts no other run uses); refused while a live
     process executes it. `run` is a run id or a Run. A tombstone stays on the store's run ledger:
-    `by` (default the OS user@host), when, `reason`, and the run's last hash; `verify` checks it."""
+    `by` (default $PRODEX_USER or the OS user, @host), when, `reason`, the run's last hash;
+    `verify` checks it."""
     run_id = getattr(run, "id", run)
     the_store = getattr(run, "store", None) or open_store(store)
     return the_store.delete_run(str(run_id), by=by, reason=reason)

@@ -1,5 +1,6 @@
 """Layer 3: the run store (append-only event log, artifacts, run state as a fold of events)."""
 
+from .anchors import Anchor, AnchorError, AnchorRefused, load_anchor, take_anchor, verify_against
 from .deletion import Deletion
 from .event_log import Conflict
 from .events import (
@@ -17,6 +18,7 @@ from .events import (
     StoredEvent,
 )
 from .leases import Lease, LeaseHeld, LeaseLost
+from .ledger import Tombstone
 from .run_store import RunNotFound, RunStore, open_store
 from .state import Decision, GateRecord, InputRecord, NodeRecord, Result, RunFold, RunState
 from .verify import Problem, verify_run, verify_store
@@ -24,6 +26,9 @@ from .verify import Problem, verify_run, verify_store
 __all__ = [
     "GATE_DECISIONS",
     "RUN_STATUSES",
+    "Anchor",
+    "AnchorError",
+    "AnchorRefused",
     "Conflict",
     "Decision",
     "Deletion",
@@ -49,7 +54,11 @@ __all__ = [
     "RunStatusChanged",
     "RunStore",
     "StoredEvent",
+    "Tombstone",
+    "load_anchor",
     "open_store",
+    "take_anchor",
+    "verify_against",
     "verify_run",
     "verify_store",
 ]

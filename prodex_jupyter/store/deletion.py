@@ -16,6 +16,7 @@ claim and the removal cannot interleave.
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import sqlite3
 from dataclasses import dataclass
@@ -50,10 +51,11 @@ class Deletion:
 
 
 def default_deleter() -> str:
-    """Who deletes, when the caller does not say: the operating-system user at this host."""
+    """Who deletes, when the caller does not say: as for gate decisions, $PRODEX_USER, else the
+    OS user; with the host, since a tombstone outlives the session that made it."""
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
+        user = os.environ.get("PRODEX_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
 

@@ -54,6 +54,7 @@ _SCHEMA = [
     "DROP INDEX IF EXISTS events_by_kind",
     "CREATE INDEX IF NOT EXISTS runs_by_template ON runs (template_id, created_at)",
     *ledger.SCHEMA,
+    *ledger.ANCHORS_SCHEMA,
     """CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
     BEGIN
         SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated');

@@ -45,6 +45,19 @@ SCHEMA = [
     BEGIN SELECT RAISE(ABORT, 'the run ledger is append-only: entries cannot be deleted'); END""",
 ]
 
+# Anchors taken of the store (store/anchors.py): the list of heads each digest stands for.
+ANCHORS_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS anchors (
+        digest TEXT PRIMARY KEY,
+        at     TEXT NOT NULL,
+        body   TEXT NOT NULL
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS anchors_no_update BEFORE UPDATE ON anchors
+    BEGIN SELECT RAISE(ABORT, 'anchors cannot be updated'); END""",
+    """CREATE TRIGGER IF NOT EXISTS anchors_no_delete BEFORE DELETE ON anchors
+    BEGIN SELECT RAISE(ABORT, 'anchors cannot be deleted'); END""",
+]
+
 # Runs whose deletion is on the ledger: the one case where their rows may go (event-log triggers).
 TOMBSTONED = f"SELECT run_id FROM run_ledger WHERE kind = '{DELETED}'"
 

@@ -59,8 +59,8 @@ class RunStore:
 
     def delete_run(self, run_id: str, *, by: str | None = None, reason: str = "") -> Deletion:
         """Delete a whole run: its events and the artifacts no other run uses, leaving a tombstone
-        (`by`, default the OS user@host; `reason`). Refused (LeaseHeld) while a live process
-        executes it. The one deletion there is (see store/deletion.py)."""
+        (`by`, default $PRODEX_USER or the OS user, @host; `reason`). Refused (LeaseHeld) while a
+        live process executes it. The one deletion there is (see store/deletion.py)."""
         return delete_run(self, run_id, by=by, reason=reason)
 
     def put_table(self, table: pa.Table, run_id: str) -> str:

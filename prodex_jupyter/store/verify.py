@@ -93,7 +93,8 @@ def verify_store(store: RunStore) -> list[Problem]:
         Problem("ledger", s, what, "entry") for s, what in ledger.broken_links(records.ledger)
     ]
     for entry in records.ledger:
-        if entry.kind == ledger.DELETED and entry.run_id not in records.created:
+        adopted = entry.data.get("adopted")  # deleted before the ledger existed
+        if entry.kind == ledger.DELETED and entry.run_id not in records.created and not adopted:
             problems.append(
                 Problem(
                     "ledger",
@@ -150,12 +151,14 @@ def _check_run(store: RunStore, run_id: str, records: _Records) -> list[Problem]
     rows = list(store.log.raw_events(run_id))
     if not rows:
         return [_without_events(run_id, records)]
-    problems = _chain(store, run_id, rows)
-    problems += _head(run_id, rows, records.heads.get(run_id))
-    problems += _index_entry(run_id, rows[0], records.runs.get(run_id))
-    problems += _ledger_entries(run_id, rows, records)
-    problems += _runs_list(store, run_id, rows, records, readable=not problems)
-    return problems
+    chain = _chain(store, run_id, rows)
+    return [
+        *chain,
+        *_head(run_id, rows, records.heads.get(run_id)),
+        *_index_entry(run_id, rows[0], records.runs.get(run_id)),
+        *_ledger_entries(run_id, rows, records),
+        *_runs_list(store, run_id, rows, records, readable=not chain),
+    ]
 
 
 def _without_events(run_id: str, records: _Records) -> Problem:

@@ -1,0 +1,454 @@
+"""Tamper evidence: what someone with write access to the store's files does, and what names it.
+
+Every attack edits the SQLite file directly, the way a person with the file would: with sqlite3,
+dropping whichever trigger stands in the way. `verify` must name the run, the event and what is
+missing or different; what only an anchor kept outside the store can catch is shown to pass the
+in-store checks and then fail against the anchor.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import prodex_jupyter as px
+from prodex_jupyter.cli.main import main as cli_main
+from prodex_jupyter.store import (
+    AnchorError,
+    AnchorRefused,
+    RunNotFound,
+    take_anchor,
+    verify_against,
+    verify_run,
+    verify_store,
+)
+from prodex_jupyter.store.event_log import chain_hash
+
+RULES = "- required columns: k, a\n- at least 1 rows"
+
+
+def completed(tmp_path: Path, store: px.RunStore, rows: int = 5) -> px.Run:
+    """A real run: a gated CSV source, a SQL table, a python scalar, an output."""
+    (tmp_path / "t.csv").write_text("k,a\n" + "".join(f"k{i},{i}\n" for i in range(rows)))
+    tpl = px.Template("tamper", base_dir=tmp_path)
+    tpl.source("t", "t.csv", gate={"gate_id": "g", "name": "G", "instructions": RULES})
+    tpl.sql("rows", "SELECT k, a FROM t")
+
+    @tpl.python("n_rows")
+    def n_rows(rows):
+        return len(rows)
+
+    tpl.output("total", sql="SELECT sum(a) AS total FROM rows")
+    run = tpl.run(store=store).wait(timeout=30)
+    run.confirm("g", note="fine").wait(timeout=30)
+    assert run.status == "completed"
+    return run
+
+
+def attack(store: px.RunStore, *statements: tuple[str, tuple], drop: tuple[str, ...] = ()) -> None:
+    """Edit the store's file behind its back, dropping the named triggers first."""
+    con = sqlite3.connect(store.log.path)
+    for trigger in drop:
+        con.execute(f"DROP TRIGGER {trigger}")
+    for sql, params in statements:
+        con.execute(sql, params)
+    con.commit()
+    con.close()
+
+
+def rehash(store: px.RunStore, run_id: str, seq: int, payload: str) -> None:
+    """The forger's move: change one payload and re-compute the chain after it, and the head."""
+    con = sqlite3.connect(store.log.path)
+    for trigger in ("events_append_only_update", "run_heads_forward"):
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.execute(
+        "UPDATE events SET payload = ? WHERE run_id = ? AND seq = ?", (payload, run_id, seq)
+    )
+    rows = con.execute(
+        "SELECT seq, at, kind, payload, prev_hash FROM events WHERE run_id = ? AND seq >= ? "
+        "ORDER BY seq",
+        (run_id, seq),
+    ).fetchall()
+    prev = rows[0][4]
+    for s, at, kind, text, _ in rows:
+        digest = chain_hash(prev, run_id, s, at, kind, text)
+        con.execute(
+            "UPDATE events SET prev_hash = ?, hash = ? WHERE run_id = ? AND seq = ?",
+            (prev, digest, run_id, s),
+        )
+        prev = digest
+    con.execute("UPDATE run_heads SET hash = ? WHERE run_id = ?", (prev, run_id))
+    con.commit()
+    con.close()
+
+
+def texts(problems) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def test_an_intact_store_verifies_and_its_records_agree(tmp_path, store):
+    run = completed(tmp_path, store)
+    assert verify_store(store) == [] and verify_run(store, run.id) == []
+    last = store.events(run.id)[-1]
+    assert store.log.query("SELECT seq, hash FROM run_heads WHERE run_id = ?", (run.id,)) == [
+        (last.seq, last.hash)
+    ]
+
+
+def test_a_cut_tail_is_named_with_the_events_missing(tmp_path, store, capsys):
+    """The issue's case: the last events deleted; the runs list said completed, show executing."""
+    run = completed(tmp_path, store)
+    last = store.events(run.id)[-1].seq
+    attack(
+        store,
+        ("DELETE FROM events WHERE run_id = ? AND seq >= ?", (run.id, last - 1)),
+        drop=("events_append_only_delete",),
+    )
+    found = texts(verify_run(store, run.id))
+    assert (
+        f"{run.id} event {last - 1}: truncated: events {last - 1}..{last} are missing; the log "
+        f"ends at event {last - 2} but the run had reached event {last} (its recorded head)"
+    ) in found
+    # the runs list still holds the final status: the disagreement is named too
+    assert any(
+        f"{run.id} event {last}: missing from the log, yet the runs list" in t for t in found
+    )
+    assert any("the runs list says status 'completed', its events say" in t for t in found)
+    assert cli_main(["--store", str(store.root), "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "problem(s) in 1 runs" in out and f"{run.id} event {last - 1}: truncated" in out
+
+
+def test_a_cut_tail_with_every_index_fixed_is_caught_by_the_anchor(tmp_path, store):
+    """A careful forger also moves the head back and drops the runs list's marks: the store is
+    consistent again, and only the anchor taken before says what went."""
+    run = completed(tmp_path, store)
+    anchor = take_anchor(store)
+    events = store.events(run.id)
+    keep = events[-3]
+    attack(
+        store,
+        ("DELETE FROM events WHERE run_id = ? AND seq > ?", (run.id, keep.seq)),
+        ("DELETE FROM idx_run_marks WHERE run_id = ? AND seq > ?", (run.id, keep.seq)),
+        ("UPDATE run_heads SET seq = ?, hash = ? WHERE run_id = ?", (keep.seq, keep.hash, run.id)),
+        drop=("events_append_only_delete", "run_heads_forward"),
+    )
+    assert verify_store(store) == []  # nothing inside the store can tell any more
+    found = texts(verify_against(store, anchor))
+    assert found == [
+        f"{run.id} event {events[-1].seq}: missing: anchor {anchor.digest[:12]} ({anchor.at}) "
+        f"saw the run reach it; the log now ends at event {keep.seq} (truncated)"
+    ]
+
+
+def test_a_whole_run_removed_outside_delete_run_is_named(tmp_path, store, capsys):
+    kept, gone = completed(tmp_path, store), completed(tmp_path, store, rows=7)
+    attack(
+        store,
+        ("DELETE FROM events WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM runs WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM run_heads WHERE run_id = ?", (gone.id,)),
+        drop=("events_append_only_delete", "runs_no_delete", "run_heads_no_delete"),
+    )
+    assert store.run_ids() == [kept.id]  # the runs list no longer shows it
+    (problem,) = verify_store(store)
+    assert problem.run_id == gone.id
+    assert "removed outside delete_run: the run ledger records its creation" in problem.what
+    assert "and no deletion, but the log holds none of its events" in problem.what
+    assert "artifact claims" in problem.what  # a trace the attacker left
+    assert cli_main(["--store", str(store.root), "verify"]) == 1
+    assert f"{gone.id}: removed outside delete_run" in capsys.readouterr().out
+
+
+def test_removing_the_ledger_entry_too_breaks_the_ledger_chain(tmp_path, store):
+    gone, kept = completed(tmp_path, store), completed(tmp_path, store, rows=7)
+    attack(
+        store,
+        ("DELETE FROM events WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM runs WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM run_heads WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM artifact_claims WHERE run_id = ?", (gone.id,)),
+        ("DELETE FROM run_ledger WHERE run_id = ?", (gone.id,)),
+        drop=(
+            "events_append_only_delete",
+            "runs_no_delete",
+            "run_heads_no_delete",
+            "run_ledger_no_delete",
+        ),
+    )
+    found = texts(verify_store(store))
+    assert "ledger entry 0: entries 0 are missing (next entry found is 1)" in found
+    assert "ledger entry 1: does not follow the entry before it (chain broken)" in found
+    assert verify_run(store, kept.id) == []
+
+
+def test_an_edited_runs_index_is_named(tmp_path, store):
+    run, other = completed(tmp_path, store), completed(tmp_path, store, rows=3)
+    attack(
+        store,
+        ("UPDATE runs SET template_id = 'payroll' WHERE run_id = ?", (run.id,)),
+        ("DELETE FROM runs WHERE run_id = ?", (other.id,)),
+        (
+            "UPDATE idx_run_marks SET status = 'failed' WHERE run_id = ? AND kind = 'run_status'",
+            (other.id,),
+        ),
+        drop=("runs_no_update", "runs_no_delete"),
+    )
+    found = texts(verify_run(store, run.id))
+    assert (
+        f"{run.id}: the runs index (table runs) says template_id 'payroll', its run_created "
+        "event says 'tamper'"
+    ) in found
+    found = texts(verify_run(store, other.id))
+    assert f"{other.id}: missing from the runs index (table runs)" in found
+    assert f"{other.id}: missing from the runs list (idx_run_facts)" in found  # went with it
+
+
+def test_a_runs_list_that_disagrees_with_the_events_is_named(tmp_path, store):
+    run = completed(tmp_path, store)
+    attack(
+        store,
+        ("UPDATE idx_run_marks SET status = 'failed' WHERE run_id = ?", (run.id,)),
+    )
+    assert list(px.runs(store=store)["status"]) == ["failed"]
+    assert texts(verify_run(store, run.id)) == [
+        f"{run.id}: the runs list says status 'failed', its events say 'completed'"
+    ]
+
+
+def test_a_rehashed_chain_passes_in_the_store_and_fails_against_the_anchor(tmp_path, store, capsys):
+    run = completed(tmp_path, store)
+    assert cli_main(["--store", str(store.root), "verify", "--anchor"]) == 0
+    out = capsys.readouterr().out
+    digest = out.split("anchor ", 1)[1].split()[0]
+    assert len(digest) == 64 and "Keep this digest outside the store" in out
+    decided = next(e for e in store.events(run.id) if e.kind == "gate_decided")
+    payload = json.loads(
+        store.log.query(
+            "SELECT payload FROM events WHERE run_id = ? AND seq = ?", (run.id, decided.seq)
+        )[0][0]
+    )
+    payload["note"], payload["by"] = "looked at every row", "auditor"
+    rehash(store, run.id, decided.seq, json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    assert px.load_run(run.id, store=store).state.gates["g"].last_decision.by == "auditor"
+    assert verify_store(store) == []  # the forgery is consistent inside the store
+    last = store.events(run.id)[-1].seq
+    assert cli_main(["--store", str(store.root), "verify", "--against", digest]) == 1
+    out = capsys.readouterr().out
+    assert f"{run.id} event {last}: differs from anchor {digest[:12]}" in out
+    assert "the run's events up to it were rewritten and the chain re-hashed" in out
+
+
+def test_rewriting_a_run_from_its_first_event_is_caught_by_the_ledger(tmp_path, store):
+    run = completed(tmp_path, store)
+    first = store.log.query("SELECT payload FROM events WHERE run_id = ? AND seq = 0", (run.id,))
+    payload = json.loads(first[0][0])
+    payload["base_dir"] = "/elsewhere"
+    rehash(store, run.id, 0, json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    (problem,) = verify_run(store, run.id)
+    assert problem.seq == 0 and "differs from the run ledger's record of the run's creation" in (
+        problem.what
+    )
+
+
+def test_delete_leaves_a_chained_tombstone_that_verify_checks(tmp_path, store, capsys):
+    kept, doomed = completed(tmp_path, store), completed(tmp_path, store, rows=9)
+    last = store.events(doomed.id)[-1]
+    deletion = px.delete_run(doomed.id, store=store, by="ana", reason="test data")
+    tombstone = deletion.tombstone
+    assert (tombstone.by, tombstone.reason) == ("ana", "test data")
+    assert (tombstone.last_seq, tombstone.last_hash) == (last.seq, last.hash)
+    assert store.tombstones() == [tombstone] and verify_store(store) == []
+    assert texts(verify_run(store, doomed.id)) == [
+        f"{doomed.id}: deleted: {tombstone}; nothing of its record is left to verify"
+    ]
+    assert "by ana (test data)" in str(tombstone)
+    # tombstones are append-only ...
+    con = sqlite3.connect(store.log.path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        con.execute("UPDATE run_ledger SET detail = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        con.execute("DELETE FROM run_ledger WHERE run_id = ?", (doomed.id,))
+    con.close()
+    # ... and chained: one edited behind the triggers is named
+    detail = json.loads(
+        store.log.query(
+            "SELECT detail FROM run_ledger WHERE run_id = ? AND kind = 'run_deleted'", (doomed.id,)
+        )[0][0]
+    )
+    detail["by"] = "nobody"
+    attack(
+        store,
+        (
+            "UPDATE run_ledger SET detail = ? WHERE run_id = ? AND kind = 'run_deleted'",
+            (json.dumps(detail), doomed.id),
+        ),
+        drop=("run_ledger_no_update",),
+    )
+    assert texts(verify_store(store)) == [
+        f"ledger entry {tombstone.ledger_seq}: run_deleted of {doomed.id} was changed after it "
+        "was written"
+    ]
+    assert verify_run(store, kept.id) == []
+    # the command line records who and why too
+    assert (
+        cli_main(["--store", str(store.root), "delete", kept.id, "--yes", "--reason", "old"]) == 0
+    )
+    assert "tombstone: ledger entry" in capsys.readouterr().out
+    assert store.tombstones(kept.id)[0].reason == "old"
+
+
+def test_a_deleted_run_put_back_is_named(tmp_path, store):
+    run = completed(tmp_path, store)
+    rows = store.log.query("SELECT * FROM events WHERE run_id = ?", (run.id,))
+    px.delete_run(run.id, store=store)
+    attack(store, *(("INSERT INTO events VALUES (?,?,?,?,?,?,?)", row) for row in rows))
+    found = texts(verify_store(store))
+    assert any(
+        t.startswith(f"{run.id}: deleted (run {run.id} deleted ")
+        and f"yet {len(rows)} of its events are in the log" in t
+        for t in found
+    )
+
+
+def test_the_anchor_allows_what_happens_after_it(tmp_path, store, capsys):
+    first, second = completed(tmp_path, store), completed(tmp_path, store, rows=3)
+    anchor_file = tmp_path / "anchor.json"
+    assert cli_main(["--store", str(store.root), "verify", "--anchor", str(anchor_file)]) == 0
+    digest = json.loads(anchor_file.read_text())["digest"]
+    assert digest in capsys.readouterr().out
+    third = completed(tmp_path, store, rows=4)  # a run added since
+    first.reopen("g", note="look again")  # an event appended since
+    px.delete_run(second.id, store=store, reason="superseded")  # a run deleted with a tombstone
+    assert verify_against(store, digest) == [] and verify_against(store, str(anchor_file)) == []
+    assert cli_main(["--store", str(store.root), "verify", "--against", digest]) == 0
+    out = capsys.readouterr().out
+    assert f"nothing recorded before anchor {digest}" in out
+    assert "since the anchor: 1 runs added, 1 runs appended to, 1 runs deleted" in out
+    assert verify_against(store, digest, third.id) == []
+
+
+def test_anchors_that_cannot_vouch_are_refused(tmp_path, store, capsys):
+    run = completed(tmp_path, store)
+    anchor_file = tmp_path / "anchor.json"
+    assert cli_main(["--store", str(store.root), "verify", "--anchor", str(anchor_file)]) == 0
+    # an anchor file edited to match a forgery no longer gives its own digest
+    body = json.loads(anchor_file.read_text())
+    body["heads"][0][2] = "0" * 64
+    anchor_file.write_text(json.dumps(body))
+    assert cli_main(["--store", str(store.root), "verify", "--against", str(anchor_file)]) == 2
+    assert "the anchor was edited" in capsys.readouterr().err
+    with pytest.raises(AnchorError, match="the anchor was edited"):
+        verify_against(store, str(anchor_file))
+    # a digest the store has no record of: named, never passed
+    assert cli_main(["--store", str(store.root), "verify", "--against", "ab" * 32]) == 1
+    assert f"anchor: {'ab' * 6} is not recorded in the store" in capsys.readouterr().out
+    assert cli_main(["--store", str(store.root), "verify", "--against", "nonsense"]) == 2
+    # a damaged store is not anchored: the anchor would vouch for the damage
+    attack(store, ("DELETE FROM idx_run_marks WHERE run_id = ?", (run.id,)))
+    with pytest.raises(AnchorRefused) as refused:
+        take_anchor(store)
+    assert any("missing from the runs list's marks" in str(p) for p in refused.value.problems)
+    assert cli_main(["--store", str(store.root), "verify", "--anchor"]) == 1
+    assert "anchor " not in capsys.readouterr().out.split("problem(s)")[0]
+
+
+def test_a_changed_or_removed_parquet_artifact_is_named(tmp_path, store):
+    run = completed(tmp_path, store)
+    sha = run.results["rows"].artifact
+    seq = next(
+        e.seq
+        for e in store.events(run.id)
+        if getattr(e.event, "node_id", "") == "rows" and e.kind == "node_produced"
+    )
+    path = store.artifacts.path(sha)
+    pq.write_table(pa.table({"k": ["k0"], "a": [999]}), path)  # still a valid table
+    assert (
+        f"{run.id} event {seq}: artifact {sha[:12]} was changed (table of node rows): {path}"
+        in ("\n".join(texts(verify_run(store, run.id))))
+    )
+    path.unlink()
+    assert (
+        f"{run.id} event {seq}: artifact {sha[:12]} was removed (table of node rows): {path}"
+        in (texts(verify_run(store, run.id)))
+    )
+
+
+def test_a_dataframe_input_snapshot_changed_is_named(tmp_path, store):
+    tpl = px.Template("frame", base_dir=tmp_path)
+    tpl.source("t", "t.csv")
+    tpl.output("total", sql="SELECT sum(a) AS total FROM t")
+    run = tpl.run(store=store, inputs={"t": pd.DataFrame({"a": [1, 2]})}, policy=px.confirm_high)
+    run.wait(timeout=30)
+    if run.prompts:
+        run.confirm("t_input").wait(timeout=30)
+    sha = run.state.inputs["t"].sha256
+    store.artifacts.path(sha).write_bytes(b"other")
+    assert any(
+        f"artifact {sha[:12]} was changed (input snapshot of node t)" in t
+        for t in texts(verify_run(store, run.id))
+    )
+
+
+def test_unknown_runs_are_an_error_not_a_verdict(store, capsys):
+    with pytest.raises(RunNotFound, match="not in its events, its runs index or its run ledger"):
+        verify_run(store, "run-nope")
+    assert cli_main(["--store", str(store.root), "verify", "run-nope"]) == 2
+    assert "no run 'run-nope'" in capsys.readouterr().err
+
+
+def test_the_store_refuses_removing_a_run_entry_or_moving_a_head_back(tmp_path, store):
+    run = completed(tmp_path, store)
+    take_anchor(store)
+    con = sqlite3.connect(store.log.path)
+    with pytest.raises(sqlite3.IntegrityError, match="goes only with its whole run"):
+        con.execute("DELETE FROM runs WHERE run_id = ?", (run.id,))
+    with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):
+        con.execute("UPDATE run_heads SET seq = 0 WHERE run_id = ?", (run.id,))
+    with pytest.raises(sqlite3.IntegrityError, match="goes only with its whole run"):
+        con.execute("DELETE FROM run_heads WHERE run_id = ?", (run.id,))
+    with pytest.raises(sqlite3.IntegrityError, match="anchors cannot be deleted"):
+        con.execute("DELETE FROM anchors")
+    con.close()
+
+
+def test_a_store_from_before_the_ledger_is_adopted(tmp_path, store):
+    """Stores written before run heads and the ledger: opened, they get both, built from their
+    events and their former run_deletions table, and verify clean."""
+    kept, doomed = completed(tmp_path, store), completed(tmp_path, store, rows=3)
+    px.delete_run(doomed.id, store=store)
+    store.log.close()
+    con = sqlite3.connect(store.root / "events.sqlite")
+    for trigger in (
+        "events_append_only_delete",
+        "runs_no_delete",
+        "run_heads_forward",
+        "run_heads_no_delete",
+        "run_ledger_no_update",
+        "run_ledger_no_delete",
+    ):
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.executescript(
+        "DROP TABLE run_heads; DROP TABLE run_ledger;"
+        "CREATE TABLE run_deletions (run_id TEXT PRIMARY KEY, at TEXT NOT NULL);"
+        "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events "
+        "WHEN OLD.run_id NOT IN (SELECT run_id FROM run_deletions) "
+        "BEGIN SELECT RAISE(ABORT, 'old'); END;"
+    )
+    con.execute("INSERT INTO run_deletions VALUES (?, '2026-01-01T00:00:00+00:00')", (doomed.id,))
+    con.commit()
+    con.close()
+    reopened = px.RunStore(store.root)
+    assert verify_store(reopened) == []
+    (tombstone,) = reopened.tombstones()
+    assert tombstone.run_id == doomed.id and tombstone.by.startswith("unknown")
+    tables = {r[0] for r in reopened.log.query("SELECT name FROM sqlite_master")}
+    assert "run_deletions" not in tables and {"run_heads", "run_ledger"} <= tables
+    px.delete_run(kept.id, store=reopened)  # the delete trigger now reads the ledger
+    assert reopened.run_ids() == [] and verify_store(reopened) == []
