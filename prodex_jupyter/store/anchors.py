@@ -27,17 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import ledger
-from .event_log import utc_now
+from .event_log import LAST_EVENTS, utc_now
 from .ledger import Tombstone
 from .verify import Problem, verify_run, verify_store
 
 if TYPE_CHECKING:
     from .run_store import RunStore
 
-_HEADS = """SELECT e.run_id, e.seq, e.hash FROM events e
-JOIN (SELECT run_id, max(seq) AS seq FROM events GROUP BY run_id) last
-    ON last.run_id = e.run_id AND last.seq = e.seq
-ORDER BY e.run_id"""
+_HEADS = f"{LAST_EVENTS} ORDER BY e.run_id"
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 

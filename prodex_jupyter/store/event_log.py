@@ -1,9 +1,12 @@
 """The append-only event log: SQLite in WAL mode, one hash chain per run.
 
 Several processes append at once (two kernels, the Jupyter server, the command line): each append
-is one short `BEGIN IMMEDIATE` transaction that reads the run's last hash and inserts the next
-event. Triggers make UPDATE impossible and DELETE possible only for a run being deleted whole, so
-append-only holds even against code that bypasses this module.
+is one short `BEGIN IMMEDIATE` transaction that reads the run's last hash, inserts the next
+events and moves the run's head (`run_heads`) to the last of them. Creating a run and deleting
+one are also entered on the run ledger (store/ledger.py), the deletion as a tombstone. Triggers
+make UPDATE impossible and DELETE possible only for a run whose tombstone is on the ledger, so
+append-only holds even against code that bypasses this module; what someone who drops the
+triggers changes, `verify` names (store/verify.py, store/anchors.py, docs/tamper-evidence.md).
 """
 
 from __future__ import annotations
@@ -94,10 +97,11 @@ _MOVE_HEAD = (
     "INSERT INTO run_heads (run_id, seq, hash) VALUES (?, ?, ?) "
     "ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
 )
-_HEADS_FROM_EVENTS = """INSERT INTO run_heads (run_id, seq, hash)
-SELECT e.run_id, e.seq, e.hash FROM events e
+# Each run's last event, as its events say (anchors read it; old stores' heads are built from it).
+LAST_EVENTS = """SELECT e.run_id, e.seq, e.hash FROM events e
 JOIN (SELECT run_id, max(seq) AS seq FROM events GROUP BY run_id) last
     ON last.run_id = e.run_id AND last.seq = e.seq"""
+_HEADS_FROM_EVENTS = f"INSERT INTO run_heads (run_id, seq, hash) {LAST_EVENTS}"
 
 
 class Conflict(RuntimeError):
