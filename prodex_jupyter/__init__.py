@@ -67,6 +67,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "prodex-jupyter"}]
 
 
+def _jupyter_server_extension_points() -> list[dict]:
+    """The Jupyter server extension (REST API, worker processes); see `prodex_jupyter.server`."""
+    from .server import _jupyter_server_extension_points as points
+
+    return points()
+
+
 if "ipykernel" in __import__("sys").modules:  # in a notebook kernel: runs show their run view
     from .widgets import enable_notebook_display as _enable_notebook_display
 

@@ -9,6 +9,9 @@ import pytest
 
 import prodex_jupyter as px
 
+# jp_fetch and a real jupyter_server with the extension, for tests/test_server.py
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 

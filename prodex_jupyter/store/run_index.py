@@ -267,3 +267,26 @@ _USED_ELSEWHERE = [  # the partial indexes' own conditions, so SQLite uses them
     f"SELECT 1 FROM events WHERE {rows} AND {expr} = ? AND run_id IS NOT ? LIMIT 1"
     for rows, expr in ((_PRODUCED_ROWS, _PRODUCED), (_CONSUMED_ROWS, _CONSUMED))
 ]
+
+
+_PENDING_SQL = """
+SELECT run_id, count(*) FROM (
+    SELECT run_id, kind, json_extract(payload, '$.decision') AS decision,
+        row_number() OVER (
+            PARTITION BY run_id, json_extract(payload, '$.gate_id') ORDER BY seq DESC
+        ) AS newest
+    FROM events
+    WHERE run_id IN ({ids}) AND kind IN ('gate_posed', 'gate_decided')
+) WHERE newest = 1 AND (kind = 'gate_posed' OR decision = 'reopened')
+GROUP BY run_id
+"""
+
+
+def pending_gate_counts(log: EventLog, run_ids: Iterable[str]) -> dict[str, int]:
+    """How many gates of each run wait for a decision (posed, or reopened, and not decided since);
+    runs with none are left out. For a page of the runs list, not for every run at once."""
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    rows = log.query(_PENDING_SQL.format(ids=",".join("?" * len(ids))), ids)
+    return {run_id: n for run_id, n in rows}

@@ -1,0 +1,137 @@
+"""The server's worker processes: one per run being executed, started and watched off the loop.
+
+A worker (`server/worker.py`) is a separate Python process in its own session: a node that
+crashes or hangs it, or a kill, takes only the worker down; the server keeps serving and the run
+shows `interrupted`. The server never executes a run on its own event loop.
+
+When a worker exits cleanly (it idled at a gate, or the run ended) while work became runnable in
+between (a decision landed as it was leaving), the server resumes the run in a new worker, so no
+decision is left waiting for an executor that has just gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..runtime.resume import runnable_nodes
+from ..store import RunNotFound, RunStore
+
+START_TIMEOUT_S = 120.0
+FINAL = ("completed", "completed_partial", "failed")
+
+
+class WorkerError(RuntimeError):
+    """The worker could not start the run; the message is the worker's own."""
+
+
+class Workers:
+    """Starts workers for runs and keeps track of them until they exit."""
+
+    def __init__(self, store: RunStore, cwd: Path, log: logging.Logger | None = None) -> None:
+        self.store = store
+        self.cwd = cwd
+        self.log = log or logging.getLogger(__name__)
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self._watchers: set[asyncio.Task] = set()
+
+    async def start(self, template: Path, inputs: dict[str, Path]) -> str:
+        """A new run of `template` executing in a new worker; returns its run id once recorded."""
+        args = ["run", str(template)]
+        for node_id, path in inputs.items():
+            args += ["--input", f"{node_id}={path}"]
+        return await self._spawn(args)
+
+    async def resume(self, run_id: str) -> str:
+        """Continue a run nobody executes, in a new worker."""
+        return await self._spawn(["resume", run_id])
+
+    def live(self, run_id: str) -> bool:
+        process = self.processes.get(run_id)
+        return process is not None and process.returncode is None
+
+    async def _spawn(self, args: Sequence[str]) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "prodex_jupyter.server.worker",
+            "--store",
+            str(self.store.root),
+            *args,
+            cwd=str(self.cwd),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # a signal to the server's process group spares workers
+        )
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            raise WorkerError(f"the worker did not start within {START_TIMEOUT_S:.0f} s") from None
+        try:
+            reply = json.loads(line) if line else {}
+        except ValueError:
+            reply = {}
+        if "run_id" not in reply:
+            _, err = await process.communicate()
+            message = reply.get("error") or _last_lines(err) or "the worker exited"
+            raise WorkerError(message)
+        run_id = str(reply["run_id"])
+        self.processes[run_id] = process
+        task = asyncio.ensure_future(self._watch(run_id, process))
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+        return run_id
+
+    async def _watch(self, run_id: str, process: asyncio.subprocess.Process) -> None:
+        """Reap the worker (a zombie would look alive to the lease check), log how it ended,
+        and resume the run if a decision landed as the worker was leaving."""
+        _, err = await process.communicate()
+        if self.processes.get(run_id) is process:
+            del self.processes[run_id]
+        code = process.returncode
+        if code != 0:
+            self.log.warning(
+                "prodex: the worker of run %s ended with %s%s",
+                run_id,
+                f"signal {-code}" if code is not None and code < 0 else f"exit code {code}",
+                f": {_last_lines(err)}" if err else "",
+            )
+            return
+        try:
+            state = self.store.state(run_id)
+        except RunNotFound:
+            return  # deleted meanwhile
+        if (
+            state.status not in FINAL
+            and self.store.leases.holder(run_id) is None
+            and runnable_nodes(state)
+        ):
+            self.log.info("prodex: run %s can go on after its worker left: resuming it", run_id)
+            try:
+                await self.resume(run_id)
+            except WorkerError as exc:
+                self.log.warning("prodex: could not resume run %s: %s", run_id, exc)
+
+    async def wait_all(self) -> None:
+        """Until every worker started here has exited and been reaped."""
+        if self._watchers:
+            await asyncio.gather(*self._watchers, return_exceptions=True)
+
+    def kill_all(self) -> None:
+        """Stop every worker (tests, and a server that is told to stop its runs)."""
+        for process in list(self.processes.values()):
+            if process.returncode is None:
+                process.kill()
+
+
+def _last_lines(err: bytes | None, n: int = 5) -> str:
+    text = (err or b"").decode("utf-8", "replace").strip().splitlines()
+    return " | ".join(text[-n:])
