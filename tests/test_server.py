@@ -269,7 +269,7 @@ async def test_refused_and_malformed_decisions_write_nothing(api, store):
     before = store.state(run_id).last_seq
     path = f"runs/{run_id}/gates/numbers_ok"
     for body, code, words in [
-        ({"decision": "reject"}, 400, "needs a note"),
+        ({"decision": "reject"}, 400, "field 'note': rejecting"),
         ({"decision": "reject", "note": "   "}, 400, "needs a note"),
         ({"decision": "approve"}, 400, "field 'decision'"),
         ({"note": "x"}, 400, "field 'decision'"),
@@ -283,6 +283,8 @@ async def test_refused_and_malformed_decisions_write_nothing(api, store):
     assert (await api.post(path, {"decision": "confirm"}))[0] == 200
     code, reply = await api.post(path, {"decision": "confirm"})
     assert code == 409 and "already confirmed" in reply["message"]
+    code, reply = await api.post(path, {"decision": "reopen"})  # an override needs its reason
+    assert code == 400 and "field 'note': reopening" in reply["message"]
 
 
 async def test_runs_are_filtered_and_paged_newest_first(api):
@@ -400,7 +402,8 @@ async def test_a_decision_resumes_an_interrupted_run_in_a_new_worker(api, root):
     await api.until(run_id, lambda r: r["interrupted"])
     (root / "hold").unlink()
     # a decision on the run (here: reopen and confirm again) starts a resuming worker
-    assert (await api.post(f"runs/{run_id}/gates/numbers_ok", {"decision": "reopen"}))[0] == 200
+    reopen = {"decision": "reopen", "note": "look again"}
+    assert (await api.post(f"runs/{run_id}/gates/numbers_ok", reopen))[0] == 200
     assert (await api.post(f"runs/{run_id}/gates/numbers_ok", {"decision": "confirm"}))[0] == 200
     record = await api.until(run_id, finished)
     assert record["status"] == "completed"

@@ -21,9 +21,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
 
-from ..runtime import GateStateError, InputError, compare, load_run
+from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
 from ..runtime.resume import runnable_nodes
+from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..store.run_index import list_runs, pending_gate_counts
 from ..template import TemplateError, load_template
@@ -34,7 +35,7 @@ from .workers import WorkerError, Workers
 T = TypeVar("T")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-DECISIONS = {"confirm": "confirm", "reject": "reject", "reopen": "reopen"}
+DECISIONS = {"confirm": "confirmed", "reject": "rejected", "reopen": "reopened"}
 
 
 class ApiError(HTTPError):
@@ -237,8 +238,6 @@ class GateHandler(ProdexHandler):
         note = body.get("note")
         if note is not None and not isinstance(note, str):
             raise ApiError(400, f"field 'note' must be a string, not {_type(note)}")
-        if decision == "reject" and not (note or "").strip():
-            raise ApiError(400, f"field 'note': rejecting gate {gate_id!r} needs a note saying why")
         author = self.current_user.username  # never a name sent by the client
         gate, resume = await self.off_loop(self._decide, run_id, gate_id, decision, note, author)
         if resume and not self.workers.live(run_id):
@@ -259,9 +258,18 @@ class GateHandler(ProdexHandler):
             raise ApiError(
                 404, f"run {run_id} has no gate {gate_id!r} (gates: {', '.join(run.gates)})"
             )
+        gate = run.gates[gate_id]
         try:
-            getattr(run, DECISIONS[decision])(gate_id, note=note, by=author)
+            getattr(run, decision)(gate_id, note=note, by=author)
         except GateStateError as exc:
+            # a missing note is bad input (400); a decision the gate's state refuses is 409
+            missing = not (note or "").strip() and str(exc) == note_required(
+                gate, DECISIONS[decision]
+            )
+            raise ApiError(
+                400 if missing else 409, f"field 'note': {exc}" if missing else str(exc)
+            ) from None
+        except DecisionRefused as exc:  # the gate's deciders or four-eyes rule
             raise ApiError(409, str(exc)) from None
         state = run.state
         resume = run.executor is None and state.status not in records.FINAL
