@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ import pytest
 
 import prodex_jupyter as px
 from prodex_jupyter.store import RunFold
+from tests import nodes_for_tests
 
 CLEAN = "- required columns: a, b\n- no nulls in a\n- a between -100 and 1000\n- at least 1 rows"
 
@@ -151,20 +151,10 @@ def test_decisions_that_the_gate_state_does_not_allow_are_refused(tmp_path, stor
 
 
 def test_independent_branches_run_concurrently(tmp_path, store):
-    barrier = threading.Barrier(2, timeout=10)
     tpl = px.Template("branches", base_dir=tmp_path)
     tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
-
-    @tpl.python("left")
-    def left(t):
-        barrier.wait()  # only returns when `right` is running at the same time
-        return 1
-
-    @tpl.python("right")
-    def right(t):
-        barrier.wait()
-        return 2
-
+    tpl.python_node("left", function=nodes_for_tests.left)  # both wait on one barrier
+    tpl.python_node("right", function=nodes_for_tests.right)
     run = tpl.run(store=store, policy=px.confirm_high)
     run.wait(timeout=30)
     assert run.status == "completed", run.why_not_produced("left")

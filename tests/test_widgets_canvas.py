@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections import Counter
 from urllib.parse import unquote
@@ -18,6 +17,7 @@ from prodex_jupyter.view.graph_layout import NODE_W, layered_layout
 from prodex_jupyter.widgets import RunView
 from prodex_jupyter.widgets.canvas import RunCanvas
 
+from . import nodes_for_tests
 from .test_widgets_support import chain, generated, until, with_failure
 
 
@@ -224,17 +224,12 @@ def test_layered_layout_of_500_nodes_is_quick():
     assert len(layout.positions) == 500
 
 
-HOLD = threading.Event()
+HOLD = nodes_for_tests.HOLD
 
 
 def test_a_node_being_computed_is_drawn_running(tmp_path, store):
     tpl = chain(tmp_path)
-
-    @tpl.python("slow", explanation="waits for the test")
-    def slow(t):
-        HOLD.wait(10)
-        return 1.0
-
+    tpl.python_node("slow", function=nodes_for_tests.held, explanation="waits for the test")
     HOLD.clear()
     run = tpl.run(store=store)
     view = RunView(run)

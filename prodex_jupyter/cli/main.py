@@ -17,11 +17,11 @@ from ..runtime import (
     confirm_high,
     load_run,
     note_required,
+    runnable_nodes,
     runs,
     start_run,
 )
 from ..runtime.policy import Policy
-from ..runtime.resume import runnable_nodes
 from ..store import (
     Anchor,
     AnchorRefused,

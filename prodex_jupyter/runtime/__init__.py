@@ -4,9 +4,10 @@ from ..template import install_engine
 from .compare import Comparison, PairDiff, TableDiff, compare
 from .compute import InputError
 from .deciders import DecisionRefused
-from .engine import start_run
+from .executor import EXECUTOR, Executor, start_run
 from .explain import display_state, why_not_produced
 from .history import RunsTable, delete_run, runs
+from .interruption import is_interrupted, runnable_nodes
 from .observers import on_run_opened, remove_run_opened
 from .policy import Policy, confirm_high
 from .prompts import Prompt, prompt_queue
@@ -16,8 +17,10 @@ from .run import GateStateError, Run, RunEngineError, current_actor, load_run, n
 install_engine(start_run)
 
 __all__ = [
+    "EXECUTOR",
     "Comparison",
     "DecisionRefused",
+    "Executor",
     "GateStateError",
     "InputError",
     "PairDiff",
@@ -33,11 +36,13 @@ __all__ = [
     "current_actor",
     "delete_run",
     "display_state",
+    "is_interrupted",
     "load_run",
     "note_required",
     "on_run_opened",
     "prompt_queue",
     "remove_run_opened",
+    "runnable_nodes",
     "runs",
     "start_run",
     "why_not_produced",

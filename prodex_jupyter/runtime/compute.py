@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,9 +124,15 @@ def _read_file(path: Path, fmt: str) -> pa.Table:
         cursor.close()
 
 
-def compute_node(node: Node, upstream: dict[str, Value], sandbox: SqlSandbox) -> Value:
+def compute_node(
+    node: Node,
+    upstream: dict[str, Value],
+    sandbox: SqlSandbox,
+    on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> Value:
     """The value of a sql, python or output node from its upstream values; SQL runs in the
-    `sandbox`, reading the upstream values by node id and nothing else."""
+    `sandbox`, reading the upstream values by node id and nothing else. `on_query` is handed the
+    connection that runs the node's SQL before it runs (so a time limit can interrupt it)."""
     if isinstance(node, PythonNode):
         assert node.func is not None
         args = {name: to_python_arg(upstream[name]) for name in node.upstream}
@@ -136,7 +143,7 @@ def compute_node(node: Node, upstream: dict[str, Value], sandbox: SqlSandbox) ->
     if sql is None:
         raise TypeError(f"node '{node.id}' of kind {node.kind} is not computed from upstream")
     tables = {name: to_table(value, name) for name, value in upstream.items()}
-    table = sandbox.query(node.id, node.kind, sql, tables)
+    table = sandbox.query(node.id, node.kind, sql, tables, on_query=on_query)
     return collapse_output(table) if isinstance(node, OutputNode) else table
 
 

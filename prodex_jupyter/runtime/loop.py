@@ -1,6 +1,11 @@
 """Where runs execute. In a kernel: the kernel's own event loop, so a Confirm click resumes the run.
 Elsewhere (scripts, the command line, tests): one background event-loop thread for the process.
 Heavy work (DuckDB, pandas, python nodes) goes to a shared worker pool either way.
+
+The pool's threads are daemon threads, unlike `concurrent.futures`' (which the interpreter joins
+at exit): a python node past its time limit cannot be killed, only abandoned, and an abandoned
+thread must neither keep the process alive at exit nor take a worker away from other nodes
+(`Workers.abandon` starts a replacement).
 """
 
 from __future__ import annotations
@@ -8,13 +13,57 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from typing import Any
 
-WORKERS = ThreadPoolExecutor(
-    max_workers=min(32, (os.cpu_count() or 2) + 8), thread_name_prefix="prodex-node"
-)
+log = logging.getLogger(__name__)
+
+
+class Workers:
+    """A pool of daemon threads taking work from one queue; grows on demand up to `size`."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._idle = threading.Semaphore(0)
+        self._threads = 0
+        self._abandoned = 0
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> None:
+        self._queue.put((work, args))
+        if self._idle.acquire(blocking=False):
+            return  # a waiting thread takes it
+        with self._lock:
+            if self._threads >= self.size + self._abandoned:
+                return
+            self._threads += 1
+            n = self._threads
+        threading.Thread(target=self._serve, name=f"{self.name}-{n}", daemon=True).start()
+
+    def abandon(self) -> None:
+        """One worker is stuck in work nobody waits for any more: let another take its place."""
+        with self._lock:
+            self._abandoned += 1
+
+    def _serve(self) -> None:
+        while True:
+            work, args = self._queue.get()
+            try:
+                work(*args)
+            except BaseException:  # work reports its own errors; never lose the thread
+                log.exception("prodex worker: unexpected error")
+            self._idle.release()  # counts idle threads, as in concurrent.futures
+
+
+WORKERS = Workers(min(32, (os.cpu_count() or 2) + 8), "prodex-node")
 
 _lock = threading.Lock()
 _background: asyncio.AbstractEventLoop | None = None

@@ -1,13 +1,15 @@
-"""Resuming a run that no process executes (the kernel restarted, the command line exited).
+"""Planning the resume of a run that no process executes (the kernel restarted, the command line
+exited, the process was killed): what it needs, rebuilt from its own record. The executor
+(runtime/executor.py) then executes it.
 
-`Run.resume()` rebuilds what the run needs from its own record, then executes it here:
-
-- the template from the run's `run_created` event (`Template.from_dict(..., base_dir=...)`); if
-  it no longer rebuilds to the recorded fingerprint (a `module:function` node whose code changed
+- the template from the run's `run_created` event (`Template.from_dict(..., base_dir=...)`), its
+  python nodes' functions imported or loaded from their captures (runtime/functions.py); if it
+  no longer rebuilds to the recorded fingerprint (a `module:function` node whose code changed
   since), resuming is refused, naming the nodes;
 - values of produced nodes are never recomputed: they load lazily from their stored artifacts
   (a missing artifact refuses the resume, naming node and artifact);
-- nodes left `running` by a dead process run again; failed nodes stay failed;
+- nodes left `running` by a dead process run again; failed nodes stay failed, unless
+  `retry_failed`: then each gets a new attempt (a `node_retried` event);
 - sources not read yet are read from the files the run was started with. A source already read
   is never read again: its stored table is used, even if its file has changed since (the change
   is reported in `ResumePlan.notes`). A source whose recorded content hash no longer matches its
@@ -19,19 +21,15 @@ while another live process holds it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..store import RunState, RunStatusChanged
+from ..store import NodeRetried, RunState
 from ..store.artifacts import file_sha256
-from ..store.leases import HOST
 from ..template import SourceNode, Template
 from .compute import SourceInput
-from .policy import Policy
+from .functions import FunctionRestoreError, restore_functions
 from .run import Run
-
-FINAL = ("completed", "completed_partial", "failed")
 
 
 class ResumeError(RuntimeError):
@@ -44,37 +42,25 @@ class ResumePlan:
     sources: dict[str, SourceInput]
     rerun: list[str]  # nodes a dead process left running
     notes: list[str] = field(default_factory=list)
+    retries: list[NodeRetried] = field(default_factory=list)  # to append before executing
 
 
-def runnable_nodes(state: RunState) -> list[str]:
-    """Nodes that could execute now: not produced or failed, every upstream produced and its gate
-    confirmed (a node a dead process left `running` counts)."""
-    ready = []
-    for node_id, node in state.nodes.items():
-        if node.state in ("produced", "failed"):
-            continue
-        if all(
-            state.nodes[up].state == "produced"
-            and (
-                state.nodes[up].gate_id is None
-                or state.gates[state.nodes[up].gate_id].status == "confirmed"
-            )
-            for up in node.upstream
-        ):
-            ready.append(node_id)
-    return ready
-
-
-def plan_resume(run: Run) -> ResumePlan:
+def plan_resume(run: Run, *, retry_failed: bool = False) -> ResumePlan:
     """Everything needed to continue `run` here, or a ResumeError saying what is missing."""
     store = run.store
-    created = run._fold.created
+    created = run.fold.created
     state = run.state
     if created is None:
         raise ResumeError(f"run {run.id} has no run_created event: nothing to resume")
     base_dir = state.base_dir or None
     try:
-        template = Template.from_dict(dict(created.template), base_dir=base_dir)
+        functions = restore_functions(created.functions, store)
+    except FunctionRestoreError as exc:
+        raise ResumeError(f"run {run.id}: {exc}") from None
+    try:
+        template = Template.from_dict(
+            dict(created.template), base_dir=base_dir, functions=functions
+        )
     except Exception as exc:
         raise ResumeError(
             f"run {run.id}: its template '{state.template_id}' cannot be rebuilt from the "
@@ -93,7 +79,10 @@ def plan_resume(run: Run) -> ResumePlan:
             f"changed: {', '.join(changed) or '?'}); start a new run of the edited template"
         )
     notes: list[str] = []
-    needed = _needed_values(state)
+    retried = (
+        sorted(n for n, rec in state.nodes.items() if rec.state == "failed") if retry_failed else []
+    )
+    needed = _needed_values(state, retried)
     for node_id in sorted(needed):
         result = state.results[node_id]
         if result.artifact and not store.artifacts.path(result.artifact).exists():
@@ -118,7 +107,7 @@ def plan_resume(run: Run) -> ResumePlan:
                         "table it read then (stored artifact), not the file as it is now"
                     )
             continue
-        if state.nodes[node_id].state == "failed":
+        if state.nodes[node_id].state == "failed" and node_id not in retried:
             continue
         given = created.inputs.get(node_id, "")
         if consumed is not None:  # read before but not produced: only re-read identical bytes
@@ -149,50 +138,18 @@ def plan_resume(run: Run) -> ResumePlan:
         fmt = node.format or _suffix(path)
         sources[node_id] = SourceInput(node_id, path=path, format=fmt)
     rerun = [n for n, rec in state.nodes.items() if rec.state == "running"]
-    return ResumePlan(template, sources, rerun, notes)
+    retries = []
+    if retried:
+        failures = "; ".join(f"{n}: {state.nodes[n].error.splitlines()[0]}" for n in retried)
+        retries.append(NodeRetried(retried, reason=f"retry after failure ({failures})"))
+    return ResumePlan(template, sources, rerun, notes, retries)
 
 
-def resume_run(run: Run, policy: Policy | None = None) -> Run:
-    """Execute a stored run in this process from where it stands (see the module docstring)."""
-    from .engine import LIVE, launch
-
-    if run._scheduler is not None and run._scheduler.lease is not None:
-        return run  # already executing here
-    live = LIVE.get(run.id)
-    if live is not None and live.lease is not None and live.run is not run:
-        return live.run  # another handle in this process executes it
-    run.refresh()
-    state = run.state
-    if state.status in FINAL and not runnable_nodes(state):
-        run.resume_notes = [f"run {run.id} is {state.status}: nothing to resume"]
-        return run
-    plan = plan_resume(run)
-    leases = run.store.leases
-    lease = leases.acquire(run.id)  # LeaseHeld while another live process executes it
-    try:
-        run.refresh()  # another process may have finished it while we planned
-        if run.state.status in FINAL and not runnable_nodes(run.state):
-            leases.release(run.id, lease)
-            run.resume_notes = [f"run {run.id} is {run.state.status}: nothing to resume"]
-            return run
-        reason = f"resumed by process {os.getpid()} on {HOST}"
-        if plan.rerun:
-            reason += f"; re-running {', '.join(plan.rerun)} (left running by a stopped process)"
-        run._append(RunStatusChanged("executing", reason=reason), guard=leases.guard(run.id, lease))
-        run.template = plan.template
-        run.resume_notes = plan.notes
-        launch(run, plan.template, plan.sources, policy, lease)
-    except BaseException:
-        leases.release(run.id, lease)
-        raise
-    return run
-
-
-def _needed_values(state: RunState) -> set[str]:
+def _needed_values(state: RunState, retried: list[str]) -> set[str]:
     """Produced nodes whose values a node still to run reads."""
     needed = set()
     for node in state.nodes.values():
-        if node.state == "produced":
+        if node.state == "produced" or (node.state == "failed" and node.node_id not in retried):
             continue
         needed.update(up for up in node.upstream if state.nodes[up].state == "produced")
     return needed

@@ -1,7 +1,10 @@
-"""`Run`: the handle a user holds on one run. Reads come from the store's fold; decisions go to it.
+"""`Run`: the handle a user holds on one run. It reads (a fold of the run's events) and decides
+(it appends gate decisions); it never executes anything.
 
-The same object serves a run executing in this process (it has a scheduler), and a stored run
-opened later or elsewhere (`load_run`): decisions are events either way, and the process that
+Executing is the executor's (runtime/executor.py): it starts and resumes runs, writes their node
+events and tells the Run through a narrow interface (`fold`, `absorb`, `attach`, `detach`,
+`mark_busy`, `mark_idle`). The same object serves a run executing in this process and a stored
+run opened later or elsewhere (`load_run`): decisions are events either way, and the process that
 executes the run reacts to them wherever they were made.
 """
 
@@ -12,11 +15,10 @@ import getpass
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..store import (
     Conflict,
-    Event,
     GateDecided,
     GateRecord,
     InputRecord,
@@ -32,13 +34,12 @@ from ..store import (
 from ..template import Template
 from .deciders import DecisionRefused, refusal
 from .explain import display_state, why_not_produced
+from .interruption import is_interrupted
 from .observers import announce
 from .prompts import Prompt, prompt_queue
 
 if TYPE_CHECKING:
-    from ..store.event_log import Guard
     from .policy import Policy
-    from .scheduler import Scheduler
 
 Listener = Callable[["Run", list[StoredEvent]], None]
 
@@ -48,6 +49,19 @@ _ALLOWED = {
     "rejected": {"pending"},
     "reopened": {"confirmed", "rejected"},
 }
+
+
+class Execution(Protocol):
+    """What a Run asks of the executor executing it in this process."""
+
+    @property
+    def active(self) -> bool:
+        """Still executing the run here (it holds, or will take again, the run's lease)."""
+        ...
+
+    def runs_on_this_thread(self) -> bool:
+        """The run's event loop is this thread's (a notebook kernel): blocking would stall it."""
+        ...
 
 
 class GateStateError(ValueError):
@@ -85,19 +99,19 @@ class Run:
         ] = []
         self._idle = threading.Event()
         self._idle.set()
-        self._scheduler: Scheduler | None = None
+        self._execution: Execution | None = None
         self._crash: BaseException | None = None
         self.resume_notes: list[str] = []  # what `resume()` wants a person to know
 
     # ------------------------------------------------------------------ state
     def refresh(self) -> Run:
         """Fold in events written since we last looked (by this process or any other)."""
-        self._absorb(self.store.events(self.id, after=self._fold.last_seq))
+        self.absorb(self.store.events(self.id, after=self._fold.last_seq))
         return self
 
     @property
     def state(self) -> RunState:
-        if self._scheduler is None:
+        if not self.is_executing_here:  # the executor here folds every event as it writes it
             self.refresh()
         with self._lock:
             return self._fold.snapshot()
@@ -153,23 +167,33 @@ class Run:
 
     @property
     def is_executing_here(self) -> bool:
-        return self._scheduler is not None
+        execution = self._execution
+        return execution is not None and execution.active
 
     @property
     def executor(self) -> Lease | None:
         """The live lease of the process executing this run (this one or another), or None."""
         return self.store.leases.holder(self.id)
 
-    def resume(self, policy: Policy | None = None) -> Run:
+    @property
+    def interrupted(self) -> bool:
+        """No process executes the run any more, yet it could go on (see `is_interrupted`):
+        `resume()` continues it."""
+        if self.is_executing_here:
+            return False
+        return is_interrupted(self.state, self.executor)
+
+    def resume(self, policy: Policy | None = None, *, retry_failed: bool = False) -> Run:
         """Continue a run no process is executing (kernel restarted, command line exited), here.
 
         Nodes whose result is stored are not recomputed; nodes left running by a dead process run
-        again. Refused (LeaseHeld) while another live process executes the run. Returns at once,
-        like `Template.run`; `policy` decides gates posed from now on.
+        again; with `retry_failed`, failed nodes get a new attempt (the failure stays on the
+        record). Refused (LeaseHeld) while another live process executes the run. Returns at
+        once, like `Template.run`; `policy` decides gates posed from now on.
         """
-        from .resume import resume_run
+        from .executor import EXECUTOR  # the one executor of this process
 
-        return resume_run(self, policy)
+        return EXECUTOR.resume(self, policy=policy, retry_failed=retry_failed)
 
     def __repr__(self) -> str:
         state = self.state
@@ -216,9 +240,8 @@ class Run:
                     raise DecisionRefused(refused)
                 event = GateDecided(gate_id, decision, actor, note, gate.confidence)
                 try:
-                    if self._scheduler is not None:
-                        self._idle.clear()  # a following wait() must see the run move on
-                    self._append(event, expect_last=state.last_seq)
+                    stored = self.store.append(self.id, event, expect_last=state.last_seq)
+                    self.absorb(stored)  # an executor here hears it before this returns
                     return self
                 except Conflict:
                     continue  # another process wrote meanwhile: re-read and re-check
@@ -227,8 +250,8 @@ class Run:
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None = None) -> Run:
         """Block until nothing more can progress without a decision (outside an event loop)."""
-        scheduler = self._scheduler
-        if scheduler is not None and scheduler.runs_on_this_thread():
+        execution = self._execution
+        if execution is not None and execution.active and execution.runs_on_this_thread():
             raise RuntimeError(
                 "run.wait() would block the event loop this run executes on (a notebook kernel); "
                 "use `await run.until_idle()` instead"
@@ -274,16 +297,16 @@ class Run:
 
         return unsubscribe
 
-    # -------------------------------------------------------- engine interface
-    def _append(
-        self, *events: Event, expect_last: int | None = None, guard: Guard | None = None
-    ) -> list[StoredEvent]:
-        with self._lock:
-            stored = self.store.append(self.id, *events, expect_last=expect_last, guard=guard)
-            self._absorb(stored)
-            return stored
+    # ------------------------------------------------------ executor interface
+    @property
+    def fold(self) -> RunFold:
+        """The fold as it stands, without taking a snapshot: the executor reads it per node.
+        Read it; only `absorb` applies events to it."""
+        return self._fold
 
-    def _absorb(self, stored: list[StoredEvent]) -> None:
+    def absorb(self, stored: list[StoredEvent]) -> None:
+        """Fold in events just written to the store (by this process), then tell listeners.
+        Anything written by others in between is read from the store first."""
         if not stored:
             return
         with self._lock:
@@ -295,17 +318,32 @@ class Run:
             listeners = list(self._listeners)
         if not fresh:
             return
-        if self._scheduler is not None:
-            self._scheduler.observe(fresh)
         for listener in listeners:
             listener(self, fresh)
         self._check_waiters()
 
-    def _mark_busy(self) -> None:
+    def attach(self, execution: Execution) -> None:
+        """This process starts executing the run: `wait()` now waits for it."""
+        with self._lock:
+            self._execution = execution
+            self._crash = None
+        self.mark_busy()
+
+    def detach(self, execution: Execution, crash: BaseException | None = None) -> None:
+        """This process no longer executes the run (`crash`: the engine itself failed)."""
+        with self._lock:
+            if self._execution is execution:
+                self._execution = None
+        self.mark_idle(crash)
+
+    def mark_busy(self) -> None:
+        """The executor has work in hand: `wait()` blocks until `mark_idle`."""
         self._idle.clear()
 
-    def _mark_idle(self, crash: BaseException | None = None) -> None:
-        self._crash = crash
+    def mark_idle(self, crash: BaseException | None = None) -> None:
+        """Nothing more moves without a decision, or the run ended."""
+        if crash is not None:
+            self._crash = crash
         self._idle.set()
         self._check_waiters()
 
@@ -371,7 +409,7 @@ def load_run(run_id: str, store: RunStore | str | None = None) -> Run:
     """A stored run, to review or decide on (it does not execute in this process)."""
     run = Run(open_store(store), run_id)
     run.refresh()
-    if run._fold.last_seq < 0:
+    if run.fold.last_seq < 0:
         raise RunNotFound(f"no run {run_id!r} in the store at {run.store.root}")
     announce(run)
     return run

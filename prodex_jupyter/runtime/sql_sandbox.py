@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -51,13 +52,23 @@ class SqlSandbox:
         for statement in lockdown_statements([self.readable, Path(spill)]):
             self.database.execute(statement)
 
-    def query(self, node_id: str, kind: str, sql: str, upstream: dict[str, pa.Table]) -> pa.Table:
-        """The result of one node's SQL over its upstream tables, registered by node id."""
+    def query(
+        self,
+        node_id: str,
+        kind: str,
+        sql: str,
+        upstream: dict[str, pa.Table],
+        on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> pa.Table:
+        """The result of one node's SQL over its upstream tables, registered by node id.
+        `on_query` gets the cursor before the SQL runs (a time limit interrupts it)."""
         check_one_select(sql, _who(node_id, kind))
         cursor = self.database.cursor()
         try:
             for name, table in upstream.items():
                 cursor.register(name, table)
+            if on_query is not None:
+                on_query(cursor)
             return cursor.sql(sql).to_arrow_table()
         except duckdb.PermissionException as exc:
             raise refusal(node_id, kind, sql, exc, sorted(upstream)) from None

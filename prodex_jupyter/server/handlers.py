@@ -23,7 +23,7 @@ from tornado.web import HTTPError
 
 from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
-from ..runtime.resume import runnable_nodes
+from ..runtime.interruption import runnable_nodes
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..store.run_index import list_runs, pending_gate_counts

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from ..checks.json_values import json_safe
 from ..runtime import prompt_queue
 from ..runtime.compare import Comparison
-from ..runtime.resume import runnable_nodes
+from ..runtime.interruption import runnable_nodes
 from ..store import GateRecord, InputRecord, Lease, Result, RunState
 from ..store.run_index import RunRow
 from ..view.canvas import display_states

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from ..runtime import Run, load_run, start_run
-from ..runtime.resume import runnable_nodes
+from ..runtime.interruption import runnable_nodes
 from ..store import RunStore
 from ..template import load_template
 

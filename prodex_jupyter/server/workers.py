@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..runtime.resume import runnable_nodes
+from ..runtime.interruption import runnable_nodes
 from ..store import RunNotFound, RunStore
 
 START_TIMEOUT_S = 120.0

@@ -41,6 +41,11 @@ class RunCreated(Event):
     inputs: dict[str, str] = field(default_factory=dict)  # source id -> what was handed in
     base_dir: str = ""
     started_by: str = ""  # who started the run (four-eyes gates: not who confirms them)
+    # How a process resuming the run finds each python node's function again (runtime/
+    # functions.py): node id -> {"how": "import", "ref", "digest"} or {"how": "capture",
+    # "artifact", "digest"}. Empty for nodes the template itself rebuilds (YAML refs, inline code).
+    functions: dict[str, dict[str, str]] = field(default_factory=dict)
+    timeout_s: float | None = None  # the run's default node time limit
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,16 @@ class NodeFailed(Event):
 
 
 @dataclass(frozen=True)
+class NodeRetried(Event):
+    """Failed nodes given a new attempt (`resume(retry_failed=True)`); their failures stay on
+    the record, before this event."""
+
+    kind: ClassVar[str] = "node_retried"
+    node_ids: list[str]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class GatePosed(Event):
     """The checker gathered evidence; the gate waits for a person (or an explicit policy)."""
 
@@ -132,6 +147,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NodeStarted,
         NodeProduced,
         NodeFailed,
+        NodeRetried,
         GatePosed,
         GateDecided,
     )

@@ -17,6 +17,7 @@ from .events import (
     InputConsumed,
     NodeFailed,
     NodeProduced,
+    NodeRetried,
     NodeStarted,
     RunCreated,
     RunStatusChanged,
@@ -106,6 +107,8 @@ class NodeRecord:
     error: str = ""
     traceback: str = ""
     started_at: str = ""
+    attempt: int = 1  # the latest attempt; earlier ones failed (`failures`)
+    failures: tuple[str, ...] = ()  # the errors of earlier attempts, oldest first
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,17 @@ class RunFold:
             )
         elif isinstance(e, NodeFailed):
             self._node(e.node_id, state="failed", error=e.error, traceback=e.traceback)
+        elif isinstance(e, NodeRetried):
+            for node_id in e.node_ids:
+                node = self.nodes[node_id]
+                self._node(
+                    node_id,
+                    state="waiting",
+                    error="",
+                    traceback="",
+                    attempt=node.attempt + 1,
+                    failures=(*node.failures, node.error),
+                )
         elif isinstance(e, GatePosed):
             self._gate(
                 e.gate_id,

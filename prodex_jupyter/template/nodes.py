@@ -56,6 +56,7 @@ class Node:
     upstream: tuple[str, ...] = ()
     explanation: str = ""
     gate: Gate | None = None
+    timeout_s: float | None = None  # a time limit; past it the node fails and the run goes on
 
     kind: NodeKind = field(init=False, default="source")
 
@@ -67,6 +68,8 @@ class Node:
         out: dict[str, Any] = {"id": self.id, "kind": self.kind, **self.body()}
         if self.explanation:
             out["explanation"] = self.explanation
+        if self.timeout_s is not None:
+            out["timeout_s"] = self.timeout_s
         if self.gate is not None and not self.gate.default:
             out["gate"] = self.gate.to_dict()
         return out

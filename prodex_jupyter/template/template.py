@@ -70,6 +70,7 @@ class Template:
         format: str | None = None,
         explanation: str = "",
         gate: GateLike = None,
+        timeout_s: float | None = None,
     ) -> Template:
         """A file source, or (no path) a DataFrame handed in at run time as `inputs={id: df}`."""
         text_path = str(path) if path is not None else None
@@ -87,20 +88,45 @@ class Template:
             description=f"Check the shape of the {id} input before anything is computed from it.",
             default=True,
         )
-        node = SourceNode(id=id, path=text_path, format=fmt, explanation=explanation, gate=the_gate)
+        node = SourceNode(
+            id=id,
+            path=text_path,
+            format=fmt,
+            explanation=explanation,
+            gate=the_gate,
+            timeout_s=_timeout(timeout_s, id),
+        )
         return self._add(node)
 
-    def sql(self, id: str, sql: str, *, explanation: str = "", gate: GateLike = None) -> Template:
+    def sql(
+        self,
+        id: str,
+        sql: str,
+        *,
+        explanation: str = "",
+        gate: GateLike = None,
+        timeout_s: float | None = None,
+    ) -> Template:
         """DuckDB SQL reading upstream nodes by id; the tables it reads are its upstream."""
         upstream = _sql_upstream(sql, id, "sql")
         return self._add(
             SqlNode(
-                id=id, sql=sql, upstream=upstream, explanation=explanation, gate=_as_gate(gate, id)
+                id=id,
+                sql=sql,
+                upstream=upstream,
+                explanation=explanation,
+                gate=_as_gate(gate, id),
+                timeout_s=_timeout(timeout_s, id),
             )
         )
 
     def python(
-        self, id: str | None = None, *, explanation: str = "", gate: GateLike = None
+        self,
+        id: str | None = None,
+        *,
+        explanation: str = "",
+        gate: GateLike = None,
+        timeout_s: float | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: a plain function whose parameters name upstream nodes (DataFrames in)."""
 
@@ -113,6 +139,7 @@ class Template:
                     upstream=_parameters(func, node_id),
                     explanation=explanation or (inspect.getdoc(func) or ""),
                     gate=_as_gate(gate, node_id),
+                    timeout_s=_timeout(timeout_s, node_id),
                 )
             )
             return func
@@ -127,8 +154,24 @@ class Template:
         code: str | None = None,
         explanation: str = "",
         gate: GateLike = None,
+        timeout_s: float | None = None,
     ) -> Template:
-        """A python node from a `module:function` reference, a function, or inline code."""
+        """A python node from a `module:function` reference, a function, or inline code.
+
+        A function together with `code` is a function restored when a run resumes, with the
+        code text the run recorded for it (runtime/functions.py)."""
+        limit = _timeout(timeout_s, id)
+        if callable(function) and code is not None:
+            node = PythonNode(
+                id=id,
+                func=function,
+                source=code,
+                upstream=_parameters(function, id),
+                explanation=explanation,
+                gate=_as_gate(gate, id),
+                timeout_s=limit,
+            )
+            return self._add(node)
         if (function is None) == (code is None):
             raise TemplateError("give exactly one of 'function' or 'code'", node=id, field="code")
         if code is not None:
@@ -140,6 +183,7 @@ class Template:
                 upstream=_parameters(func, id),
                 explanation=explanation,
                 gate=_as_gate(gate, id),
+                timeout_s=limit,
             )
         elif isinstance(function, str):
             func = _import_ref(function, id)
@@ -150,6 +194,7 @@ class Template:
                 upstream=_parameters(func, id),
                 explanation=explanation,
                 gate=_as_gate(gate, id),
+                timeout_s=limit,
             )
         else:
             assert function is not None
@@ -159,6 +204,7 @@ class Template:
                 upstream=_parameters(function, id),
                 explanation=explanation,
                 gate=_as_gate(gate, id),
+                timeout_s=limit,
             )
         return self._add(node)
 
@@ -170,6 +216,7 @@ class Template:
         sql: str | None = None,
         explanation: str = "",
         gate: GateLike = None,
+        timeout_s: float | None = None,
     ) -> Template:
         """What the pipeline exists for: `of=` one upstream node, or `sql=` over upstream nodes."""
         if gate is not None:
@@ -183,7 +230,14 @@ class Template:
             raise TemplateError("give exactly one of 'of' or 'sql'", node=id, field="of")
         upstream = (of,) if of is not None else _sql_upstream(sql or "", id, "sql")
         return self._add(
-            OutputNode(id=id, of=of, sql=sql, upstream=upstream, explanation=explanation)
+            OutputNode(
+                id=id,
+                of=of,
+                sql=sql,
+                upstream=upstream,
+                explanation=explanation,
+                timeout_s=_timeout(timeout_s, id),
+            )
         )
 
     def _add(self, node: Node) -> Template:
@@ -317,10 +371,16 @@ class Template:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, base_dir: str | Path | None = None) -> Template:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base_dir: str | Path | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> Template:
         from .yaml_io import template_from_dict
 
-        return template_from_dict(data, base_dir=base_dir)
+        return template_from_dict(data, base_dir=base_dir, functions=functions)
 
     @classmethod
     def load(cls, path: str | Path) -> Template:
@@ -368,11 +428,13 @@ class Template:
         *,
         store: Any = None,
         policy: Callable[..., Any] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
-        """Start a run against these inputs (source id -> path or DataFrame); returns the Run."""
+        """Start a run against these inputs (source id -> path or DataFrame); returns the Run.
+        `timeout_s` is the time limit of every node that sets none itself."""
         if _engine is None:
             raise RuntimeError("import prodex_jupyter (or prodex_jupyter.runtime) to run templates")
-        return _engine(self, inputs=inputs, store=store, policy=policy)
+        return _engine(self, inputs=inputs, store=store, policy=policy, timeout_s=timeout_s)
 
 
 # --------------------------------------------------------------------- helpers
@@ -491,6 +553,18 @@ def _check_gate(gate: Gate, node_id: str) -> None:
                 gate=gate.gate_id,
                 field="custom_checks",
             )
+
+
+def _timeout(value: Any, node_id: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise TemplateError(
+            f"timeout_s must be a positive number of seconds, not {value!r}",
+            node=node_id,
+            field="timeout_s",
+        )
+    return float(value)
 
 
 def _sql_upstream(sql: str, node_id: str, field: str) -> tuple[str, ...]:

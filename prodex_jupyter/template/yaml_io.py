@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ _NODE_FIELDS = {
     "python": {"function", "code"},
     "output": {"of", "sql"},
 }
-_COMMON_FIELDS = {"id", "kind", "explanation", "gate"}
+_COMMON_FIELDS = {"id", "kind", "explanation", "gate", "timeout_s"}
 
 
 def load_template(path: str | Path) -> Template:
@@ -42,7 +42,14 @@ def load_template(path: str | Path) -> Template:
         raise exc.located(str(path)) from None
 
 
-def template_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Template:
+def template_from_dict(
+    data: Any,
+    *,
+    base_dir: str | Path | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> Template:
+    """A template from its dict. `functions` (node id -> function) are python nodes' functions
+    restored by a resuming run, used with the code text the dict records for them."""
     if not isinstance(data, Mapping):
         raise TemplateError("a template is a mapping with 'id' and 'nodes'")
     unknown = set(data) - {"id", "description", "nodes"}
@@ -57,11 +64,13 @@ def template_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Temp
     if not isinstance(nodes, list) or not nodes:
         raise TemplateError("'nodes' must be a non-empty list", field="nodes")
     for index, node in enumerate(nodes):
-        _add_node(tpl, node, index)
+        _add_node(tpl, node, index, functions or {})
     return tpl
 
 
-def _add_node(tpl: Template, node: Any, index: int) -> None:
+def _add_node(
+    tpl: Template, node: Any, index: int, functions: Mapping[str, Callable[..., Any]]
+) -> None:
     if not isinstance(node, Mapping):
         raise TemplateError(f"nodes[{index}] must be a mapping", field="nodes")
     node_id = node.get("id")
@@ -82,11 +91,17 @@ def _add_node(tpl: Template, node: Any, index: int) -> None:
             node=node_id,
             field=sorted(unknown)[0],
         )
-    common = {"explanation": str(node.get("explanation") or ""), "gate": node.get("gate")}
+    common = {
+        "explanation": str(node.get("explanation") or ""),
+        "gate": node.get("gate"),
+        "timeout_s": node.get("timeout_s"),
+    }
     if kind == "source":
         tpl.source(node_id, node.get("path"), format=node.get("format"), **common)
     elif kind == "sql":
         tpl.sql(node_id, node.get("sql") or "", **common)
+    elif kind == "python" and node_id in functions:
+        tpl.python_node(node_id, function=functions[node_id], code=node.get("code"), **common)
     elif kind == "python":
         tpl.python_node(node_id, function=node.get("function"), code=node.get("code"), **common)
     else:

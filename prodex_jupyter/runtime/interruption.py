@@ -1,0 +1,45 @@
+"""Which runs are interrupted: their executor is gone (kernel restart, SIGKILL, out of memory,
+Ctrl-C) while they could still go on.
+
+A run is interrupted when all three hold:
+- its status is not final (`pending` or `executing`);
+- no live process holds its lease (store/leases.py: a lease dies with its process on the same
+  host at once, elsewhere when its heartbeat is older than the lease's ttl);
+- there is work that could go on: a node left `running`, or a node whose upstream values all
+  exist and whose upstream gates are all confirmed.
+
+A run waiting only for a gate decision is not interrupted: nothing could move even if a process
+executed it. Deciding that gate makes it interrupted until someone resumes it.
+"""
+
+from __future__ import annotations
+
+from ..store import Lease, RunState
+
+FINAL = ("completed", "completed_partial", "failed")
+
+
+def runnable_nodes(state: RunState) -> list[str]:
+    """Nodes that could execute now: not produced or failed, every upstream produced and its gate
+    confirmed (a node a dead process left `running` counts)."""
+    ready = []
+    for node_id, node in state.nodes.items():
+        if node.state in ("produced", "failed"):
+            continue
+        if all(
+            state.nodes[up].state == "produced"
+            and (
+                state.nodes[up].gate_id is None
+                or state.gates[state.nodes[up].gate_id].status == "confirmed"
+            )
+            for up in node.upstream
+        ):
+            ready.append(node_id)
+    return ready
+
+
+def is_interrupted(state: RunState, holder: Lease | None) -> bool:
+    """`state` is interrupted when `holder` (the run's live lease, or None) executes nothing."""
+    if state.status in FINAL or holder is not None:
+        return False
+    return any(n.state == "running" for n in state.nodes.values()) or bool(runnable_nodes(state))
