@@ -58,16 +58,17 @@ def prompt_queue(state: RunState) -> list[Prompt]:
         return []
     pending_nodes = {g.node_id for g in pending}
     ready = [g for g in pending if not (_ancestors(state, g.node_id) & pending_nodes)]
+    rank = topological_rank(state)
     prompts = [Prompt((g,)) for g in ready if g.confidence != "high"]
     batch: list[GateRecord] = []
-    for gate in (g for g in ready if g.confidence == "high"):
+    clean = sorted((g for g in ready if g.confidence == "high"), key=lambda g: rank[g.node_id])
+    for gate in clean:  # batched in topological order, not in the order workers finished
         if batch and (len(batch) >= BATCH_MAX or _apart(batch[0], gate) > BATCH_WINDOW_S):
             prompts.append(Prompt(tuple(batch)))
             batch = []
         batch.append(gate)
     if batch:
         prompts.append(Prompt(tuple(batch)))
-    rank = topological_rank(state)
     prompts = [Prompt(tuple(sorted(p.gates, key=lambda g: rank[g.node_id]))) for p in prompts]
     return sorted(prompts, key=lambda p: rank[p.gates[0].node_id])
 
@@ -98,7 +99,7 @@ def topological_rank(state: RunState) -> dict[str, int]:
 
 def _apart(first: GateRecord, later: GateRecord) -> float:
     delta = datetime.fromisoformat(later.posed_at) - datetime.fromisoformat(first.posed_at)
-    return delta.total_seconds()
+    return abs(delta.total_seconds())
 
 
 def _ancestors(state: RunState, node_id: str) -> set[str]:
