@@ -295,3 +295,14 @@ def test_yaml_template_names_a_custom_check_by_module_function(tmp_path: Path, m
         ("exactly two shifts", "pass", "2 shifts")
     ]
     sys.modules.pop("shape_checks", None)
+
+
+def test_drift_and_row_warnings_say_one_row_in_the_singular(tmp_path: Path) -> None:
+    last = run(shifts(tmp_path, "last.csv", {"A": 40, "C": 1}, (10, 50)))
+    now = run(shifts(tmp_path, "now.csv", {"A": 40, "D": 1}, (10, 50)), baseline=last)
+    messages = [f.message for f in now.drift.findings]
+    assert "New values of shift: D (1 row)." in messages
+    assert "Values of shift no longer present: C (had 1 row)." in messages
+    few = run(shifts(tmp_path, "one.csv", {"A": 1}, (10, 10)))
+    assert "Only 1 row (fewer than 30)." in few.warnings
+    assert "Only 1 row: too few to judge the data by." in few.summary

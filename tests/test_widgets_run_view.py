@@ -98,7 +98,7 @@ def test_confirm_click_decides_the_gate_and_the_view_follows(demo_view):
     assert decided[0].gate_ids == ("throughput_shape",)
     summary = text(decided[0].summary.value)
     assert "Confirmed" in summary and "Throughput extract shape" in summary
-    assert " by " in summary and re.search(r"at \d\d:\d\d:\d\d", summary)
+    assert " by " in summary and re.search(r"at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", summary)
     assert decided[0].action.description == "Reopen…"
     assert [c.gate_ids for c in view.cards.prompt_cards] == [("recipes_shape",)]
 

@@ -20,7 +20,14 @@ from typing import Any
 import duckdb
 
 from prodex_jupyter.checks.evidence import CheckResult, ColumnProfile
-from prodex_jupyter.checks.figures import fmt_bounds, fmt_count, fmt_list, fmt_span, fmt_value
+from prodex_jupyter.checks.figures import (
+    fmt_bounds,
+    fmt_count,
+    fmt_list,
+    fmt_span,
+    fmt_value,
+    plural,
+)
 from prodex_jupyter.checks.json_values import json_safe
 from prodex_jupyter.checks.profile import kind_of
 from prodex_jupyter.checks.query import fetch_records
@@ -272,10 +279,9 @@ def _drift(spec: RowCountDrift, ctx: Context) -> CheckResult:
     change = 0.0 if before == n else (float("inf") if before == 0 else (n - before) / before * 100)
     observed = {"row_count": n, "baseline_row_count": before, "change_pct": json_safe(change)}
     what = (
-        f"{fmt_count(n)} rows against {fmt_count(before)} on the last confirmed run"
-        f" ({change:+.1f}%)"
+        f"{plural(n, 'row')} against {fmt_count(before)} on the last confirmed run ({change:+.1f}%)"
         if before
-        else f"{fmt_count(n)} rows against none on the last confirmed run"
+        else f"{plural(n, 'row')} against none on the last confirmed run"
     )
     if abs(change) > spec.percent:
         return CheckResult(

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from prodex_jupyter.checks.evidence import ColumnProfile, Drift, DriftFinding, Evidence
-from prodex_jupyter.checks.figures import fmt_count, fmt_span
+from prodex_jupyter.checks.figures import fmt_count, fmt_span, plural
 from prodex_jupyter.checks.profile import kind_of
 
 ROW_COUNT_PCT = 20.0  # row count change beyond this share of the baseline is a warning
@@ -33,7 +33,7 @@ def compare(
         findings.append(
             DriftFinding(
                 "row_count",
-                f"{fmt_count(row_count)} rows against {fmt_count(before)} on the last confirmed run"
+                f"{plural(row_count, 'row')} against {fmt_count(before)} on the last confirmed run"
                 + (f" ({pct:+.1f}%)." if before else "."),
                 before=before,
                 after=row_count,
@@ -96,7 +96,7 @@ def _categories(
             DriftFinding(
                 "new_categories",
                 f"New values of {name}: "
-                + ", ".join(f"{v} ({fmt_count(now[v])} rows)" for v in new[:5])
+                + ", ".join(f"{v} ({plural(now[v], 'row')})" for v in new[:5])
                 + (", …" if len(new) > 5 else "")
                 + ".",
                 column=name,
@@ -111,7 +111,7 @@ def _categories(
             DriftFinding(
                 "vanished_categories",
                 f"Values of {name} no longer present: "
-                + ", ".join(f"{v} (had {fmt_count(then[v])} rows)" for v in gone[:5])
+                + ", ".join(f"{v} (had {plural(then[v], 'row')})" for v in gone[:5])
                 + (", …" if len(gone) > 5 else "")
                 + ".",
                 column=name,

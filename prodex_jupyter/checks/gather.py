@@ -22,6 +22,7 @@ from prodex_jupyter.checks.csv_format import is_conversion_error
 from prodex_jupyter.checks.custom import run_custom
 from prodex_jupyter.checks.drift import compare
 from prodex_jupyter.checks.evidence import CheckResult, Evidence
+from prodex_jupyter.checks.figures import plural
 from prodex_jupyter.checks.profile import (
     drop_wide_histograms,
     profile_expressions,
@@ -179,7 +180,7 @@ def _gather(
     if drift is not None:
         warnings.extend(f.message for f in drift.warnings)
     if 0 < ctx.row_count < FEW_ROWS:
-        warnings.append(f"Only {ctx.row_count} rows (fewer than {FEW_ROWS}).")
+        warnings.append(f"Only {plural(ctx.row_count, 'row')} (fewer than {FEW_ROWS}).")
     profile_only = not specs and not gate.custom_checks
     confidence = grade(
         checks, row_count=ctx.row_count, warnings=warnings, profile_only=profile_only

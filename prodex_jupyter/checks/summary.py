@@ -22,6 +22,7 @@ from prodex_jupyter.checks.figures import (
     fmt_span,
     fmt_value,
     humanize,
+    plural,
     pluralize,
     unit_from_name,
 )
@@ -93,7 +94,7 @@ def summarize(
         for f in drift.warnings:
             parts.append("Drift: " + _sentence(f.message))
     if 0 < row_count < 30:
-        parts.append(f"Only {row_count} rows: too few to judge the data by.")
+        parts.append(f"Only {plural(row_count, 'row')}: too few to judge the data by.")
     parts.extend(_sentence(n) for n in notes)
     parts.append(f"Confidence: {confidence}.")
     return " ".join(p for p in parts if p)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..runtime import Prompt
 from ..runtime.run import failing_checks
 from ..store import GateRecord, RunState
-from .evidence import evidence_html
+from .evidence import evidence_html, summary_without_drift
 from .text import CONFIDENCE_TONES, GATE_TONES, chip, clock, esc
 
 DECIDED_SHOWN = 3
@@ -40,7 +40,8 @@ def gate_html(gate: GateRecord, *, batch: bool) -> str:
     if gate.description:
         parts.append(f'<div class="prodex-card-desc">{esc(gate.description)}</div>')
     parts.append(rules_html(gate))
-    parts.append(f'<div class="prodex-summary">{esc(gate.summary)}</div>')
+    summary = summary_without_drift(evidence, gate.summary)
+    parts.append(f'<div class="prodex-summary">{esc(summary)}</div>')
     body = evidence_html(evidence, open_details=not batch)
     if batch:
         body = f"<details><summary>Evidence</summary>{body}</details>"

@@ -83,7 +83,12 @@ CSS = """
 .prodex-status-note { color: var(--jp-ui-font-color2); font-size: 12px; }
 .prodex-progress { height: 6px; border-radius: 3px; background: var(--jp-layout-color3);
   overflow: hidden; margin: 2px 0 6px; }
-.prodex-progress > span { display: block; height: 100%; background: var(--prodex-green); }
+.prodex-progress { display: flex; }
+.prodex-progress > span { display: block; height: 100%; }
+.prodex-progress-confirmed { background: var(--prodex-green); }
+.prodex-progress-rejected { background: var(--prodex-red); }
+.prodex-rejected-count { color: var(--prodex-red); }
+.prodex-input-node { font-weight: 600; }
 .prodex-inputs { margin-top: 8px; border-top: 1px solid var(--jp-border-color2);
   padding-top: 8px; }
 .prodex-input { padding: 3px 0; }

@@ -91,7 +91,10 @@ def drawer_html(state: RunState, node_id: str, load_table: TableLoader) -> str:
     else:
         parts.append("<h4>Value</h4>")
         parts.append(value_html(result, load_table))
-        if result.derivation_code:
+        if state.nodes[node_id].kind == "source":
+            parts.append("<h4>What it read</h4>")
+            parts.append(read_html(state, node_id))
+        elif result.derivation_code:
             language = code_language(state, node_id, result.derivation_code)
             parts.append(f"<h4>Derivation ({'SQL' if language == 'sql' else 'Python'})</h4>")
             parts.append(highlight_code(result.derivation_code, language))
@@ -113,6 +116,26 @@ def drawer_html(state: RunState, node_id: str, load_table: TableLoader) -> str:
         parts.append("<h4>This node's gate</h4>")
         parts.append(_own_gate_html(own_gate))
     return "".join(parts)
+
+
+def read_html(state: RunState, node_id: str) -> str:
+    """What a source node read: the file (or DataFrame snapshot), its format, rows, size and
+    content hash, and when; a source's "derivation" is this, not code."""
+    record = state.inputs.get(node_id)
+    if record is None:
+        return '<div class="prodex-section-note">No input recorded for this source.</div>'
+    what = (
+        "a DataFrame handed in at run time, snapshotted to Parquet"
+        if record.snapshot
+        else f'<span class="prodex-mono">{esc(record.path)}</span>'
+    )
+    fmt = f" ({esc(record.format)})" if record.format and not record.snapshot else ""
+    rows = f"{record.rows:,} row{'s' if record.rows != 1 else ''}"
+    return (
+        f'<div class="prodex-read">Read {what}{fmt}: {rows}, {esc(human_size(record.size))}, '
+        f'sha256 <span class="prodex-mono" title="{esc(record.sha256)}">'
+        f"{esc(short_hash(record.sha256))}</span>, at {esc(clock(record.at))}.</div>"
+    )
 
 
 def value_html(result: Result, load_table: TableLoader) -> str:

@@ -13,14 +13,15 @@ SAMPLE_COLUMNS = 12
 
 def evidence_html(evidence: Mapping[str, Any], *, open_details: bool = True) -> str:
     parts = [checks_html(evidence.get("checks") or ())]
-    warnings = evidence.get("warnings") or ()
+    drift = evidence.get("drift")
+    # Drift warnings are shown once, in the drift list below (marked there as warnings).
+    warnings = [w for w in evidence.get("warnings") or () if w not in drift_warnings(evidence)]
     if warnings:
         parts.append(
             '<ul class="prodex-warnings">'
             + "".join(f"<li>{esc(text)}</li>" for text in warnings)
             + "</ul>"
         )
-    drift = evidence.get("drift")
     if drift:
         parts.append(drift_html(drift))
     sample = evidence.get("sample") or ()
@@ -63,7 +64,7 @@ def _figures(check: Mapping[str, Any]) -> str:
     bits = []
     count = check.get("unexpected_count")
     if check.get("status") == "fail" and count:
-        bits.append(f"{count:,} offending rows")
+        bits.append(f"{count:,} offending row{'s' if count != 1 else ''}")
     rows = check.get("unexpected_rows") or ()
     if rows:
         shown = "; ".join(
@@ -71,6 +72,23 @@ def _figures(check: Mapping[str, Any]) -> str:
         )
         bits.append(f"e.g. {shown}")
     return " · ".join(bits)
+
+
+def drift_warnings(evidence: Mapping[str, Any]) -> list[str]:
+    """The messages of the drift findings beyond their threshold (also in the warnings)."""
+    findings = (evidence.get("drift") or {}).get("findings") or ()
+    return [str(f.get("message", "")) for f in findings if f.get("warning")]
+
+
+def summary_without_drift(evidence: Mapping[str, Any], summary: str) -> str:
+    """The checker's one-line summary minus its "Drift: ..." sentences, for a card that lists
+    the drift right below it (so drift reads once per card, not three times)."""
+    for message in drift_warnings(evidence):
+        sentence = message.strip()
+        if not sentence.endswith((".", "!", "?", "…")):
+            sentence += "."
+        summary = summary.replace(f" Drift: {sentence}", "").replace(f"Drift: {sentence} ", "")
+    return summary
 
 
 def drift_html(drift: Mapping[str, Any]) -> str:

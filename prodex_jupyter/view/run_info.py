@@ -18,6 +18,12 @@ from .text import (
 )
 
 FINAL = ("completed", "completed_partial", "failed")
+
+
+def rows_text(n: int) -> str:
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
 INPUTS_SHOWN = 4
 ROWS = ("status", "gates", "nodes", "started", "elapsed", "inputs", "ids")
 
@@ -62,17 +68,14 @@ def elapsed_html(state: RunState) -> str:
 
 def run_info_rows(state: RunState) -> dict[str, str]:
     """Every row of the panel as HTML, keyed by `ROWS`."""
-    k, n = state.gates_resolved
     produced, total = len(state.results), len(state.nodes)
     note = status_note(state)
-    share = 100 * k / n if n else 100
     return {
         "status": '<div class="prodex-status-line">'
         f"{chip(state.status, STATUS_TONES.get(state.status, 'grey'), 'prodex-status-chip')}"
         + (f'<span class="prodex-status-note">{esc(note)}</span>' if note else "")
         + "</div>",
-        "gates": f'<div class="prodex-row">Gates resolved: <b>{k} / {n}</b></div>'
-        f'<div class="prodex-progress"><span style="width:{share:.0f}%"></span></div>',
+        "gates": gates_html(state),
         "nodes": f'<div class="prodex-row">Nodes produced: <b>{produced} / {total}</b></div>',
         "started": f'<div class="prodex-row">Started: <b>{esc(clock(state.created_at))}</b></div>',
         "elapsed": elapsed_html(state),
@@ -81,6 +84,34 @@ def run_info_rows(state: RunState) -> dict[str, str]:
         f"{esc(state.run_id)}</span><br>Template <b>{esc(state.template_id)}</b> "
         f'<span class="prodex-mono">{esc(state.fingerprint[:12])}</span></div>',
     }
+
+
+def gates_text(state: RunState) -> str:
+    """`Gates resolved: k / n`, and how many of those were rejected: a rejection resolves a gate
+    but is not a pass, so it is said apart (`Gates resolved: 1 / 1 · 1 rejected`)."""
+    k, n = state.gates_resolved
+    rejected = sum(g.status == "rejected" for g in state.gates.values())
+    return f"Gates resolved: {k} / {n}" + (f" · {rejected} rejected" if rejected else "")
+
+
+def gates_html(state: RunState) -> str:
+    """The gates row and its bar: a green segment for confirmed gates, a red one for rejected."""
+    k, n = state.gates_resolved
+    rejected = sum(g.status == "rejected" for g in state.gates.values())
+    confirmed = k - rejected
+    counts = f"<b>{k} / {n}</b>" + (
+        f' · <b class="prodex-rejected-count">{rejected} rejected</b>' if rejected else ""
+    )
+    bar = "".join(
+        f'<span class="prodex-progress-{css}" style="width:{100 * part / n:.0f}%"></span>'
+        for css, part in (("confirmed", confirmed), ("rejected", rejected))
+        if n and part
+    )
+    return (
+        f'<div class="prodex-row">Gates resolved: {counts}</div>'
+        f'<div class="prodex-progress" title="{confirmed} confirmed, {rejected} rejected, '
+        f'{n - k} open">{bar}</div>'
+    )
 
 
 def inputs_html(state: RunState) -> str:
@@ -92,11 +123,13 @@ def inputs_html(state: RunState) -> str:
     rows = []
     records = sorted(state.inputs.values(), key=lambda r: r.node_id)
     for record in records:
-        name = file_name(record.path) if not record.snapshot else f"{record.node_id} (DataFrame)"
+        what = "a DataFrame" if record.snapshot else file_name(record.path)
         rows.append(
             f'<div class="prodex-input" title="{esc(record.path)}">'
-            f'<div class="prodex-input-name">{esc(name)}</div>'
-            f'<div class="prodex-input-meta">{record.rows:,} rows · {human_size(record.size)} · '
+            f'<div class="prodex-input-name"><span class="prodex-input-node">'
+            f"{esc(record.node_id)}</span>: {esc(what)}</div>"
+            f'<div class="prodex-input-meta">{rows_text(record.rows)} · '
+            f"{human_size(record.size)} · "
             f'<span class="prodex-mono">sha256 {esc(short_hash(record.sha256))}</span></div></div>'
         )
     shown, more = rows[:INPUTS_SHOWN], rows[INPUTS_SHOWN:]

@@ -40,16 +40,17 @@ def parse_time(stamp: str) -> datetime | None:
     return moment
 
 
-def clock(stamp: str, *, with_date: bool | None = None) -> str:
-    """A stored UTC timestamp as local wall-clock time: '20:31:05', or with the date when it
-    is not today."""
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def clock(stamp: str) -> str:
+    """A stored UTC timestamp as local time, '2026-12-02 20:31:05': the one format of every
+    time a view shows (cards, drawer, Run Information, runs list, the static rendering), with
+    the date always, since a record is read long after the day it was made."""
     moment = parse_time(stamp)
     if moment is None:
         return "—"
-    local = moment.astimezone()
-    if with_date is None:
-        with_date = local.date() != datetime.now().astimezone().date()
-    return local.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    return moment.astimezone().strftime(TIME_FORMAT)
 
 
 def duration(seconds: float) -> str:

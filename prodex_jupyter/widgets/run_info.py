@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..store import RunState
-from ..view.run_info import FINAL, elapsed_html, run_info_rows
+from ..view.run_info import FINAL, elapsed_html, gates_text, run_info_rows
 
 __all__ = ["FINAL", "RunInfo"]
 
@@ -41,9 +41,8 @@ class RunInfo(w.VBox):
         self.nodes_text = ""
 
     def update(self, state: RunState) -> None:
-        k, n = state.gates_resolved
         self.status_text = state.status
-        self.gates_text = f"Gates resolved: {k} / {n}"
+        self.gates_text = gates_text(state)
         self.nodes_text = f"Nodes produced: {len(state.results)} / {len(state.nodes)}"
         for name, html in run_info_rows(state).items():
             _set(getattr(self, name), html)
