@@ -52,7 +52,8 @@ def test_inputs_name_the_source_node_beside_the_file(tmp_path, store):
     run = tpl.run(store=store)
     view = RunView(run)
     run.wait(timeout=30)
-    until(lambda: "south" in view.info.inputs.value, what="both inputs")
+    until(lambda: len(run.inputs) == 2, what="both inputs")
+    until(lambda: "north" in view.info.inputs.value, what="both inputs shown")
     shown = text(view.info.inputs.value).replace(" :", ":")
     assert "north: line.csv" in shown and "south: line.csv" in shown
     view.close()
@@ -116,4 +117,42 @@ def test_a_source_nodes_drawer_says_what_it_read(tmp_path, store):
     assert f"Read {record.path} (csv): 40 rows" in body
     assert record.sha256[:12] in body
     assert "Derivation" not in body and "-- read" not in body
+    view.close()
+
+
+def test_a_run_deleted_elsewhere_says_so_and_refuses_decisions(tmp_path, store):
+    run = one_source(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    run.confirm("g").wait(timeout=30)
+    loaded = px.load_run(run.id, store)  # a live view of a stored run
+    view = RunView(loaded)
+    [decided] = until(lambda: view.cards.decision_cards, what="the decided card")
+    px.RunStore(store.root).delete_run(run.id)  # deleted elsewhere
+
+    decided.action.click()  # Reopen…
+    decided.note_form.reason.value = "second look"
+    decided.note_form.submit_button.click()
+    message = text(decided.message.value)
+    assert message.startswith(f"run {run.id} was deleted from the store")
+    assert message[0] != "'" and "KeyError" not in message  # a sentence, not a quoted repr
+    assert view.deleted
+    assert f"Run {run.id} was deleted from the store" in text(view.notice.value)
+    assert "nothing can be decided on it" in text(view.notice.value)
+    assert text(view.info.status.value).startswith("deleted")
+    assert decided.action.disabled and decided.note_form.submit_button.disabled
+    assert "No decision possible" in view.cards.header.value
+    view.close()
+
+
+def test_the_views_clock_notices_a_deletion_without_a_click(tmp_path, store):
+    run = one_source(tmp_path).run(store=store)
+    run.wait(timeout=30)
+    view = RunView(px.load_run(run.id, store))
+    until(lambda: view.cards.prompt_cards, what="the card")
+    assert not view.check_deleted()
+    run.confirm("g").wait(timeout=30)  # the run settles; nobody executes it now
+    px.RunStore(store.root).delete_run(run.id)
+    view._tick()  # what the kernel's loop calls every few seconds
+    assert view.deleted and text(view.info.status.value).startswith("deleted")
+    assert all(c.confirm_button.disabled for c in view.cards.prompt_cards)
     view.close()

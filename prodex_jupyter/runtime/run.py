@@ -166,6 +166,11 @@ class Run:
         return display_state(self.state, node_id)
 
     @property
+    def deleted(self) -> bool:
+        """True once the run was deleted from its store (by another process or person)."""
+        return self._fold.last_seq >= 0 and not self.store.log.has_run(self.id)
+
+    @property
     def is_executing_here(self) -> bool:
         execution = self._execution
         return execution is not None and execution.active
@@ -224,6 +229,11 @@ class Run:
         actor = by or current_actor()
         for _attempt in range(20):
             with self._lock:
+                if self.deleted:
+                    raise RunNotFound(
+                        f"run {self.id} was deleted from the store at {self.store.root}: "
+                        f"nothing can be decided on it (gate {gate_id!r} not {decision})"
+                    )
                 self.refresh()
                 state = self._fold.snapshot()
                 gate = state.gates.get(gate_id)

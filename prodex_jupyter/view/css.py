@@ -88,6 +88,8 @@ CSS = """
 .prodex-progress-confirmed { background: var(--prodex-green); }
 .prodex-progress-rejected { background: var(--prodex-red); }
 .prodex-rejected-count { color: var(--prodex-red); }
+.prodex-deleted { padding: 8px 12px; border-radius: 6px; background: var(--prodex-red-bg);
+  color: var(--prodex-red); font-weight: 600; }
 .prodex-input-node { font-weight: 600; }
 .prodex-inputs { margin-top: 8px; border-top: 1px solid var(--jp-border-color2);
   padding-top: 8px; }

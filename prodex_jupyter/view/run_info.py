@@ -86,6 +86,22 @@ def run_info_rows(state: RunState) -> dict[str, str]:
     }
 
 
+def deleted_sentence(run_id: str, store_root: str) -> str:
+    """What a view of a run deleted elsewhere says, in place of acting on it."""
+    return (
+        f"Run {run_id} was deleted from the store at {store_root}. This view shows it as it "
+        "last was; nothing can be decided on it."
+    )
+
+
+def deleted_status_html() -> str:
+    return (
+        '<div class="prodex-status-line">'
+        f"{chip('deleted', 'red', 'prodex-status-chip')}"
+        '<span class="prodex-status-note">no longer in the store</span></div>'
+    )
+
+
 def gates_text(state: RunState) -> str:
     """`Gates resolved: k / n`, and how many of those were rejected: a rejection resolves a gate
     but is not a pass, so it is said apart (`Gates resolved: 1 / 1 · 1 rejected`)."""

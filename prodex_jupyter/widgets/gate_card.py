@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 
 from ..runtime import GateStateError, Prompt, note_required
-from ..store import GateRecord
+from ..store import GateRecord, RunNotFound
 from ..view.cards import (
     batch_head_html,
     decision_html,
@@ -29,7 +29,14 @@ from ..view.text import esc
 if TYPE_CHECKING:
     from ..runtime import Run
 
-DECISION_ERRORS = (GateStateError, KeyError, ValueError, RuntimeError)
+DECISION_ERRORS = (GateStateError, LookupError, ValueError, RuntimeError)
+
+
+def refusal_text(exc: BaseException) -> str:
+    """The sentence of a refused decision (a KeyError's message, not its quoted repr)."""
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
 
 
 def _button(description: str, css: str, style: str = "", icon: str = "") -> w.Button:
@@ -82,6 +89,10 @@ class NoteForm(w.VBox):
     def hide(self) -> None:
         self.layout.display = "none"
         self.error.value = ""
+
+    def freeze(self) -> None:
+        self.hide()
+        self.submit_button.disabled = True
 
     @property
     def visible(self) -> bool:
@@ -162,6 +173,11 @@ class GateCard(w.VBox):
             rows.append(item)
         return rows
 
+    def freeze(self) -> None:
+        """Every button off for good (the run is gone)."""
+        self._buttons(False)
+        self.note_form.freeze()
+
     def _open_reject(self, gate: GateRecord) -> None:
         self.note_form.show(gate, "rejected")
 
@@ -189,8 +205,10 @@ class GateCard(w.VBox):
         try:
             action()
         except DECISION_ERRORS as exc:  # e.g. decided meanwhile from another process
-            self.message.value = f'<span class="prodex-error">{esc(exc)}</span>'
+            self.message.value = f'<span class="prodex-error">{esc(refusal_text(exc))}</span>'
             self._buttons(True)
+            if isinstance(exc, RunNotFound) and self._on_decided is not None:
+                self._on_decided()  # the view notices the deletion and says so
             return
         if self._on_decided is not None:
             self._on_decided()  # show the outcome now, not at the next coalesced render
@@ -230,6 +248,11 @@ class DecisionCard(w.VBox):
         self.add_class(f"prodex-decided-{gate.status}")
         self.add_class(f"prodex-gate-{gate.gate_id}")
 
+    def freeze(self) -> None:
+        """The button off for good (the run is gone)."""
+        self.action.disabled = True
+        self.note_form.freeze()
+
     def _submit_note(self, gate_id: str, decision: str, reason: str) -> None:
         verb = getattr(self.run, _VERBS[decision])
         self._decide(lambda: verb(gate_id, note=reason))
@@ -240,9 +263,11 @@ class DecisionCard(w.VBox):
         try:
             action()
         except DECISION_ERRORS as exc:
-            self.message.value = f'<span class="prodex-error">{esc(exc)}</span>'
+            self.message.value = f'<span class="prodex-error">{esc(refusal_text(exc))}</span>'
             self.action.disabled = False
             self.note_form.submit_button.disabled = False
+            if isinstance(exc, RunNotFound) and self._on_decided is not None:
+                self._on_decided()  # the view notices the deletion and says so
             return
         if self._on_decided is not None:
             self._on_decided()

@@ -108,6 +108,19 @@ class GateCards(w.VBox):
         if tuple(children) != self.children:
             self.children = tuple(children)
 
+    def freeze(self, sentence: str) -> None:
+        """No decision any more (the run was deleted): every button off, the reason said."""
+        for card in self._cards.values():
+            card.freeze()
+        self.show_all_button.disabled = True
+        self._set(
+            self.header,
+            '<div class="prodex-section-title">No decision possible</div>'
+            f'<div class="prodex-section-note">{esc(sentence)}</div>',
+        )
+        if self.header not in self.children:
+            self.children = (self.header, *self.children)
+
     def _toggle_all(self) -> None:
         self.show_all = not self.show_all
         if self._on_decided is not None:

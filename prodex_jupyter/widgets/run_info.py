@@ -6,7 +6,13 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..store import RunState
-from ..view.run_info import FINAL, elapsed_html, gates_text, run_info_rows
+from ..view.run_info import (
+    FINAL,
+    deleted_status_html,
+    elapsed_html,
+    gates_text,
+    run_info_rows,
+)
 
 __all__ = ["FINAL", "RunInfo"]
 
@@ -46,6 +52,11 @@ class RunInfo(w.VBox):
         self.nodes_text = f"Nodes produced: {len(state.results)} / {len(state.nodes)}"
         for name, html in run_info_rows(state).items():
             _set(getattr(self, name), html)
+
+    def show_deleted(self) -> None:
+        """The status row says the run is gone (the other rows show it as it last was)."""
+        self.status_text = "deleted"
+        _set(self.status, deleted_status_html())
 
     def update_elapsed(self, state: RunState) -> None:
         """Only the elapsed row (the run view's clock ticks it)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+from ..view.run_info import deleted_sentence
 from ..view.text import esc
 from .canvas import RunCanvas
 from .closing import close_tree
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 RENDER_INTERVAL = 0.1  # s
 TICK = 1.0  # s
+DELETION_CHECK = 5.0  # s: how often the view of a finished run looks whether it still exists
 
 
 class RunView(w.VBox):
@@ -57,10 +59,13 @@ class RunView(w.VBox):
         self.cards = GateCards(run, on_decided=self._render_safely)
         self.error = w.HTML()
         self.error.add_class("prodex-view-error")
+        self.notice = w.HTML()  # says so when the run was deleted elsewhere
+        self.notice.add_class("prodex-view-notice")
+        self.deleted = False
         top = w.HBox([self.canvas, self.info], layout=w.Layout(width="100%"))
         top.add_class("prodex-top")
         super().__init__(
-            [style_widget(), self.header, top, self.drawer, self.cards, self.error],
+            [style_widget(), self.header, self.notice, top, self.drawer, self.cards, self.error],
             layout=w.Layout(width="100%"),
         )
         self.add_class("prodex-run-view")
@@ -81,6 +86,8 @@ class RunView(w.VBox):
         """Re-render every part from the run's current state (only changes are sent)."""
         # Read the state before taking the view's lock: the engine calls listeners while it
         # holds the run's lock, so holding ours while waiting for the run's could deadlock.
+        if self.deleted or self.check_deleted():
+            return  # the run is gone: the view keeps showing it as it last was
         state = self.run.state
         with self._lock:
             if state.last_seq < self._rendered_seq:
@@ -125,6 +132,25 @@ class RunView(w.VBox):
         if self.header.value != value:
             self.header.value = value
 
+    # ---------------------------------------------------------------- deletion
+    def check_deleted(self) -> bool:
+        """True (and the view says so) when the run was deleted from its store elsewhere."""
+        if self.deleted:
+            return True
+        if self.run.is_executing_here or not self.run.deleted:
+            return False  # a run executing here cannot be deleted (its lease refuses)
+        self.mark_deleted()
+        return True
+
+    def mark_deleted(self) -> None:
+        """Say the run is gone, in place of its status, and refuse every decision on it."""
+        with self._lock:
+            self.deleted = True
+            sentence = deleted_sentence(self.run.id, str(self.run.store.root))
+            self.notice.value = f'<div class="prodex-deleted">{esc(sentence)}</div>'
+            self.info.show_deleted()
+            self.cards.freeze(sentence)
+
     # ------------------------------------------------------------------ clicks
     def open_node(self, node_id: str) -> None:
         """Open the derivation drawer on a node (what a click on the canvas does)."""
@@ -138,8 +164,9 @@ class RunView(w.VBox):
             self.canvas.select(None)
 
     # ------------------------------------------------------------------- clock
-    def _start_clock(self) -> None:
-        """In a kernel: tick once a second on its loop until the run finishes."""
+    def _start_clock(self, delay: float = TICK) -> None:
+        """In a kernel: tick once a second on its loop while the run goes on (then every few
+        seconds, to notice a deletion elsewhere), until the view is closed."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -151,9 +178,9 @@ class RunView(w.VBox):
             self._loop = loop
             self._ticking = True
         if running is loop:
-            loop.call_later(TICK, self._tick)
+            loop.call_later(delay, self._tick)
         else:  # events written on another thread: schedule on the kernel's loop, safely
-            loop.call_soon_threadsafe(loop.call_later, TICK, self._tick)
+            loop.call_soon_threadsafe(loop.call_later, delay, self._tick)
 
     def _tick(self) -> None:
         with self._clock_lock:
@@ -161,6 +188,8 @@ class RunView(w.VBox):
         if self._closed:
             return
         try:
+            if self.check_deleted():
+                return  # nothing will change any more
             if not self.run.is_executing_here:
                 self.run.refresh()  # events another process wrote: listeners render them
             state = self.run.state
@@ -169,8 +198,8 @@ class RunView(w.VBox):
         except Exception:
             log.exception("prodex run view clock failed for run %s", self.run.id)
             return
-        if state.status not in FINAL:
-            self._start_clock()
+        # A finished run changes only by a decision or a deletion: look less often.
+        self._start_clock(TICK if state.status not in FINAL else DELETION_CHECK)
 
     # ------------------------------------------------------------------- close
     def close(self) -> None:
