@@ -54,8 +54,8 @@ def test_the_list_shows_every_run_and_sorts_by_a_clicked_header(listed, store):
     assert widget.visible_run_ids == everything  # newest first
     assert "5 runs" in widget.page_label.value
     first = row_of(widget, listed["sales"][0].id)
-    assert "completed" in first.cells[3].value and first.cells[4].value == "1 / 1"
-    assert listed["sales"][0].state.fingerprint[:12] in first.cells[2].value
+    assert "completed" in first.cells[2].value and first.cells[3].value == "1 / 1"
+    assert listed["sales"][0].state.fingerprint in first.cells[1].value  # on hover
     waiting = row_of(widget, listed["waiting"].id)
     assert waiting.delete.disabled  # a process executes it: no delete offered
 
@@ -74,7 +74,7 @@ def test_filters_and_pages(listed, store):
     widget.next_button.click()
     widget.next_button.click()
     assert len(widget.visible_run_ids) == 1 and widget.next_button.disabled
-    assert all(row.open.layout.display == "none" for row in widget.rows[1:])
+    assert all(row.actions.layout.display == "none" for row in widget.rows[1:])
 
     widget.pipeline_filter.value = "costs"
     assert widget.visible_run_ids == [listed["other"].id] and widget.page == 0
@@ -179,6 +179,29 @@ def test_the_trend_chart_is_an_svg_with_a_point_per_run_and_gaps_for_missing_val
     assert len(ys) == 1  # a flat line sits mid-chart rather than dividing by zero
 
 
-def test_an_empty_store_lists_nothing(store):
+def test_an_empty_store_lists_nothing_and_says_where_it_looked(store):
     widget = RunsList(store=store)
     assert widget.visible_run_ids == [] and "0–0 of 0 runs" in widget.page_label.value
+    assert "No runs yet in the store at" in widget.empty.value
+    assert str(store.root) in widget.empty.value
+    assert widget.grid.layout.display == "none"
+
+
+def test_the_store_location_note_goes_once_a_run_lands(tmp_path, store):
+    widget = RunsList(store=store)
+    assert str(store.root) in widget.empty.value
+    finished(tmp_path, store, 3)
+    widget.refresh_button.click()
+    assert widget.empty.value == "" and widget.grid.layout.display is None
+    assert len(widget.visible_run_ids) == 1
+
+
+def test_every_row_keeps_its_actions_in_one_cell_of_the_last_column(listed, store):
+    from prodex_jupyter.widgets.runs_list import COLUMN_CSS
+
+    widget = RunsList(store=store)
+    row = row_of(widget, listed["other"].id)
+    assert row.widgets[-1] is row.actions
+    assert [b.description for b in row.actions.children] == ["Open", "Compare", "Delete"]
+    for widget_, column in zip(row.widgets, COLUMN_CSS, strict=True):
+        assert f"prodex-runs-col-{column}" in widget_._dom_classes

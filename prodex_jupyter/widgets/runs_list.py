@@ -26,6 +26,7 @@ from ..runtime import compare, load_run
 from ..runtime.history import RunsTable, runs
 from ..runtime.humanize import short_duration
 from ..store import RUN_STATUSES, RunStore, open_store
+from ..view.text import clock
 from .compare_view import CompareView
 
 log = logging.getLogger(__name__)
@@ -34,37 +35,60 @@ ALL = "(all)"
 SORTABLE = (
     ("run_id", "Run"),
     ("pipeline", "Pipeline"),
-    ("fingerprint", "Template"),
     ("status", "Status"),
     ("gates_resolved", "Gates"),
     ("started", "Started"),
     ("duration", "Duration"),
     ("inputs", "Inputs"),
 )
-GRID_COLUMNS = "28px 220px 110px 100px 130px 60px 150px 80px minmax(160px, 1fr) 56px 76px 62px"
+# Each column's CSS class (grid cells of one column share it), so the stylesheet can drop
+# the least needed columns when the list is narrow (container queries below).
+COLUMN_CSS = ["select", *(c for c, _ in SORTABLE), "actions"]
 
+# Fits 1000 px (a notebook in a 1000 px window): the run id and pipeline shrink with an ellipsis
+# (full text on hover), the actions column always holds its buttons whole. Narrower, inputs and
+# then duration give way rather than any button or header being cut.
 CSS = """
 .prodex-runs-list { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1, 13px);
-  color: var(--jp-ui-font-color1); gap: 6px; width: 100%; }
+  color: var(--jp-ui-font-color1); gap: 6px; width: 100%; container-type: inline-size; }
 .prodex-runs-list .prodex-style { display: none; }
+.prodex-runs-toolbar { flex-wrap: wrap; gap: 4px 8px; }
 .prodex-runs-grid { border: 1px solid var(--jp-border-color2); border-radius: 8px;
-  padding: 4px 6px; overflow-x: auto; }
-.prodex-runs-grid .widget-html, .prodex-runs-grid .widget-checkbox { margin: 0; }
+  padding: 4px 6px; overflow-x: auto; display: grid; gap: 2px 8px; align-items: center;
+  grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr) max-content max-content
+    max-content max-content minmax(48px, 1fr) max-content; }
+.prodex-runs-grid .widget-html, .prodex-runs-grid .widget-checkbox { margin: 0; min-width: 0; }
 .prodex-runs-grid .widget-html-content { line-height: 26px; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-.prodex-runs-head button { font-weight: 600; background: transparent; text-align: left;
-  padding: 0 2px; }
-.prodex-runs-list .prodex-chip { border-radius: 10px; padding: 1px 8px; font-size: 12px; }
-.prodex-chip-completed { background: #dcfce7; color: #15803d; }
-.prodex-chip-completed_partial { background: #fef3c7; color: #b45309; }
-.prodex-chip-failed { background: #fee2e2; color: #b91c1c; }
-.prodex-chip-executing { background: #dbeafe; color: #1d4ed8; }
-.prodex-chip-pending { background: #e2e8f0; color: #475569; }
+.prodex-runs-head.jupyter-button { font-weight: 600; background: transparent; text-align: left;
+  padding: 0 2px; width: auto; min-width: max-content; overflow: visible; }
+.prodex-runs-actions { gap: 4px; flex-wrap: nowrap; }
+.prodex-runs-actions .jupyter-button { width: auto; min-width: max-content; padding: 0 8px;
+  margin: 0; overflow: visible; }
+.prodex-runs-list .prodex-chip { border-radius: 10px; padding: 1px 8px; font-size: 12px;
+  font-weight: 600; }
+.prodex-chip-completed { background: #dcfce7; color: #14532d; }
+.prodex-chip-completed_partial { background: #fef3c7; color: #713f12; }
+.prodex-chip-failed { background: #fee2e2; color: #7f1d1d; }
+.prodex-chip-executing { background: #dbeafe; color: #1e3a8a; }
+.prodex-chip-pending { background: #e2e8f0; color: #1e293b; }
 .prodex-runs-list .prodex-mono { font-family: var(--jp-code-font-family); font-size: 12px; }
-.prodex-runs-message .widget-html-content { color: var(--jp-ui-font-color2); }
-.prodex-runs-error .widget-html-content { color: #b91c1c; }
-.prodex-confirm-delete { border: 1px solid #fca5a5; background: #fef2f2; border-radius: 8px;
-  padding: 6px 10px; gap: 8px; align-items: center; }
+.prodex-runs-message .widget-html-content { color: var(--jp-ui-font-color1); }
+.prodex-runs-error .widget-html-content { color: var(--jp-error-color1, #b91c1c); }
+.prodex-runs-empty { padding: 8px 10px; border: 1px dashed var(--jp-border-color1);
+  border-radius: 8px; line-height: 1.5; white-space: normal; }
+.prodex-confirm-delete { border: 1px solid #fca5a5; background: #fef2f2; color: #1e293b;
+  border-radius: 8px; padding: 6px 10px; gap: 8px; align-items: center; }
+@container (max-width: 860px) {
+  .prodex-runs-grid { grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr)
+    max-content max-content max-content max-content max-content; }
+  .prodex-runs-grid .prodex-runs-col-inputs { display: none !important; }
+}
+@container (max-width: 760px) {
+  .prodex-runs-grid { grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr)
+    max-content max-content max-content max-content; }
+  .prodex-runs-grid .prodex-runs-col-duration { display: none !important; }
+}
 """
 
 
@@ -91,19 +115,23 @@ class _Row:
 
     def __init__(self, owner: RunsList) -> None:
         self.run_id: str | None = None
-        self.select = w.Checkbox(value=False, indent=False, layout=w.Layout(width="24px"))
+        self.select = w.Checkbox(value=False, indent=False, layout=w.Layout(width="20px"))
         self.cells = [w.HTML() for _ in SORTABLE]
-        self.open = w.Button(description="Open", layout=w.Layout(width="52px"))
-        self.compare = w.Button(description="Compare", layout=w.Layout(width="72px"))
-        self.delete = w.Button(description="Delete", button_style="", layout=w.Layout(width="58px"))
+        self.open = w.Button(description="Open", tooltip="Show this run's view below the list")
+        self.compare = w.Button(description="Compare", tooltip="Compare with the ticked runs")
+        self.delete = w.Button(description="Delete", tooltip="Delete this whole run (asks first)")
         self.open.add_class("prodex-runs-open")
         self.compare.add_class("prodex-runs-compare")
         self.delete.add_class("prodex-runs-delete")
+        self.actions = w.HBox([self.open, self.compare, self.delete])
+        self.actions.add_class("prodex-runs-actions")
         self.select.observe(lambda change: owner._on_select(self.run_id, change["new"]), "value")
         self.open.on_click(lambda _: owner.open_run(self.run_id))
         self.compare.on_click(lambda _: owner.compare_with_selected(self.run_id))
         self.delete.on_click(lambda _: owner.ask_delete(self.run_id))
-        self.widgets = [self.select, *self.cells, self.open, self.compare, self.delete]
+        self.widgets = [self.select, *self.cells, self.actions]
+        for widget, column in zip(self.widgets, COLUMN_CSS, strict=True):
+            widget.add_class(f"prodex-runs-col-{column}")
 
     def show(self, row: Any | None, selected: bool) -> None:
         visible = row is not None
@@ -122,12 +150,11 @@ class _Row:
             status += ' <span title="a process is executing this run">●</span>'
         values = [
             f'<span class="prodex-mono" title="{_esc(row.run_id)}">{_esc(row.run_id)}</span>',
-            _esc(row.pipeline),
-            f'<span class="prodex-mono" title="{_esc(row.fingerprint)}">'
-            f"{_esc(row.fingerprint[:12])}</span>",
+            f'<span title="template {_esc(row.pipeline)}, fingerprint {_esc(row.fingerprint)}">'
+            f"{_esc(row.pipeline)}</span>",
             status,
             _esc(row.gates_resolved),
-            _esc(row.started.strftime("%Y-%m-%d %H:%M:%S")),
+            _esc(clock(row.started.isoformat())),
             _esc(short_duration(row.duration.total_seconds())),
             f'<span title="{_esc(row.inputs)}">{_esc(row.inputs)}</span>',
         ]
@@ -176,22 +203,26 @@ class RunsList(w.VBox):
         toolbar = w.HBox(
             [self.pipeline_filter, self.status_filter, self.refresh_button, self.compare_button]
         )
+        toolbar.add_class("prodex-runs-toolbar")
 
         self.headers: dict[str, w.Button] = {}
-        head = [w.HTML("")]
+        head: list[w.Widget] = [w.HTML("")]
         for column, label in SORTABLE:
-            button = w.Button(description=label, layout=w.Layout(width="auto"))
+            button = w.Button(description=label)
             button.add_class("prodex-runs-sort")
             button.on_click(lambda _, c=column: self.sort(c))
             self.headers[column] = button
             head.append(button)
-        head.extend(w.HTML("") for _ in range(3))
-        for widget in head:
+        head.append(w.HTML(""))
+        for widget, column in zip(head, COLUMN_CSS, strict=True):
             widget.add_class("prodex-runs-head")
+            widget.add_class(f"prodex-runs-col-{column}")
         self.rows = [_Row(self) for _ in range(page_size)]
+        # The columns come from the stylesheet (not the Layout), so that narrow containers can
+        # change them.
         self.grid = w.GridBox(
             head + [widget for row in self.rows for widget in row.widgets],
-            layout=w.Layout(grid_template_columns=GRID_COLUMNS, grid_gap="2px 8px", width="100%"),
+            layout=w.Layout(width="100%"),
         )
         self.grid.add_class("prodex-runs-grid")
 
@@ -202,6 +233,8 @@ class RunsList(w.VBox):
         self.page_label = w.HTML()
         self.message = w.HTML()
         self.message.add_class("prodex-runs-message")
+        self.empty = w.HTML()  # says where the store is when it holds no runs
+        self.empty.add_class("prodex-runs-empty-note")
         self.detail = w.VBox()
         self.detail.add_class("prodex-runs-detail")
         style = w.HTML(f"<style>{CSS}</style>")
@@ -210,6 +243,7 @@ class RunsList(w.VBox):
             [
                 style,
                 toolbar,
+                self.empty,
                 self.grid,
                 w.HBox([self.prev_button, self.page_label, self.next_button]),
                 self.message,
@@ -256,6 +290,8 @@ class RunsList(w.VBox):
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= pages - 1
         self.compare_button.disabled = len(self.selected) < 2
+        self.empty.value = "" if len(self.table) else empty_html(str(self.store.root))
+        self.grid.layout.display = "none" if not len(self.table) else None
 
     @property
     def visible_run_ids(self) -> list[str]:
@@ -383,6 +419,16 @@ class RunsList(w.VBox):
             self.selected.remove(run_id)
         self.refresh()
         self._say(str(deletion))
+
+
+def empty_html(store_root: str) -> str:
+    """What an empty list says: where it looked, and how runs get there."""
+    return (
+        '<div class="prodex-runs-empty">No runs yet in the store at '
+        f'<span class="prodex-mono">{_esc(store_root)}</span>.<br>Runs started with '
+        "<code>tpl.run()</code> from this folder land here (<code>store=</code> or "
+        "<code>PRODEX_HOME</code> choose another store).</div>"
+    )
 
 
 def _run_view(run: Any) -> w.Widget:
