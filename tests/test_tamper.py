@@ -62,6 +62,17 @@ def attack(store: px.RunStore, *statements: tuple[str, tuple], drop: tuple[str, 
     con.close()
 
 
+def remove_run(store: px.RunStore, run_id: str, *also: str) -> None:
+    """A run's rows deleted outside delete_run (and from the tables `also` named)."""
+    tables = ("events", "runs", "run_heads", *also)
+    attack(
+        store,
+        *((f"DELETE FROM {table} WHERE run_id = ?", (run_id,)) for table in tables),
+        drop=("events_append_only_delete", "runs_no_delete", "run_heads_no_delete")
+        + (("run_ledger_no_delete",) if "run_ledger" in also else ()),
+    )
+
+
 def rehash(store: px.RunStore, run_id: str, seq: int, payload: str) -> None:
     """The forger's move: change one payload and re-compute the chain after it, and the head."""
     con = sqlite3.connect(store.log.path)
@@ -149,13 +160,7 @@ def test_a_cut_tail_with_every_index_fixed_is_caught_by_the_anchor(tmp_path, sto
 
 def test_a_whole_run_removed_outside_delete_run_is_named(tmp_path, store, capsys):
     kept, gone = completed(tmp_path, store), completed(tmp_path, store, rows=7)
-    attack(
-        store,
-        ("DELETE FROM events WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM runs WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM run_heads WHERE run_id = ?", (gone.id,)),
-        drop=("events_append_only_delete", "runs_no_delete", "run_heads_no_delete"),
-    )
+    remove_run(store, gone.id)
     assert store.run_ids() == [kept.id]  # the runs list no longer shows it
     (problem,) = verify_store(store)
     assert problem.run_id == gone.id
@@ -168,24 +173,29 @@ def test_a_whole_run_removed_outside_delete_run_is_named(tmp_path, store, capsys
 
 def test_removing_the_ledger_entry_too_breaks_the_ledger_chain(tmp_path, store):
     gone, kept = completed(tmp_path, store), completed(tmp_path, store, rows=7)
-    attack(
-        store,
-        ("DELETE FROM events WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM runs WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM run_heads WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM artifact_claims WHERE run_id = ?", (gone.id,)),
-        ("DELETE FROM run_ledger WHERE run_id = ?", (gone.id,)),
-        drop=(
-            "events_append_only_delete",
-            "runs_no_delete",
-            "run_heads_no_delete",
-            "run_ledger_no_delete",
-        ),
-    )
+    remove_run(store, gone.id, "artifact_claims", "run_ledger")
     found = texts(verify_store(store))
     assert "ledger entry 0: entries 0 are missing (next entry found is 1)" in found
     assert "ledger entry 1: does not follow the entry before it (chain broken)" in found
     assert verify_run(store, kept.id) == []
+
+
+def test_the_newest_run_removed_with_every_trace_is_caught_by_the_anchor(tmp_path, store):
+    """Its ledger entry was the last: no chain breaks. The anchor saw the ledger and the run."""
+    kept = completed(tmp_path, store)
+    gone = completed(tmp_path, store, rows=7)
+    anchor = take_anchor(store)
+    last = store.events(gone.id)[-1].seq
+    remove_run(store, gone.id, "artifact_claims", "run_ledger", "idx_run_facts", "idx_run_marks")
+    assert verify_store(store) == []
+    found = f"anchor {anchor.digest[:12]} ({anchor.at})"
+    assert texts(verify_against(store, anchor)) == [
+        f"ledger entry 1: missing: {found} recorded the ledger up to it (run creations and "
+        "tombstones were cut)",
+        f"{gone.id}: removed: {found} saw it at event {last}, and no tombstone records its "
+        "deletion",
+    ]
+    assert verify_against(store, anchor, kept.id) == []
 
 
 def test_an_edited_runs_index_is_named(tmp_path, store):
@@ -452,3 +462,38 @@ def test_a_store_from_before_the_ledger_is_adopted(tmp_path, store):
     assert "run_deletions" not in tables and {"run_heads", "run_ledger"} <= tables
     px.delete_run(kept.id, store=reopened)  # the delete trigger now reads the ledger
     assert reopened.run_ids() == [] and verify_store(reopened) == []
+
+
+def test_verify_reads_one_moment_while_runs_are_written(tmp_path, store):
+    """verify compares several tables; appends landing between its reads must not look like
+    tampering (events beyond a head, marks missing). It reads one snapshot of the log."""
+    import threading
+
+    from prodex_jupyter.store import GateDecided, RunCreated, RunStatusChanged
+
+    gates = [{"gate_id": "g", "node_id": "n", "name": "G"}]
+    run_id = store.create_run(RunCreated("busy", "f" * 64, {}, {}, [], gates)).run_id
+    stop, errors = threading.Event(), []
+
+    def write() -> None:
+        writer = px.RunStore(store.root)  # another connection, as another process would have
+        try:
+            for i in range(10**9):
+                if stop.is_set():
+                    return
+                writer.append(run_id, RunStatusChanged("executing"))
+                writer.append(run_id, GateDecided("g", "confirmed", "w", "", "high"))
+                if i % 20 == 0:
+                    writer.create_run(RunCreated("busy", "f" * 64, {}, {}, [], []))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        found = [texts(verify_store(store)) for _ in range(25)]
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and len(store.events(run_id)) > 40
+    assert [f for f in found if f] == []

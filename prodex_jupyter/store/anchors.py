@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import ledger
-from .event_log import LAST_EVENTS, utc_now
+from .event_log import LAST_EVENTS, Snapshot, utc_now
 from .ledger import Tombstone
-from .verify import Problem, verify_run, verify_store
+from .verify import Problem, check_run, check_store, verify_run, verify_store
 
 if TYPE_CHECKING:
     from .run_store import RunStore
@@ -105,22 +105,20 @@ class AnchorRefused(RuntimeError):
 def take_anchor(store: RunStore) -> Anchor:
     """Verify the store and, when intact, record an anchor of it (`anchors` table) and return it.
     Raises AnchorRefused with the problems otherwise."""
-    problems = verify_store(store)
-    if problems:
-        raise AnchorRefused(problems)
-
-    def record(con) -> Anchor:
-        # Inside the write transaction: no event or ledger entry can land between the reads.
-        seq, digest = ledger.head(lambda sql, p=(): con.execute(sql, p).fetchall())
-        heads = tuple((r, s, h) for r, s, h in con.execute(_HEADS).fetchall())
-        anchor = Anchor(utc_now(), seq, digest, heads)
-        con.execute(
+    with store.log.snapshot() as snap:  # the heads anchored are the ones verified
+        problems = check_store(store, snap)
+        if problems:
+            raise AnchorRefused(problems)
+        seq, digest = ledger.head(snap.query)
+        heads = tuple((r, s, h) for r, s, h in snap.query(_HEADS))
+    anchor = Anchor(utc_now(), seq, digest, heads)
+    store.log.transact(
+        lambda con: con.execute(
             "INSERT INTO anchors (digest, at, body) VALUES (?, ?, ?)",
             (anchor.digest, anchor.at, anchor.to_json()),
         )
-        return anchor
-
-    return store.log.transact(record)
+    )
+    return anchor
 
 
 def load_anchor(store: RunStore, digest_or_file: str) -> Anchor | Problem:
@@ -155,31 +153,31 @@ def verify_against(
     from what the anchor fixed: an anchored event gone or with another hash, a run removed
     without a tombstone, the ledger cut or rewritten before the anchored entry. `anchor` is an
     Anchor, a digest recorded in this store, or an anchor file."""
-    problems = verify_run(store, run_id) if run_id else verify_store(store)
     if isinstance(anchor, str):
         loaded = load_anchor(store, anchor)
         if isinstance(loaded, Problem):
-            return [*problems, loaded]
+            return [*(verify_run(store, run_id) if run_id else verify_store(store)), loaded]
         anchor = loaded
     found = f"anchor {anchor.digest[:12]} ({anchor.at})"
-    if run_id is None:
-        problems += _ledger_since(store, anchor, found)
-    deleted = {
-        t.run_id: t
-        for t in store.tombstones()
-        if t.ledger_seq > anchor.ledger_seq and (run_id is None or t.run_id == run_id)
-    }
-    for rid, seq, digest in anchor.heads:
-        if run_id is not None and rid != run_id:
-            continue
-        problems += _head_since(store, rid, seq, digest, deleted.get(rid), found)
+    with store.log.snapshot() as snap:
+        problems = check_run(store, snap, run_id) if run_id else check_store(store, snap)
+        if run_id is None:
+            problems += _ledger_since(snap, anchor, found)
+        deleted = {
+            e.run_id: Tombstone.of(e)
+            for e in ledger.entries(snap.query, run_id)
+            if e.kind == ledger.DELETED and e.seq > anchor.ledger_seq
+        }
+        for rid, seq, digest in anchor.heads:
+            if run_id is None or rid == run_id:
+                problems += _head_since(snap, rid, seq, digest, deleted.get(rid), found)
     return problems
 
 
-def _ledger_since(store: RunStore, anchor: Anchor, found: str) -> list[Problem]:
+def _ledger_since(snap: Snapshot, anchor: Anchor, found: str) -> list[Problem]:
     if anchor.ledger_seq < 0:
         return []
-    rows = store.log.query("SELECT hash FROM run_ledger WHERE seq = ?", (anchor.ledger_seq,))
+    rows = snap.query("SELECT hash FROM run_ledger WHERE seq = ?", (anchor.ledger_seq,))
     if not rows:
         return [
             Problem(
@@ -204,9 +202,9 @@ def _ledger_since(store: RunStore, anchor: Anchor, found: str) -> list[Problem]:
 
 
 def _head_since(
-    store: RunStore, run_id: str, seq: int, digest: str, tombstone: Tombstone | None, found: str
+    snap: Snapshot, run_id: str, seq: int, digest: str, tombstone: Tombstone | None, found: str
 ) -> list[Problem]:
-    rows = store.log.query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, seq))
+    rows = snap.query("SELECT hash FROM events WHERE run_id = ? AND seq = ?", (run_id, seq))
     if rows:
         if rows[0][0] == digest:
             return []
@@ -232,7 +230,7 @@ def _head_since(
                 )
             ]
         return []
-    last = store.log.query("SELECT max(seq) FROM events WHERE run_id = ?", (run_id,))[0][0]
+    last = snap.query("SELECT max(seq) FROM events WHERE run_id = ?", (run_id,))[0][0]
     if last is not None:
         return [
             Problem(

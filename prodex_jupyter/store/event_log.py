@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from . import ledger
 from .events import Event, StoredEvent, canonical_json, decode_event
@@ -29,6 +29,16 @@ WAL_PAGES = 10_000  # automatic checkpoint threshold, in pages of 4 KiB
 T = TypeVar("T")
 # Runs in a write transaction before it writes; raises to stop it (lease fencing, delete check).
 Guard = Callable[[sqlite3.Connection], None]
+
+
+def _only_with_its_run(trigger: str, table: str, message: str) -> str:
+    """A trigger refusing to delete a row of `table` unless its run's tombstone is on the ledger."""
+    return f"""CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE DELETE ON {table}
+    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
+    BEGIN
+        SELECT RAISE(ABORT, '{message}');
+    END"""
+
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -62,30 +72,26 @@ _SCHEMA = [
     BEGIN
         SELECT RAISE(ABORT, 'the event log is append-only: events cannot be updated');
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
-    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
-    BEGIN
-        SELECT RAISE(ABORT, 'the event log is append-only: only a whole run can be deleted');
-    END""",
+    _only_with_its_run(
+        "events_append_only_delete",
+        "events",
+        "the event log is append-only: only a whole run can be deleted",
+    ),
     """CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
     BEGIN
         SELECT RAISE(ABORT, 'run entries cannot be updated');
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
-    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
-    BEGIN
-        SELECT RAISE(ABORT, 'a run entry goes only with its whole run (delete_run)');
-    END""",
+    _only_with_its_run(
+        "runs_no_delete", "runs", "a run entry goes only with its whole run (delete_run)"
+    ),
     """CREATE TRIGGER IF NOT EXISTS run_heads_forward BEFORE UPDATE ON run_heads
     WHEN NEW.seq <= OLD.seq OR NEW.run_id != OLD.run_id
     BEGIN
         SELECT RAISE(ABORT, 'a run head only moves forward');
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS run_heads_no_delete BEFORE DELETE ON run_heads
-    WHEN OLD.run_id NOT IN ({ledger.TOMBSTONED})
-    BEGIN
-        SELECT RAISE(ABORT, 'a run head goes only with its whole run (delete_run)');
-    END""",
+    _only_with_its_run(
+        "run_heads_no_delete", "run_heads", "a run head goes only with its whole run (delete_run)"
+    ),
 ]
 
 
@@ -274,17 +280,7 @@ class EventLog:
                 "WHERE run_id = ? AND seq > ? ORDER BY seq",
                 (run_id, after),
             ).fetchall()
-        return [_decode(row) for row in rows]
-
-    def raw_events(self, run_id: str) -> Iterator[tuple[str, int, str, str, str, str, str]]:
-        """Rows as stored, undecoded: what verify recomputes the chain over."""
-        with self._lock:
-            rows = self._con.execute(
-                "SELECT run_id, seq, at, kind, payload, prev_hash, hash FROM events "
-                "WHERE run_id = ? ORDER BY seq",
-                (run_id,),
-            ).fetchall()
-        yield from rows
+        return [decode_row(row) for row in rows]
 
     def run_ids(self, template_id: str | None = None) -> list[str]:
         with self._lock:
@@ -307,6 +303,19 @@ class EventLog:
         with self._lock:
             return self._con.execute(sql, tuple(params)).fetchall()
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Reads that all see one moment of the log: a read transaction on a connection of its
+        own (WAL: writers go on meanwhile), so a check comparing several tables (verify) is not
+        misled by an append landing between two of its reads."""
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            con.execute("BEGIN")
+            con.execute("SELECT count(*) FROM run_ledger")  # the snapshot is taken at a first read
+            yield Snapshot(con)
+        finally:
+            con.close()  # ends the read transaction
+
     def transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work(con)` in one write transaction on this log's file (indexes and leases built
         on top of the log use it; events are only ever written by the methods above)."""
@@ -324,6 +333,30 @@ class EventLog:
         self._con.execute("COMMIT")
 
 
-def _decode(row: tuple) -> StoredEvent:
+class Reader(Protocol):
+    """What reads over the log need: the live log and a snapshot of it both answer SQL."""
+
+    def query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]: ...
+
+
+class Snapshot:
+    """The log as it stood at one moment (see `EventLog.snapshot`)."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
+        return self._con.execute(sql, tuple(params)).fetchall()
+
+    def raw_events(self, run_id: str) -> list[tuple[str, int, str, str, str, str, str]]:
+        """A run's rows as stored, undecoded: what verify recomputes the chain over."""
+        return self.query(
+            "SELECT run_id, seq, at, kind, payload, prev_hash, hash FROM events "
+            "WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        )
+
+
+def decode_row(row: tuple) -> StoredEvent:
     run_id, seq, at, kind, payload, prev_hash, digest = row
     return StoredEvent(run_id, seq, at, decode_event(kind, payload), prev_hash, digest)

@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .event_log import EventLog
+from .event_log import EventLog, Reader
 
 VERSION = "idx_layout_7"  # an empty table whose name says which layout the idx_* objects have
 
@@ -215,7 +215,7 @@ ORDER BY f.created_at DESC, f.run_id DESC
 
 
 def list_runs(
-    log: EventLog,
+    log: Reader,
     *,
     pipelines: Iterable[str] | None = None,
     run_ids: Iterable[str] | None = None,

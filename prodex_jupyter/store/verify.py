@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import ledger
-from .event_log import GENESIS, chain_hash
+from .event_log import GENESIS, Snapshot, chain_hash, decode_row
 from .ledger import LedgerEntry, Tombstone
 from .run_index import RunRow, list_runs
+from .state import RunFold
 
 if TYPE_CHECKING:
     from .run_store import RunStore
@@ -66,7 +67,8 @@ class _Records:
             ("the runs index", run_id in self.runs),
             (f"run_heads (event {self.heads.get(run_id, (0,))[0]})", run_id in self.heads),
             ("the runs list", run_id in self.listed or run_id in self.marks),
-            ("artifact claims", run_id in self.claims),
+            # a deletion forgets the run's claims just after it commits: not a trace of it
+            ("artifact claims", run_id in self.claims and run_id not in self.deleted),
         ]
         return [name for name, present in found if present]
 
@@ -74,21 +76,33 @@ class _Records:
 def verify_run(store: RunStore, run_id: str) -> list[Problem]:
     """Every problem found in one run; an empty list means its record is intact. Raises
     RunNotFound for an id the store has no trace of at all (not in its events, index or ledger)."""
-    records = _read(store, run_id)
-    if not _known(store, records, run_id):
+    with store.log.snapshot() as snap:
+        return check_run(store, snap, run_id)
+
+
+def verify_store(store: RunStore) -> list[Problem]:
+    """Every problem in the store: each run (as verify_run), every run some record still names,
+    and the run ledger's own chain."""
+    with store.log.snapshot() as snap:
+        return check_store(store, snap)
+
+
+def check_run(store: RunStore, snap: Snapshot, run_id: str) -> list[Problem]:
+    """verify_run over one snapshot of the log (store/anchors.py checks the same one)."""
+    records = _read(snap, run_id)
+    if not _known(snap, records, run_id):
         from .run_store import RunNotFound
 
         raise RunNotFound(
             f"no run {run_id!r} in the store at {store.root}: not in its events, its runs index "
             "or its run ledger"
         )
-    return _check_run(store, run_id, records)
+    return _check_run(store, snap, run_id, records)
 
 
-def verify_store(store: RunStore) -> list[Problem]:
-    """Every problem in the store: each run (as verify_run), every run some record still names,
-    and the run ledger's own chain."""
-    records = _read(store)
+def check_store(store: RunStore, snap: Snapshot) -> list[Problem]:
+    """verify_store over one snapshot of the log."""
+    records = _read(snap)
     problems = [
         Problem("ledger", s, what, "entry") for s, what in ledger.broken_links(records.ledger)
     ]
@@ -103,26 +117,26 @@ def verify_store(store: RunStore) -> list[Problem]:
                     "entry",
                 )
             )
-    with_events = {r[0] for r in store.log.query("SELECT DISTINCT run_id FROM events")}
+    with_events = {r[0] for r in snap.query("SELECT DISTINCT run_id FROM events")}
     named = with_events | set(records.runs) | set(records.heads) | set(records.listed)
-    named |= set(records.marks) | records.claims
+    named |= set(records.marks) | (records.claims - set(records.deleted))
     named |= set(records.created) - set(records.deleted)
     for run_id in sorted(named):
-        problems.extend(_check_run(store, run_id, records))
+        problems.extend(_check_run(store, snap, run_id, records))
     return problems
 
 
-def _known(store: RunStore, records: _Records, run_id: str) -> bool:
+def _known(snap: Snapshot, records: _Records, run_id: str) -> bool:
     return bool(
         records.traces(run_id)
         or run_id in records.created
         or run_id in records.deleted
-        or store.log.query("SELECT 1 FROM events WHERE run_id = ? LIMIT 1", (run_id,))
+        or snap.query("SELECT 1 FROM events WHERE run_id = ? LIMIT 1", (run_id,))
     )
 
 
-def _read(store: RunStore, run_id: str | None = None) -> _Records:
-    query = store.log.query
+def _read(snap: Snapshot, run_id: str | None = None) -> _Records:
+    query = snap.query
     where, params = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
     records = _Records()
     for rid, template_id, fingerprint, created_at in query(
@@ -131,7 +145,7 @@ def _read(store: RunStore, run_id: str | None = None) -> _Records:
         records.runs[rid] = (template_id, fingerprint, created_at)
     for rid, seq, digest in query(f"SELECT run_id, seq, hash FROM run_heads {where}", params):
         records.heads[rid] = (seq, digest)
-    rows = list_runs(store.log, run_ids=[run_id] if run_id else None)
+    rows = list_runs(snap, run_ids=[run_id] if run_id else None)
     records.listed = {row.run_id: row for row in rows}
     for rid, seq, kind, at, status in query(
         f"SELECT run_id, seq, kind, at, status FROM idx_run_marks {where}", params
@@ -147,8 +161,8 @@ def _read(store: RunStore, run_id: str | None = None) -> _Records:
     return records
 
 
-def _check_run(store: RunStore, run_id: str, records: _Records) -> list[Problem]:
-    rows = list(store.log.raw_events(run_id))
+def _check_run(store: RunStore, snap: Snapshot, run_id: str, records: _Records) -> list[Problem]:
+    rows = snap.raw_events(run_id)
     if not rows:
         return [_without_events(run_id, records)]
     chain = _chain(store, run_id, rows)
@@ -381,8 +395,11 @@ def _runs_list(
         return problems
     if not readable:
         return problems  # the events themselves are damaged: already named
+    fold = RunFold(loader=store.load_table)
     try:
-        state = store.fold(run_id).snapshot()
+        for row in rows:
+            fold.apply(decode_row(row))
+        state = fold.snapshot()
     except (KeyError, ValueError, TypeError):  # events written through the API that no run
         return problems  # view can fold (tests make such): not the runs list's disagreement
     said = {
