@@ -15,6 +15,7 @@ not fit raises `is_conversion_error`, and the checker then types the file from a
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -29,33 +30,116 @@ BLOCK_BYTES = 1 << 20  # pyarrow's default block; a streamed file is typed from 
 SNIFF_BYTES = 16_384  # the dialect is guessed from the first lines, never from the whole file
 
 
-def read_csv_table(path: str | Path) -> pa.Table:
+class CsvReadError(ValueError):
+    """A CSV file cannot be read as it is; says which file, where and what to do."""
+
+
+def read_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table:
     """The whole file as an Arrow table, each column typed from all its rows.
 
     A file of one block is parsed in the calling thread: handing it to pyarrow's thread pool
-    costs more than it saves, and the engine reads several small sources at once anyway."""
-    parse, convert = _options(Path(path))
-    threads = Path(path).stat().st_size > BLOCK_BYTES
-    table = pa_csv.read_csv(
-        path,
-        read_options=pa_csv.ReadOptions(use_threads=threads, block_size=BLOCK_BYTES),
-        parse_options=parse,
-        convert_options=convert,
-    )
+    costs more than it saves, and the engine reads several small sources at once anyway. A row
+    longer than a block is read with blocks as large as the file (pyarrow cannot split a row)."""
+    path = Path(path)
+    parse, convert = _options(path, encoding)
+    size = path.stat().st_size
+    block = BLOCK_BYTES
+    while True:
+        options = pa_csv.ReadOptions(
+            use_threads=size > block, block_size=block, encoding=encoding or "utf8"
+        )
+        try:
+            table = pa_csv.read_csv(
+                path, read_options=options, parse_options=parse, convert_options=convert
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            if not is_straddling(exc) or block > size:
+                raise
+            block = size + 1  # one block: no row can straddle two
+    if encoding is None:
+        check_utf8(path, table.schema)
     return table.cast(_settled(table.schema))
 
 
-def csv_dataset(path: str | Path) -> pa_ds.Dataset:
+def csv_dataset(path: str | Path, encoding: str | None = None) -> pa_ds.Dataset:
     """The file as a streaming dataset: DuckDB scans it afresh per query, with projection
     pushdown, while pyarrow parses it on its thread pool; no more than a few blocks are held in
     memory."""
-    parse, convert = _options(Path(path))
-    fmt = pa_ds.CsvFileFormat(parse_options=parse, convert_options=convert)
+    parse, convert = _options(Path(path), encoding)
+    read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
+    fmt = pa_ds.CsvFileFormat(parse_options=parse, convert_options=convert, read_options=read)
     inferred = pa_ds.dataset(str(path), format=fmt).schema
+    if encoding is None:
+        check_utf8(Path(path), inferred)
     schema = _settled(inferred)
     if schema.equals(inferred):
         return pa_ds.dataset(str(path), format=fmt)
     return pa_ds.dataset(str(path), format=fmt, schema=schema)
+
+
+def check_utf8(path: Path, schema: pa.Schema) -> None:
+    """pyarrow turns a column holding bytes that are not UTF-8 into a binary column, silently:
+    refuse it, saying where the first such byte is and how to read the file."""
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in schema):
+        raise CsvReadError(invalid_utf8_message(path))
+
+
+def is_invalid_utf8(exc: BaseException) -> bool:
+    """A streamed file held bytes that are not UTF-8 past the block its types came from."""
+    return "invalid UTF8" in str(exc)
+
+
+def is_straddling(exc: BaseException) -> bool:
+    """pyarrow's words for a row longer than its block."""
+    return "straddling" in str(exc)
+
+
+def straddling_message(path: str | Path) -> str:
+    return (
+        f"{path}: a row is longer than the CSV reader's block ({BLOCK_BYTES >> 20} MiB) and "
+        "cannot be streamed; is the file's quoting broken (an unclosed quote runs on to the end "
+        "of the file), or is one row really this long?"
+    )
+
+
+def invalid_utf8_message(path: str | Path) -> str:
+    """Where the first byte that is not UTF-8 is: data row, line and byte offset (no content)."""
+    where = _first_invalid_utf8(Path(path))
+    at = "a byte"
+    if where is not None:
+        row, line, offset = where
+        at = f"the byte at offset {offset} (data row {row}, line {line})"
+    return (
+        f"{path} is not UTF-8: {at} is not valid UTF-8; give the source its encoding "
+        "(`encoding: latin-1`, `cp1252`...) or save the file as UTF-8"
+    )
+
+
+def _first_invalid_utf8(path: Path) -> tuple[int, int, int] | None:
+    """(data row counted from 1 after the header, line, byte offset) of the first byte that is
+    not UTF-8; offsets in the decompressed text of a .gz file. Read in chunks; rows are counted
+    with the standard library's CSV reader, so a quoted field spanning lines counts once."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    bad = None
+    with pa.input_stream(str(path), compression="detect") as f:
+        while chunk := f.read(BLOCK_BYTES):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = offset - pending + exc.start
+                break
+            offset += len(chunk)
+    if bad is None:
+        return None
+    with pa.input_stream(str(path), compression="detect") as f:
+        head = f.read(bad).decode("utf-8")
+    line = head.count("\n") + 1
+    records = csv.reader(io.StringIO(head + "?", newline=""), delimiter=_delimiter(path))
+    row = sum(1 for _ in records) - 1  # the last record holds the byte; the first is the header
+    return row, line, bad
 
 
 def is_conversion_error(exc: BaseException) -> bool:
@@ -63,15 +147,17 @@ def is_conversion_error(exc: BaseException) -> bool:
     return "CSV conversion error" in str(exc)
 
 
-def _options(path: Path) -> tuple[pa_csv.ParseOptions, pa_csv.ConvertOptions]:
+def _options(
+    path: Path, encoding: str | None = None
+) -> tuple[pa_csv.ParseOptions, pa_csv.ConvertOptions]:
     parse = pa_csv.ParseOptions(
-        delimiter=_delimiter(path),
+        delimiter=_delimiter(path, encoding),
         newlines_in_values=True,  # a quoted field may span lines, as in spreadsheets' exports
     )
     return parse, pa_csv.ConvertOptions(strings_can_be_null=True)
 
 
-def _delimiter(path: Path) -> str:
+def _delimiter(path: Path, encoding: str | None = None) -> str:
     """The first of `DELIMITERS` that cuts the first lines into the same number (two or more) of
     fields, quotes respected (the standard library's reader does the cutting); a comma when none
     does, a tab for .tsv files. The standard library's Sniffer does more and costs a millisecond
@@ -79,7 +165,7 @@ def _delimiter(path: Path) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
     with pa.input_stream(str(path), compression="detect") as stream:
-        head = stream.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+        head = stream.read(SNIFF_BYTES).decode(encoding or "utf-8", errors="replace")
     if len(head) >= SNIFF_BYTES and "\n" in head:
         head = head[: head.rindex("\n")]  # whole lines only
     for delimiter in DELIMITERS:

@@ -18,7 +18,13 @@ import duckdb
 
 from prodex_jupyter.checks.compile_sql import Compiled, Context, compile_check
 from prodex_jupyter.checks.confidence import FEW_ROWS, grade
-from prodex_jupyter.checks.csv_format import is_conversion_error
+from prodex_jupyter.checks.csv_format import (
+    invalid_utf8_message,
+    is_conversion_error,
+    is_invalid_utf8,
+    is_straddling,
+    straddling_message,
+)
 from prodex_jupyter.checks.custom import run_custom
 from prodex_jupyter.checks.drift import compare
 from prodex_jupyter.checks.evidence import CheckResult, Evidence
@@ -32,7 +38,13 @@ from prodex_jupyter.checks.profile import (
     text_columns,
 )
 from prodex_jupyter.checks.query import fetch_one
-from prodex_jupyter.checks.source import DataRef, SourceError, data_format, open_source
+from prodex_jupyter.checks.source import (
+    DataRef,
+    SourceError,
+    data_format,
+    open_source,
+    resolve_path,
+)
 from prodex_jupyter.checks.summary import summarize
 from prodex_jupyter.template.instructions import (
     CheckSpec,
@@ -148,6 +160,11 @@ def _gather(
         if small:
             drop_wide_histograms(row)
     except duckdb.Error as exc:
+        path = resolve_path(data.path, base_dir) if data.path else None
+        if path and is_invalid_utf8(exc):  # past the block the file was typed from
+            return _unreadable(gate, label, invalid_utf8_message(path))
+        if path and is_straddling(exc):
+            return _unreadable(gate, label, straddling_message(path))
         if not (source.guessed_types and is_conversion_error(exc)):
             return _unreadable(gate, label, f"cannot read {data.name}: {_first_line(exc)}")
         # The types guessed from the first rows do not hold further down: type the file from all

@@ -18,7 +18,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pa_ds
 
-from prodex_jupyter.checks.csv_format import csv_dataset
+from prodex_jupyter.checks.csv_format import (
+    CsvReadError,
+    csv_dataset,
+    invalid_utf8_message,
+    is_invalid_utf8,
+    is_straddling,
+    straddling_message,
+)
 from prodex_jupyter.template.instructions import known_set_path_problem
 
 _SUFFIXES = {
@@ -41,6 +48,7 @@ class DataRef:
     path: str | None = None
     format: str | None = None
     table: pa.Table | None = None
+    encoding: str | None = None  # of a CSV file; None: UTF-8
 
     @property
     def name(self) -> str:
@@ -141,7 +149,8 @@ def open_source(
     lit = sql_string(str(path))
     try:
         if fmt == "csv" and not full_sniff:
-            return replace(_registered_source(con, csv_dataset(path)), guessed_types=True)
+            dataset = csv_dataset(path, data.encoding)
+            return replace(_registered_source(con, dataset), guessed_types=True)
         if fmt == "csv":
             query = f"SELECT Prompt, Columns FROM sniff_csv({lit}, sample_size=-1)"
             prompt, sniffed = con.execute(query).fetchall()[0]
@@ -161,7 +170,13 @@ def open_source(
         else:
             raise SourceError(f"unknown format '{fmt}' (csv, parquet, json, ndjson)")
         return OpenedSource(sql, _describe(con, sql))
+    except CsvReadError as exc:
+        raise SourceError(str(exc)) from None
     except (duckdb.Error, pa.ArrowException) as exc:
+        if is_straddling(exc):
+            raise SourceError(straddling_message(path)) from None
+        if is_invalid_utf8(exc):
+            raise SourceError(invalid_utf8_message(path)) from None
         raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from exc
 
 

@@ -37,6 +37,8 @@ from ..store import (
     verify_store,
 )
 from ..store.anchors import since, write_anchor
+from ..store.disk_full import disk_full_message, is_disk_full
+from ..store.run_store import store_root
 from ..template import TemplateError, load_template
 from . import lineage, render
 
@@ -65,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"prodex: error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        run_id = getattr(exc, "run_id", None) or getattr(args, "run", None)
+        root = store_root(args.store)
+        print(f"prodex: error: {disk_full_message(root, run_id)}", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:

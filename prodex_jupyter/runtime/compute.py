@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ..checks.csv_format import read_csv_table
+from ..checks.csv_format import CsvReadError, read_csv_table
 from ..store import InputConsumed, RunStore
 from ..store.artifacts import encode_table, file_sha256
 from ..template import OutputNode, PythonNode, SourceNode, SqlNode, Template
@@ -42,6 +42,7 @@ class SourceInput:
     path: Path | None = None
     format: str | None = None
     frame: pd.DataFrame | None = None
+    encoding: str | None = None  # the source node's, for a CSV file
 
     def describe(self) -> str:
         return str(self.path) if self.path is not None else f"<DataFrame {self.node_id}>"
@@ -78,7 +79,9 @@ def resolve_inputs(template: Template, inputs: dict[str, Any] | None) -> dict[st
         if not path.is_file():
             raise InputError(f"source '{node_id}': file not found: {path}")
         fmt = node.format if given is None else None
-        resolved[node_id] = SourceInput(node_id, path=path.resolve(), format=fmt or _suffix(path))
+        resolved[node_id] = SourceInput(
+            node_id, path=path.resolve(), format=fmt or _suffix(path), encoding=node.encoding
+        )
     return resolved
 
 
@@ -94,7 +97,9 @@ def read_source(src: SourceInput, store: RunStore, run_id: str) -> tuple[pa.Tabl
         return table, consumed
     assert src.path is not None
     try:
-        table = _read_file(src.path, src.format or "csv")
+        table = _read_file(src.path, src.format or "csv", src.encoding)
+    except CsvReadError as exc:
+        raise InputError(f"source '{src.node_id}': {exc}") from None
     except (duckdb.Error, pa.ArrowException) as exc:
         raise InputError(f"source '{src.node_id}': cannot read {src.path}: {exc}") from None
     consumed = InputConsumed(
@@ -108,10 +113,10 @@ def read_source(src: SourceInput, store: RunStore, run_id: str) -> tuple[pa.Tabl
     return table, consumed
 
 
-def _read_file(path: Path, fmt: str) -> pa.Table:
+def _read_file(path: Path, fmt: str, encoding: str | None = None) -> pa.Table:
     """CSV through pyarrow, as the checker reads it (checks/csv_format.py); the rest by DuckDB."""
     if fmt == "csv":
-        return read_csv_table(path)
+        return read_csv_table(path, encoding)
     cursor = _reader().cursor()
     try:
         if fmt == "parquet":

@@ -44,6 +44,7 @@ from ..store import (
     StoredEvent,
     open_store,
 )
+from ..store.disk_full import is_disk_full
 from ..store.leases import HOST
 from ..template import Template
 from .compute import SourceInput, resolve_inputs
@@ -273,6 +274,7 @@ class Execution:
         self._expired: set[str] = set()  # past their limit: a late result is ignored
         self._queries: dict[str, duckdb.DuckDBPyConnection] = {}  # SQL running, by node
         self._retired = False
+        self._disk_full: BaseException | None = None  # a worker found the store's disk full
         self._unsubscribe = run.subscribe(self._on_events)
 
     # --------------------------------------------------------------- interface
@@ -379,6 +381,12 @@ class Execution:
         except LeaseLost as exc:  # another process took the run over: write nothing more
             self._stop(exc)
         except BaseException as exc:  # the engine itself broke: say so, never leave waiters hanging
+            if is_disk_full(exc):  # nothing more can be written: the run waits for a `resume`
+                with contextlib.suppress(Exception):
+                    self._release()
+                self._set_lease(None)
+                self._stop(exc)
+                return
             try:
                 events, self._unwritten = self._unwritten, []
                 failed = RunStatusChanged("failed", reason=f"engine error: {exc!r}")
@@ -486,6 +494,8 @@ class Execution:
                 node_id, upstream, on_query=lambda con: self._on_query(node_id, con)
             )
         except Exception as exc:
+            if is_disk_full(exc):  # not the node's fault: stop; a resume redoes it
+                self._disk_full = exc
             outcome = failure(node_id, exc)
         self._queries.pop(node_id, None)
         self._finished.append((node_id, outcome))
@@ -526,6 +536,8 @@ class Execution:
 
     def _collect(self) -> list[Event]:
         """The events of finished nodes; their children become candidates."""
+        if self._disk_full is not None:
+            raise self._disk_full
         events: list[Event] = []
         while self._finished:
             node_id, outcome = self._finished.popleft()

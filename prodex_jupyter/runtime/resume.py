@@ -136,7 +136,7 @@ def plan_resume(run: Run, *, retry_failed: bool = False) -> ResumePlan:
                 f"{path} is missing"
             )
         fmt = node.format or _suffix(path)
-        sources[node_id] = SourceInput(node_id, path=path, format=fmt)
+        sources[node_id] = SourceInput(node_id, path=path, format=fmt, encoding=node.encoding)
     rerun = [n for n, rec in state.nodes.items() if rec.state == "running"]
     retries = []
     if retried:

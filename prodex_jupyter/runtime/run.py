@@ -71,6 +71,8 @@ class GateStateError(ValueError):
 class RunEngineError(RuntimeError):
     """The engine itself failed (not a node): the run could not go on."""
 
+    run_id: str | None = None
+
 
 def current_actor() -> str:
     """Who is deciding, when the caller does not say: $PRODEX_USER, else the OS user.
@@ -269,9 +271,9 @@ class Run:
         if not self._idle.wait(timeout):
             raise TimeoutError(f"run {self.id} still busy after {timeout} s")
         if self._crash is not None:
-            raise RunEngineError(
-                f"run {self.id}: the engine failed: {self._crash!r}"
-            ) from self._crash
+            error = RunEngineError(f"run {self.id}: the engine failed: {self._crash!r}")
+            error.run_id = self.id
+            raise error from self._crash
         return self
 
     async def until_idle(self) -> Run:

@@ -26,7 +26,14 @@ def to_python_arg(value: Value) -> Any:
 
 
 def from_python_result(result: Any, node_id: str) -> Value:
-    """A python node may return a DataFrame, a Series, an Arrow table, or a scalar."""
+    """A python node may return a DataFrame, a Series, an Arrow table, or a scalar; not None,
+    which is what a function missing its `return` gives, never a value anyone meant."""
+    if result is None:
+        raise TypeError(
+            f"python node '{node_id}' returned None: it must return its value, a DataFrame (or "
+            "Series, or Arrow table) or a scalar (number, text, bool, date); a function without "
+            "a `return` statement returns None"
+        )
     if isinstance(result, pa.Table):
         return result
     if isinstance(result, pd.Series):

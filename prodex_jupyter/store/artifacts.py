@@ -28,9 +28,13 @@ class ArtifactStore:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)  # atomic: a reader never sees half a file
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, target)  # atomic: a reader never sees half a file
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)  # a full disk must not keep half a file
+                raise
         return sha
 
     def get_table(self, sha256: str) -> pa.Table:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .claims import claimed_elsewhere, forget_claims
+from .disk_full import is_disk_full
 from .ledger import Tombstone
 from .run_index import artifacts_of, used_elsewhere
 
@@ -63,6 +64,30 @@ def default_deleter() -> str:
 def delete_run(
     store: RunStore, run_id: str, *, by: str | None = None, reason: str = ""
 ) -> Deletion:
+    try:
+        return _delete_run(store, run_id, by=by, reason=reason)
+    except sqlite3.OperationalError as exc:
+        if not is_disk_full(exc):
+            raise
+    _make_room(store, run_id)
+    return _delete_run(store, run_id, by=by, reason=reason)
+
+
+def _make_room(store: RunStore, run_id: str) -> None:
+    """On a full disk SQLite has no room to record a deletion: remove first the artifact files
+    only this run uses and nobody claims (the run is going anyway), then delete as usual."""
+    refuse_if_live = store.leases.refuse_if_live(run_id, "delete")
+
+    def remove_unused(con: sqlite3.Connection) -> None:
+        refuse_if_live(con)
+        for sha in artifacts_of(con, run_id):
+            if not used_elsewhere(con, sha, run_id) and not claimed_elsewhere(con, sha, run_id):
+                store.artifacts.remove(sha)
+
+    store.log.transact(remove_unused)
+
+
+def _delete_run(store: RunStore, run_id: str, *, by: str | None, reason: str) -> Deletion:
     from .run_store import RunNotFound
 
     rows = store.log.query("SELECT template_id FROM runs WHERE run_id = ?", (run_id,))

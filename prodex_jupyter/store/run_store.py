@@ -33,7 +33,7 @@ class RunStore:
     """Runs, their events and their artifacts. Safe to open from several processes at once."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root or os.environ.get("PRODEX_HOME") or ".prodex").resolve()
+        self.root = store_root(root)
         self.log = EventLog(self.root / "events.sqlite")
         self.artifacts = ArtifactStore(self.root / "artifacts")
         ensure_index(self.log)  # runs list and artifact references (store/run_index.py)
@@ -136,6 +136,11 @@ class RunStore:
             if evidence is not None and status == "confirmed":
                 return evidence
         return None
+
+
+def store_root(root: str | Path | None = None) -> Path:
+    """The store's folder: as given, else $PRODEX_HOME, else ./.prodex."""
+    return Path(root or os.environ.get("PRODEX_HOME") or ".prodex").resolve()
 
 
 def new_run_id() -> str:

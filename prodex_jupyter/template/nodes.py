@@ -86,6 +86,7 @@ class SourceNode(Node):
 
     path: str | None = None
     format: str | None = None
+    encoding: str | None = None  # of a CSV file; None: UTF-8, and anything else is refused
     kind: NodeKind = field(init=False, default="source")
 
     def body(self) -> dict[str, Any]:
@@ -94,6 +95,8 @@ class SourceNode(Node):
             out["path"] = self.path
         if self.format is not None:
             out["format"] = self.format
+        if self.encoding is not None:
+            out["encoding"] = self.encoding
         return out
 
     @property

@@ -7,6 +7,7 @@ the template that produced it has changed.
 
 from __future__ import annotations
 
+import codecs
 import graphlib
 import hashlib
 import inspect
@@ -68,11 +69,15 @@ class Template:
         path: str | Path | None = None,
         *,
         format: str | None = None,
+        encoding: str | None = None,
         explanation: str = "",
         gate: GateLike = None,
         timeout_s: float | None = None,
     ) -> Template:
-        """A file source, or (no path) a DataFrame handed in at run time as `inputs={id: df}`."""
+        """A file source, or (no path) a DataFrame handed in at run time as `inputs={id: df}`.
+
+        `encoding` is a CSV file's text encoding (`latin-1`, `cp1252`...), for files handed in
+        for this source too; without it a file that is not UTF-8 is refused, naming the byte."""
         text_path = str(path) if path is not None else None
         fmt = format or (_format_from_suffix(text_path) if text_path else None)
         if text_path is not None and fmt not in SOURCE_FORMATS:
@@ -92,6 +97,7 @@ class Template:
             id=id,
             path=text_path,
             format=fmt,
+            encoding=_encoding(encoding, id, fmt),
             explanation=explanation,
             gate=the_gate,
             timeout_s=_timeout(timeout_s, id),
@@ -414,7 +420,7 @@ class Template:
     def _node_digests(self) -> dict[str, dict[str, str]]:
         return {
             n.id: {
-                "code": _digest([n.kind, list(n.upstream), n.code, n.to_dict().get("path")]),
+                "code": _digest(_code_parts(n)),
                 "explanation": _digest(n.explanation),
                 "gate": _digest(n.gate.to_dict() if n.gate else None),
             }
@@ -467,6 +473,32 @@ def _digest(obj: Any) -> str:
 def _format_from_suffix(path: str) -> str | None:
     suffix = Path(path).suffix.lower().lstrip(".")
     return {"jsonl": "ndjson", "pq": "parquet", "tsv": "csv"}.get(suffix, suffix) or None
+
+
+def _code_parts(node: Node) -> list[Any]:
+    """What a node computes with, as compare tells changes apart (an encoding only when set, so
+    digests recorded before it existed still match)."""
+    body = node.to_dict()
+    parts = [node.kind, list(node.upstream), node.code, body.get("path")]
+    return [*parts, body["encoding"]] if "encoding" in body else parts
+
+
+def _encoding(encoding: str | None, node_id: str, fmt: str | None) -> str | None:
+    if encoding is None:
+        return None
+    if fmt not in (None, "csv"):
+        raise TemplateError(
+            f"encoding is for CSV files; a {fmt} file says its own", node=node_id, field="encoding"
+        )
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        raise TemplateError(
+            f"unknown encoding {encoding!r} (latin-1, cp1252, utf-16, ...)",
+            node=node_id,
+            field="encoding",
+        ) from None
+    return str(encoding)
 
 
 def _as_gate(gate: GateLike, node_id: str) -> Gate | None:

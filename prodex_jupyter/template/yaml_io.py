@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from .errors import TemplateError
 from .template import Template
 
 _NODE_FIELDS = {
-    "source": {"path", "format"},
+    "source": {"path", "format", "encoding"},
     "sql": {"sql"},
     "python": {"function", "code"},
     "output": {"of", "sql"},
@@ -30,7 +30,9 @@ def load_template(path: str | Path) -> Template:
             f"cannot read the template file: {exc.strerror}", source=str(path)
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
+    except DuplicateKeyError as exc:
+        raise TemplateError(str(exc), source=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -40,6 +42,30 @@ def load_template(path: str | Path) -> Template:
         return template_from_dict(data, base_dir=path.parent.resolve()).validate()
     except TemplateError as exc:
         raise exc.located(str(path)) from None
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice; YAML would silently keep the second."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (two `gate:` on a node
+    would otherwise keep the last one without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                continue  # the safe loader itself refuses it, with its own words
+            if key in seen:
+                raise DuplicateKeyError(
+                    f"duplicate key {key!r} at line {line} (first given at line {seen[key]}): "
+                    "YAML would keep only the last; give each key once"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def template_from_dict(
@@ -97,7 +123,13 @@ def _add_node(
         "timeout_s": node.get("timeout_s"),
     }
     if kind == "source":
-        tpl.source(node_id, node.get("path"), format=node.get("format"), **common)
+        tpl.source(
+            node_id,
+            node.get("path"),
+            format=node.get("format"),
+            encoding=node.get("encoding"),
+            **common,
+        )
     elif kind == "sql":
         tpl.sql(node_id, node.get("sql") or "", **common)
     elif kind == "python" and node_id in functions:
