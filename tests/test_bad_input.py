@@ -213,13 +213,13 @@ def _prodex(*args: str, store: Path, cwd: Path) -> subprocess.CompletedProcess:
 
 def _fill(folder: Path) -> None:
     """Take every byte left on the filesystem."""
-    with (folder / "filler").open("wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    with (folder / "filler").open("wb", buffering=0) as f:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                continue
 
 
 def test_a_full_disk_says_so_keeps_the_record_and_delete_then_resume_continue(tmp_path, small_disk):
