@@ -48,6 +48,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[None]:
+    """Opt the browser tests out of pytest-jupyter's autouse loop fixture (tests/conftest.py loads
+    the plugin for the server tests). That fixture closes the thread's event loop after each test,
+    and Playwright's sync API keeps a loop running in this thread: every teardown would fail."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    """The plugin's cleanup of an in-process ServerApp: browser tests run JupyterLab in its own
+    process (jupyter_harness), so there is nothing here to clean up."""
+    yield None
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     # Let fixtures see whether setup/call failed (item.rep_setup / item.rep_call).
