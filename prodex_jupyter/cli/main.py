@@ -296,7 +296,8 @@ def _verify(args: argparse.Namespace) -> int:
     checked = args.run or f"{len(store.run_ids())} runs"
     if problems:
         return _report(problems, checked)
-    print(f"verify: {checked} intact")
+    tombstones = "" if args.run else f", {len(store.tombstones())} tombstones of deleted runs"
+    print(f"verify: {checked} intact{tombstones}")
     if isinstance(anchor, Anchor):
         print(f"verify: nothing recorded before {anchor} changed; {since(store, anchor)}")
     if args.anchor is not None:
