@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..runtime import (
+    EXECUTOR,
     DecisionRefused,
     GateStateError,
     InputError,
@@ -97,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the policy confirm gates whose confidence is high",
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of every node that sets none (past it the node fails, the run goes on)",
+    )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("show", help="print a run's record")
@@ -147,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the policy confirm gates whose confidence is high",
     )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="give failed nodes a new attempt (their failures stay on the record)",
+    )
     p.set_defaults(handler=_resume)
 
     p = sub.add_parser(
@@ -188,7 +202,11 @@ def _run(args: argparse.Namespace) -> int:
         inputs[node] = path
     interactive = sys.stdin.isatty()
     run = start_run(
-        template, inputs, store=args.store, policy=confirm_high if args.confirm_high else None
+        template,
+        inputs,
+        store=args.store,
+        policy=confirm_high if args.confirm_high else None,
+        timeout_s=args.timeout,
     )
     print(f"Run {run.id} of {template.id} started")
     run.subscribe(_print_progress)
@@ -258,13 +276,13 @@ def _delete(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace) -> int:
     run = load_run(args.run, _store(args))
-    return _continue(run, confirm_high if args.confirm_high else None)
+    return _continue(run, confirm_high if args.confirm_high else None, args.retry_failed)
 
 
-def _continue(run: Run, policy: Policy | None) -> int:
+def _continue(run: Run, policy: Policy | None, retry_failed: bool = False) -> int:
     """Execute a stored run here, in the foreground, as `prodex run` does."""
     run.subscribe(_print_progress)
-    run.resume(policy)
+    run.resume(policy, retry_failed=retry_failed)
     for note in run.resume_notes:
         print(f"  note: {note}")
     if run.is_executing_here:
@@ -273,8 +291,18 @@ def _continue(run: Run, policy: Policy | None) -> int:
 
 
 def _finish(run: Run, interactive: bool) -> int:
-    """Drive the run in the foreground (asking at a terminal), then print its record."""
-    _drive(run, _ask if interactive else None)
+    """Drive the run in the foreground (asking at a terminal), then print its record.
+
+    Ctrl-C exits at once: what is computed is written, the lease released, nodes still
+    computing abandoned; the run is left interrupted for `prodex resume`."""
+    try:
+        _drive(run, _ask if interactive else None)
+    except KeyboardInterrupt:
+        EXECUTOR.stop(timeout=1.0)
+        print(f"\ninterrupted: run {run.id} stopped here; continue it with: prodex resume {run.id}")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # never wait for a node's thread (the interpreter would join it)
     print(render.run_text(run))
     if run.prompts:
         print(

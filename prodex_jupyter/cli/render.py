@@ -91,6 +91,13 @@ def run_text(run: Run) -> str:
         f"  status: {state.status}    gates resolved: {k} / {n}    "
         f"nodes produced: {len(state.results)} / {len(state.nodes)}",
         f"  started: {state.created_at[:19]}    last event: {state.updated_at[:19]}",
+    ]
+    if run.interrupted:
+        lines.append(
+            "  INTERRUPTED: no process executes this run, and it could go on; continue it with: "
+            f"prodex resume {state.run_id}"
+        )
+    lines += [
         "Inputs consumed:",
     ]
     for inp in state.inputs.values():
@@ -108,6 +115,8 @@ def run_text(run: Run) -> str:
                 lines.append(derivation_text(state.results[node_id]))
         else:
             lines.append(f"  {node_id}: {run.why_not_produced(node_id)}")
+            if node.attempt > 1:
+                lines.append(f"    attempt {node.attempt}; earlier: {'; '.join(node.failures)}")
             if node.state == "failed":
                 lines.extend("    " + line for line in node.traceback.rstrip().splitlines()[-6:])
     return "\n".join(lines)
@@ -136,7 +145,8 @@ def executor_text(lease: Lease) -> str:
 
 
 def runs_text(table: pd.DataFrame) -> str:
-    """The runs list as a fixed-width table (newest first); * marks runs a process executes."""
+    """The runs list as a fixed-width table (newest first); * marks runs a process executes,
+    INTERRUPTED those nobody executes that could go on."""
     if table.empty:
         return "no runs"
     rows = [("RUN", "PIPELINE", "TEMPLATE", "STATUS", "GATES", "STARTED", "DURATION", "INPUTS")]
@@ -146,7 +156,9 @@ def runs_text(table: pd.DataFrame) -> str:
                 r.run_id,
                 r.pipeline,
                 r.fingerprint[:12],
-                r.status + (" *" if r.executing else ""),
+                r.status
+                + (" *" if r.executing else "")
+                + (" INTERRUPTED" if r.interrupted else ""),
                 r.gates_resolved,
                 r.started.strftime("%Y-%m-%d %H:%M:%S"),
                 short_duration(r.duration.total_seconds()),
@@ -161,5 +173,10 @@ def runs_text(table: pd.DataFrame) -> str:
     lines.append(
         f"{len(table)} runs"
         + ("; * = a process is executing it" if table["executing"].any() else "")
+        + (
+            "; INTERRUPTED = no process executes it and it could go on: prodex resume RUN"
+            if table["interrupted"].any()
+            else ""
+        )
     )
     return "\n".join(line.rstrip() for line in lines)

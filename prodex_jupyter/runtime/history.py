@@ -2,7 +2,9 @@
 
 Columns: run_id, pipeline, fingerprint (the template's), status, gates_resolved ("k / n"),
 started (UTC), duration (first to last event), inputs (per source: file and content hash),
-executing (True while a live process executes the run: it holds the run's lease).
+executing (True while a live process executes the run: it holds the run's lease), interrupted
+(True when no process executes it and it could go on: runtime/interruption.py; only runs not
+final and not executing are folded to tell).
 Newest run first. In a notebook the table displays as the runs-list widget (registered by the
 widgets layer); everywhere else it is a plain DataFrame.
 """
@@ -14,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..store import RUN_STATUSES, RunStore, open_store
+from ..store import RUN_STATUSES, RunNotFound, RunStore, open_store
 from ..store.deletion import Deletion
 from ..store.run_index import RunRow, list_runs
+from .interruption import FINAL, is_interrupted
 
 COLUMNS = (
     "run_id",
@@ -28,6 +31,7 @@ COLUMNS = (
     "duration",
     "inputs",
     "executing",
+    "interrupted",
 )
 
 
@@ -68,7 +72,11 @@ def runs(
     if statuses is not None:
         rows = [r for r in rows if r.status in statuses]
     live = the_store.leases.live()
-    table = RunsTable(_columns(rows, live))
+    interrupted = [
+        r.status not in FINAL and r.run_id not in live and _interrupted(the_store, r.run_id)
+        for r in rows
+    ]
+    table = RunsTable(_columns(rows, live, interrupted))
     table.attrs["store"] = str(the_store.root)
     table.attrs["pipeline"] = pipelines
     table.attrs["status"] = statuses
@@ -91,6 +99,13 @@ def delete_run(
     return the_store.delete_run(str(run_id), by=by, reason=reason)
 
 
+def _interrupted(store: RunStore, run_id: str) -> bool:
+    try:
+        return is_interrupted(store.state(run_id), None)
+    except RunNotFound:  # deleted since the list was read
+        return False
+
+
 def _names(value: str | Iterable[str] | None) -> list[str] | None:
     if value is None:
         return None
@@ -99,7 +114,7 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
     return [str(v) for v in value]
 
 
-def _columns(rows: list[RunRow], live: dict[str, Any]) -> dict[str, Any]:
+def _columns(rows: list[RunRow], live: dict[str, Any], interrupted: list[bool]) -> dict[str, Any]:
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(RunRow._fields)
     run_id, pipeline, fingerprint, created, status, last_at, resolved, total, inputs = columns
     started = pd.to_datetime(list(created), utc=True, format="ISO8601")
@@ -114,4 +129,5 @@ def _columns(rows: list[RunRow], live: dict[str, Any]) -> dict[str, Any]:
         "duration": last - started,
         "inputs": inputs,
         "executing": [r in live for r in run_id],
+        "interrupted": interrupted,
     }
