@@ -344,8 +344,9 @@ class Run:
     def detach(self, execution: Execution, crash: BaseException | None = None) -> None:
         """This process no longer executes the run (`crash`: the engine itself failed)."""
         with self._lock:
-            if self._execution is execution:
-                self._execution = None
+            if self._execution is not execution:
+                return  # an older execution, retired: a newer one drives the run
+            self._execution = None
         self.mark_idle(crash)
 
     def mark_busy(self) -> None:
