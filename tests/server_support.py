@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +141,78 @@ def idle_at_gate(record: dict) -> bool:
 
 def finished(record: dict) -> bool:
     return record["status"] in ("completed", "completed_partial", "failed")
+
+
+@contextlib.contextmanager
+def live_server(root: Path, work: Path, store: Path | None = None) -> Iterator[tuple[str, str]]:
+    """A real `jupyter server` process with the extension enabled, serving `root` on a free
+    port; yields (base URL of the API, token). Its log is `work/server.log`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"))
+    env.update(JUPYTER_DATA_DIR=str(work / "data"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    env.pop("PRODEX_HOME", None)
+    if store is not None:
+        env["PRODEX_HOME"] = str(store)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.jpserver_extensions={'prodex_jupyter': True}",
+    ]
+    log = (work / "server.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/prodex/api"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                http("GET", f"{url}/templates", token)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"jupyter server did not start: {(work / 'server.log').read_text()}"
+                    ) from None
+                time.sleep(0.25)
+        yield url, token
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def http(method: str, url: str, token: str, body: Any = None) -> tuple[int, Any]:
+    """One request to a live server (standard library); (status, JSON body or None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"token {token}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        raw, code = exc.read(), exc.code
+    return code, (json.loads(raw) if raw else None)
+
+
+def wait_for(url: str, token: str, run_id: str, check: Callable[[dict], bool]) -> dict:
+    """Poll a live server until the run's record satisfies `check` (a bound, not a timing)."""
+    deadline = time.monotonic() + 120
+    while True:
+        code, record = http("GET", f"{url}/runs/{run_id}", token)
+        assert code == 200, record
+        if check(record):
+            return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} never got there: {record['status']}")
+        time.sleep(0.2)

@@ -178,6 +178,9 @@ async def test_the_decision_is_by_the_authenticated_user_never_a_name_the_client
     assert code == 200
     decision = gate["decisions"][-1]
     assert decision["decision"] == "rejected" and decision["note"] == "column n is wrong"
+    # nothing can go on after the rejection: a worker closes the run
+    record = await api.until(run_id, lambda r: finished(r) and not r["executing"])
+    assert record["status"] == "completed_partial" and not record["interrupted"]
     response = await api.fetch("api", "me")  # who jupyter_server says the token's user is
     assert json.loads(response.body)["identity"]["username"] == "alice"
     assert decision["by"] == "alice"
@@ -272,6 +275,7 @@ async def test_refused_and_malformed_decisions_write_nothing(api, store):
         ({"decision": "reject"}, 400, "field 'note': rejecting"),
         ({"decision": "reject", "note": "   "}, 400, "needs a note"),
         ({"decision": "approve"}, 400, "field 'decision'"),
+        ({"decision": {}}, 400, "field 'decision'"),  # found by schemathesis: was a 500
         ({"note": "x"}, 400, "field 'decision'"),
         ({"decision": "confirm", "note": 5}, 400, "field 'note'"),
         ("{oops", 400, "not valid JSON"),

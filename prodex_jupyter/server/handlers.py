@@ -23,14 +23,13 @@ from tornado.web import HTTPError
 
 from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
-from ..runtime.interruption import runnable_nodes
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..store.run_index import list_runs, pending_gate_counts
 from ..template import TemplateError, load_template
 from . import records
 from .templates import TEMPLATE_SUFFIX, list_templates
-from .workers import WorkerError, Workers
+from .workers import WorkerError, Workers, wants_a_worker
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
@@ -231,7 +230,7 @@ class GateHandler(ProdexHandler):
     async def post(self, run_id: str, gate_id: str) -> None:
         body = self.json_body()
         decision = body.get("decision")
-        if decision not in DECISIONS:
+        if not isinstance(decision, str) or decision not in DECISIONS:
             raise ApiError(
                 400, f"field 'decision' must be one of confirm, reject, reopen; not {decision!r}"
             )
@@ -272,8 +271,9 @@ class GateHandler(ProdexHandler):
         except DecisionRefused as exc:  # the gate's deciders or four-eyes rule
             raise ApiError(409, str(exc)) from None
         state = run.state
-        resume = run.executor is None and state.status not in records.FINAL
-        return records.gate_json(state.gates[gate_id]), resume and bool(runnable_nodes(state))
+        return records.gate_json(state.gates[gate_id]), run.executor is None and wants_a_worker(
+            state
+        )
 
 
 class CompareHandler(ProdexHandler):

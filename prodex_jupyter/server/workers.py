@@ -4,9 +4,9 @@ A worker (`server/worker.py`) is a separate Python process in its own session: a
 crashes or hangs it, or a kill, takes only the worker down; the server keeps serving and the run
 shows `interrupted`. The server never executes a run on its own event loop.
 
-When a worker exits cleanly (it idled at a gate, or the run ended) while work became runnable in
-between (a decision landed as it was leaving), the server resumes the run in a new worker, so no
-decision is left waiting for an executor that has just gone.
+When a worker exits cleanly (it idled at a gate, or the run ended) while a decision landed as it
+was leaving, the server resumes the run in a new worker, so no decision is left waiting for an
+executor that has just gone.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..runtime.interruption import runnable_nodes
-from ..store import RunNotFound, RunStore
+from ..store import RunNotFound, RunState, RunStore
 
 START_TIMEOUT_S = 120.0
 FINAL = ("completed", "completed_partial", "failed")
+
+
+def wants_a_worker(state: RunState) -> bool:
+    """Should a process execute this run (nobody does)? When work can go on, or when no gate
+    waits any more: then only the executor can close the run (`completed_partial` after a
+    rejection). A run whose remaining work all waits on pending gates needs a person first."""
+    return state.status not in FINAL and (bool(runnable_nodes(state)) or not state.pending_gates)
 
 
 class WorkerError(RuntimeError):
@@ -109,11 +116,7 @@ class Workers:
             state = self.store.state(run_id)
         except RunNotFound:
             return  # deleted meanwhile
-        if (
-            state.status not in FINAL
-            and self.store.leases.holder(run_id) is None
-            and runnable_nodes(state)
-        ):
+        if self.store.leases.holder(run_id) is None and wants_a_worker(state):
             self.log.info("prodex: run %s can go on after its worker left: resuming it", run_id)
             try:
                 await self.resume(run_id)
