@@ -23,6 +23,7 @@ from tornado.web import HTTPError
 
 from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
+from ..runtime.interruption import FINAL, is_interrupted
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..store.run_index import list_runs, pending_gate_counts
@@ -138,9 +139,20 @@ class RunsHandler(ProdexHandler):
         page = rows[offset : offset + limit]
         live = self.store.leases.live()
         pending = pending_gate_counts(self.store.log, [r.run_id for r in page])
+        # only an unfinished run nobody executes can be interrupted: only those are folded
+        interrupted = {
+            r.run_id
+            for r in page
+            if r.status not in FINAL
+            and r.run_id not in live
+            and is_interrupted(self.store.state(r.run_id), None)
+        }
         return {
             "runs": [
-                records.run_summary(r, pending.get(r.run_id, 0), r.run_id in live) for r in page
+                records.run_summary(
+                    r, pending.get(r.run_id, 0), r.run_id in live, r.run_id in interrupted
+                )
+                for r in page
             ],
             "total": len(rows),
             "limit": limit,

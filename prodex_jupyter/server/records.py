@@ -13,14 +13,12 @@ from typing import Any, TypedDict
 from ..checks.json_values import json_safe
 from ..runtime import prompt_queue
 from ..runtime.compare import Comparison
-from ..runtime.interruption import runnable_nodes
+from ..runtime.interruption import is_interrupted
 from ..store import GateRecord, InputRecord, Lease, Result, RunState
 from ..store.run_index import RunRow
 from ..view.canvas import display_states
 from ..view.drawer import PREVIEW_ROWS, TableLoader
 from ..view.panel import PanelView, run_panel
-
-FINAL = ("completed", "completed_partial", "failed")
 
 
 class RunSummary(TypedDict):
@@ -99,16 +97,8 @@ class RunRecord(TypedDict):
     view: PanelView
 
 
-def is_interrupted(state: RunState, executing: bool) -> bool:
-    """Not finished, nobody executes it, and work is left that could go on without a decision:
-    the process that executed it died (it needs `resume`). A run stopped at a pending gate is
-    not interrupted: it waits for a person."""
-    return state.status not in FINAL and not executing and bool(runnable_nodes(state))
-
-
-def run_summary(row: RunRow, pending: int, executing: bool) -> RunSummary:
-    """One line of `GET runs`. In the list, a run is interrupted when it is unfinished, nobody
-    executes it and no gate of it waits for a decision (the index has no node states)."""
+def run_summary(row: RunRow, pending: int, executing: bool, interrupted: bool) -> RunSummary:
+    """One line of `GET runs`."""
     return {
         "run_id": row.run_id,
         "pipeline": row.template_id,
@@ -119,7 +109,7 @@ def run_summary(row: RunRow, pending: int, executing: bool) -> RunSummary:
         "started": row.created_at,
         "duration": _seconds(row.created_at, row.last_at),
         "executing": executing,
-        "interrupted": row.status not in FINAL and not executing and pending == 0,
+        "interrupted": interrupted,
     }
 
 
@@ -162,7 +152,7 @@ def run_record(state: RunState, executor: Lease | None, load_table: TableLoader)
         "last_seq": state.last_seq,
         "base_dir": state.base_dir,
         "executing": executing,
-        "interrupted": is_interrupted(state, executing),
+        "interrupted": is_interrupted(state, executor),
         "executor": _executor(executor),
         "gates_resolved": k,
         "gates_total": n,

@@ -19,11 +19,10 @@ import time
 from collections.abc import Sequence
 
 from ..runtime import Run, load_run, start_run
-from ..runtime.interruption import runnable_nodes
+from ..runtime.interruption import FINAL, runnable_nodes
 from ..store import RunStore
 from ..template import load_template
 
-FINAL = ("completed", "completed_partial", "failed")
 SETTLE_S = 0.2  # a decision that just landed: give the executor time to pick it up
 
 

@@ -18,11 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..runtime.interruption import runnable_nodes
+from ..runtime.interruption import FINAL, runnable_nodes
 from ..store import RunNotFound, RunState, RunStore
 
 START_TIMEOUT_S = 120.0
-FINAL = ("completed", "completed_partial", "failed")
 
 
 def wants_a_worker(state: RunState) -> bool:
