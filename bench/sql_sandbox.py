@@ -22,6 +22,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -42,11 +43,20 @@ class Unlocked:
     def __init__(self) -> None:
         self.database = duckdb.connect()
 
-    def query(self, node_id: str, kind: str, sql: str, upstream: dict[str, pa.Table]) -> pa.Table:
+    def query(
+        self,
+        node_id: str,
+        kind: str,
+        sql: str,
+        upstream: dict[str, pa.Table],
+        on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> pa.Table:
         cursor = self.database.cursor()
         try:
             for name, table in upstream.items():
                 cursor.register(name, table)
+            if on_query is not None:
+                on_query(cursor)
             return cursor.sql(sql).to_arrow_table()
         finally:
             cursor.close()
@@ -75,7 +85,7 @@ def one_run(folder: Path, nodes: int, tag: str, unlocked: Unlocked | None) -> fl
         run = tpl.run(store=folder / f"store-{tag}", policy=px.confirm_high)
         run.wait(timeout=600)
         seconds = time.perf_counter() - started
-    assert run.status == "completed", run.status
+    assert run.status == "completed", (run.status, run.state.nodes)
     assert run.value("total") == sum(range(50)) + 50 * nodes
     return seconds
 

@@ -12,6 +12,7 @@ import pytest
 
 import prodex_jupyter as px
 from prodex_jupyter.checks import DataRef, gather_evidence
+from prodex_jupyter.runtime.run import RunEngineError
 from prodex_jupyter.template import TemplateError
 from prodex_jupyter.template.nodes import Gate
 
@@ -266,3 +267,24 @@ def test_a_full_disk_says_so_keeps_the_record_and_delete_then_resume_continue(tm
     done = px.load_run(run_b, store)
     assert done.status == "completed"
     assert done.value("total") == sum(range(40_000)) + 3 * 40_000
+
+
+def test_a_full_disk_in_python_says_so_and_records_no_node_as_failed(tmp_path, small_disk):
+    """The engine stops on a full disk: no node is marked failed for it (a resume redoes what
+    was not recorded), and `run.wait()` says what happened and how to go on."""
+    _random_csv(tmp_path / "t.csv", 3)
+    tpl = px.Template("fill", base_dir=tmp_path)
+    tpl.source("t", "t.csv", gate=GATE)
+    for i in range(8):
+        tpl.sql(f"n{i}", f"SELECT a + {i} AS a, s || '{i}' AS s FROM t")
+    store = px.RunStore(small_disk / "store")
+    run = tpl.run(store=store, policy=px.confirm_high)
+    with pytest.raises(RunEngineError) as err:
+        run.wait(timeout=120)
+    message = str(err.value)
+    assert f"the disk of the run store {store.root} is full" in message
+    assert f"px.load_run('{run.id}').resume()" in message
+    state = px.RunStore(small_disk / "store").state(run.id)
+    assert state.status == "executing"  # stopped, not failed: it waits for a resume
+    assert not [n for n, rec in state.nodes.items() if rec.state == "failed"]
+    assert "t" in state.results  # what was recorded stays

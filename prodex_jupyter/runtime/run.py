@@ -31,6 +31,7 @@ from ..store import (
     StoredEvent,
     open_store,
 )
+from ..store.disk_full import disk_full_message, is_disk_full
 from ..template import Template
 from .deciders import DecisionRefused, refusal
 from .explain import display_state, why_not_produced
@@ -271,7 +272,10 @@ class Run:
         if not self._idle.wait(timeout):
             raise TimeoutError(f"run {self.id} still busy after {timeout} s")
         if self._crash is not None:
-            error = RunEngineError(f"run {self.id}: the engine failed: {self._crash!r}")
+            failed = f"the engine failed: {self._crash!r}"
+            if is_disk_full(self._crash):  # in Python, resume is `px.load_run(id).resume()`
+                failed = disk_full_message(self.store.root, self.id)
+            error = RunEngineError(f"run {self.id}: {failed}")
             error.run_id = self.id
             raise error from self._crash
         return self

@@ -45,8 +45,9 @@ def disk_full_message(root: Path, run_id: str | None = None) -> str:
         else " Nothing recorded is lost."
     )
     go_on = f"prodex resume {run_id}" if run_id else "prodex resume RUN"
+    in_python = f"px.load_run({run_id!r}).resume()" if run_id else "px.load_run(RUN).resume()"
     return (
         f"the disk of the run store {root} is full ({free}).{stopped} Free space (`prodex delete "
         f"RUN` removes a run and the artifacts only it uses, on a full disk too), then continue "
-        f"with `{go_on}`."
+        f"with `{go_on}` (in Python: `{in_python}`)."
     )
