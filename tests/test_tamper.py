@@ -345,6 +345,28 @@ def test_the_anchor_allows_what_happens_after_it(tmp_path, store, capsys):
     assert verify_against(store, digest, third.id) == []
 
 
+def test_an_event_appended_after_the_anchor_and_backdated_is_named(tmp_path, store):
+    """Appending is allowed after an anchor; pretending the appended event is older is not."""
+    run = completed(tmp_path, store)
+    anchor = take_anchor(store)
+    last = store.events(run.id)[-1]
+    at, payload = "2026-01-05T09:00:00.000000+00:00", '{"node_ids":["rows"]}'
+    digest = chain_hash(last.hash, run.id, last.seq + 1, at, "node_started", payload)
+    attack(
+        store,
+        (
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?)",
+            (run.id, last.seq + 1, at, "node_started", payload, last.hash, digest),
+        ),
+        ("UPDATE run_heads SET seq = ?, hash = ? WHERE run_id = ?", (last.seq + 1, digest, run.id)),
+    )
+    assert verify_store(store) == []  # a consistent append, as far as the store can tell
+    assert texts(verify_against(store, anchor)) == [
+        f"{run.id} event {last.seq + 1}: dated {at}, before anchor {anchor.digest[:12]} "
+        f"({anchor.at}), yet the anchor does not cover it: written after the anchor and backdated"
+    ]
+
+
 def test_anchors_that_cannot_vouch_are_refused(tmp_path, store, capsys):
     run = completed(tmp_path, store)
     anchor_file = tmp_path / "anchor.json"

@@ -12,6 +12,7 @@ verification fail), and checks that each anchored event is still in its run's ch
 same hash and the ledger still passes through the anchored entry. Since every hash covers all
 before it, nothing recorded before the anchor changed. Allowed since: new runs, events appended,
 runs deleted through `delete_run` (their tombstone must show the chain reached the anchored event).
+Not allowed: events the anchor does not cover dated more than five minutes before it (backdated).
 
 The anchor can also be written to a file (`to_json`) and checked from it, without the store's
 copy of the list. Plain SQL and Python: a backend needs the `anchors` table and the store's reads.
@@ -23,6 +24,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from .run_store import RunStore
 
 _HEADS = f"{LAST_EVENTS} ORDER BY e.run_id"
+BACKDATING_MARGIN_S = 300
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -171,7 +174,31 @@ def verify_against(
         for rid, seq, digest in anchor.heads:
             if run_id is None or rid == run_id:
                 problems += _head_since(snap, rid, seq, digest, deleted.get(rid), found)
+        problems += _backdated(snap, anchor, run_id, found)
     return problems
+
+
+def _backdated(snap: Snapshot, anchor: Anchor, run_id: str | None, found: str) -> list[Problem]:
+    """Events the anchor does not cover (appended since, or in runs created since) dated well
+    before it: a record made up later and given an earlier date. The margin leaves room for a
+    write that was under way while the anchor was taken, and for clocks of other hosts."""
+    cutoff = datetime.fromisoformat(anchor.at) - timedelta(seconds=BACKDATING_MARGIN_S)
+    covered = {rid: seq for rid, seq, _ in anchor.heads}
+    where, params = ("AND run_id = ?", (run_id,)) if run_id else ("", ())
+    rows = snap.query(
+        f"SELECT run_id, seq, at FROM events WHERE at < ? {where} ORDER BY run_id, seq",
+        (cutoff.isoformat(timespec="microseconds"), *params),
+    )
+    return [
+        Problem(
+            rid,
+            seq,
+            f"dated {at}, before {found}, yet the anchor does not cover it: written after the "
+            "anchor and backdated",
+        )
+        for rid, seq, at in rows
+        if seq > covered.get(rid, -1)
+    ]
 
 
 def _ledger_since(snap: Snapshot, anchor: Anchor, found: str) -> list[Problem]:
