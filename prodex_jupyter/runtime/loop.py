@@ -48,6 +48,11 @@ class Workers:
             n = self._threads
         threading.Thread(target=self._serve, name=f"{self.name}-{n}", daemon=True).start()
 
+    @property
+    def abandoned(self) -> int:
+        """How many workers were given up on (python nodes past their time limit)."""
+        return self._abandoned
+
     def abandon(self) -> None:
         """One worker is stuck in work nobody waits for any more: let another take its place."""
         with self._lock:

@@ -27,6 +27,7 @@ from .closing import close_tree
 from .coalesce import Coalescer
 from .drawer import Drawer
 from .gate_cards import GateCards
+from .interrupted import ResumeBar
 from .run_info import FINAL, RunInfo
 from .style import style_widget
 
@@ -56,7 +57,8 @@ class RunView(w.VBox):
         self.canvas = RunCanvas(state, height=canvas_height)
         self.info = RunInfo()
         self.drawer = Drawer(run)
-        self.cards = GateCards(run, on_decided=self._render_safely)
+        self.cards = GateCards(run, on_decided=self._after_decision)
+        self.resume_bar = ResumeBar(run, on_resumed=self._render_safely)
         self.error = w.HTML()
         self.error.add_class("prodex-view-error")
         self.notice = w.HTML()  # says so when the run was deleted elsewhere
@@ -65,7 +67,16 @@ class RunView(w.VBox):
         top = w.HBox([self.canvas, self.info], layout=w.Layout(width="100%"))
         top.add_class("prodex-top")
         super().__init__(
-            [style_widget(), self.header, self.notice, top, self.drawer, self.cards, self.error],
+            [
+                style_widget(),
+                self.header,
+                self.notice,
+                self.resume_bar,
+                top,
+                self.drawer,
+                self.cards,
+                self.error,
+            ],
             layout=w.Layout(width="100%"),
         )
         self.add_class("prodex-run-view")
@@ -98,6 +109,7 @@ class RunView(w.VBox):
             self.canvas.update(state)
             self.cards.update(state)
             self.drawer.update(state)
+            self.resume_bar.update()
             self.renders += 1
 
     def _render_safely(self) -> None:
@@ -111,6 +123,10 @@ class RunView(w.VBox):
             self.error.value = (
                 f'<span class="prodex-error">The view could not update: {esc(exc)}</span>'
             )
+
+    def _after_decision(self) -> None:
+        self.resume_bar.after_interaction()  # an interrupted run continues in this kernel
+        self._render_safely()
 
     def _on_events(self, _run: Run, _events: list) -> None:
         if self._closed:
@@ -195,6 +211,7 @@ class RunView(w.VBox):
             state = self.run.state
             with self._lock:
                 self.info.update_elapsed(state)
+                self.resume_bar.update()  # its executor may have died without a word
         except Exception:
             log.exception("prodex run view clock failed for run %s", self.run.id)
             return

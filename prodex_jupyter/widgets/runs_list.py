@@ -72,6 +72,7 @@ CSS = """
 .prodex-chip-failed { background: #fee2e2; color: #7f1d1d; }
 .prodex-chip-executing { background: #dbeafe; color: #1e3a8a; }
 .prodex-chip-pending { background: #e2e8f0; color: #1e293b; }
+.prodex-chip-interrupted { background: #ffedd5; color: #7c2d12; }
 .prodex-runs-list .prodex-mono { font-family: var(--jp-code-font-family); font-size: 12px; }
 .prodex-runs-message .widget-html-content { color: var(--jp-ui-font-color1); }
 .prodex-runs-error .widget-html-content { color: var(--jp-error-color1, #b91c1c); }
@@ -120,10 +121,18 @@ class _Row:
         self.open = w.Button(description="Open", tooltip="Show this run's view below the list")
         self.compare = w.Button(description="Compare", tooltip="Compare with the ticked runs")
         self.delete = w.Button(description="Delete", tooltip="Delete this whole run (asks first)")
+        self.resume = w.Button(
+            description="Resume",
+            button_style="primary",
+            tooltip="Nobody executes this run and it could go on: continue it in this kernel",
+            layout=w.Layout(display="none"),
+        )
+        self.resume.add_class("prodex-runs-resume")
+        self.resume.on_click(lambda _: owner.resume_run(self.run_id))
         self.open.add_class("prodex-runs-open")
         self.compare.add_class("prodex-runs-compare")
         self.delete.add_class("prodex-runs-delete")
-        self.actions = w.HBox([self.open, self.compare, self.delete])
+        self.actions = w.HBox([self.resume, self.open, self.compare, self.delete])
         self.actions.add_class("prodex-runs-actions")
         self.select.observe(lambda change: owner._on_select(self.run_id, change["new"]), "value")
         self.open.on_click(lambda _: owner.open_run(self.run_id))
@@ -148,6 +157,12 @@ class _Row:
         )
         if row.executing:
             status += ' <span title="a process is executing this run">●</span>'
+        if row.interrupted:
+            status += (
+                ' <span class="prodex-chip prodex-chip-interrupted" title="no process executes '
+                'this run any more, and it could go on: Resume continues it">interrupted</span>'
+            )
+        self.resume.layout.display = None if row.interrupted else "none"
         values = [
             f'<span class="prodex-mono" title="{_esc(row.run_id)}">{_esc(row.run_id)}</span>',
             f'<span title="template {_esc(row.pipeline)}, fingerprint {_esc(row.fingerprint)}">'
@@ -360,6 +375,20 @@ class RunsList(w.VBox):
             self._say(f"opened {run_id}")
         except Exception as exc:
             self._say(f"could not open run {run_id}: {exc}", error=True)
+
+    def resume_run(self, run_id: str | None) -> None:
+        """Continue an interrupted run in this kernel, and show its view below the list."""
+        if run_id is None:
+            return
+        try:
+            with _no_auto_display():
+                run = load_run(run_id, self.store)
+            run.resume()
+            self.detail.children = [self._open_view(run)]
+            self._say(f"resumed {run_id}")
+        except Exception as exc:
+            self._say(f"could not resume run {run_id}: {exc}", error=True)
+        self.refresh()
 
     def compare_with_selected(self, run_id: str | None) -> None:
         """Compare `run_id` with the selected runs (or the selected runs alone), oldest first."""
