@@ -272,13 +272,13 @@ def test_the_runs_list_marks_an_interrupted_run_and_resumes_it(tmp_path):
     row = next(r for r in widget.rows if r.run_id == run_id)
     status = row.cells[2].value
     assert "prodex-chip-interrupted" in status and "interrupted" in status
-    assert row.resume.layout.display is None  # shown
+    assert row.actions.children[0] is row.resume  # offered
     row.resume.click()
     assert "resumed" in widget.message.value
     wait_for(lambda: store.state(run_id).status == "completed", timeout=60)
     widget.refresh()
     row = next(r for r in widget.rows if r.run_id == run_id)
-    assert row.resume.layout.display == "none" and "interrupted" not in row.cells[2].value
+    assert row.resume not in row.actions.children and "interrupted" not in row.cells[2].value
 
 
 def test_the_run_view_marks_an_interrupted_run_and_resume_continues_it(tmp_path):

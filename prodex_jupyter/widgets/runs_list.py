@@ -125,14 +125,13 @@ class _Row:
             description="Resume",
             button_style="primary",
             tooltip="Nobody executes this run and it could go on: continue it in this kernel",
-            layout=w.Layout(display="none"),
         )
         self.resume.add_class("prodex-runs-resume")
         self.resume.on_click(lambda _: owner.resume_run(self.run_id))
         self.open.add_class("prodex-runs-open")
         self.compare.add_class("prodex-runs-compare")
         self.delete.add_class("prodex-runs-delete")
-        self.actions = w.HBox([self.resume, self.open, self.compare, self.delete])
+        self.actions = w.HBox([self.open, self.compare, self.delete])
         self.actions.add_class("prodex-runs-actions")
         self.select.observe(lambda change: owner._on_select(self.run_id, change["new"]), "value")
         self.open.on_click(lambda _: owner.open_run(self.run_id))
@@ -162,7 +161,10 @@ class _Row:
                 ' <span class="prodex-chip prodex-chip-interrupted" title="no process executes '
                 'this run any more, and it could go on: Resume continues it">interrupted</span>'
             )
-        self.resume.layout.display = None if row.interrupted else "none"
+        actions = (self.open, self.compare, self.delete)  # Resume first, on interrupted runs
+        actions = (self.resume, *actions) if row.interrupted else actions
+        if self.actions.children != actions:
+            self.actions.children = actions
         values = [
             f'<span class="prodex-mono" title="{_esc(row.run_id)}">{_esc(row.run_id)}</span>',
             f'<span title="template {_esc(row.pipeline)}, fingerprint {_esc(row.fingerprint)}">'
