@@ -322,3 +322,49 @@ def test_resume_of_a_run_a_live_process_executes_is_refused_in_the_view(tmp_path
         px.load_run(run_id, store=store).confirm("g")
     finally:
         proc.communicate(timeout=60)
+
+
+KERNEL_CELL = """
+import prodex_jupyter as px
+from prodex_jupyter.widgets import RunView
+
+run = px.load_run({run_id!r}, store={store!r})
+view = RunView(run)
+card = next(c for c in view.cards.prompt_cards if c.gate_ids == ("g",))
+card.confirm_button.click()  # the run nobody executes becomes interrupted: it goes on here
+import asyncio
+from prodex_jupyter.runtime import EXECUTOR
+on_kernel_loop = EXECUTOR.execution(run.id).loop is asyncio.get_running_loop()
+print("HERE", run.is_executing_here, run.executor.mine, on_kernel_loop)
+await run.until_idle()
+print("STATUS", run.status, run.value("total"))
+"""
+
+
+def test_a_decision_in_a_kernel_run_view_continues_the_run_in_that_kernel(tmp_path):
+    from jupyter_client.manager import KernelManager
+
+    from .test_resume_functions import _execute
+
+    proc, run_id = executor(tmp_path, "exit", 2)
+    assert proc.wait(timeout=60) == 0
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path), env=_env(tmp_path))
+    try:
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        cell = KERNEL_CELL.format(run_id=run_id, store=str(tmp_path / "store"))
+        printed = _execute(client, cell)
+        client.stop_channels()
+    finally:
+        manager.shutdown_kernel(now=True)
+    assert "HERE True True True" in printed, printed  # on the kernel's own loop
+    assert f"STATUS completed {sum(range(40))}" in printed, printed
+    state = RunStore(tmp_path / "store").state(run_id)
+    reasons = [
+        e.event.reason
+        for e in RunStore(tmp_path / "store").events(run_id)
+        if e.kind == "run_status"
+    ]
+    assert state.status == "completed" and any("resumed by process" in r for r in reasons)
