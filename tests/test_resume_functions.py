@@ -189,6 +189,22 @@ def test_the_record_names_how_each_function_is_found_again(started):
     assert again.stdout.split()[1] == fingerprint
 
 
+def test_a_changed_capture_is_named_by_verify_and_refused_on_resume(started, tmp_path):
+    store_dir, run_id, _ = started
+    store = RunStore(store_dir)
+    sha = store.events(run_id)[0].event.functions["uses_np"]["artifact"]
+    path = store.artifacts.path(sha)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    problems = [str(p) for p in verify_run(store, run_id)]
+    assert any(
+        f"artifact {sha[:12]} was changed (captured function of node uses_np)" in p
+        for p in problems
+    ), problems
+    out = prodex(store_dir, "confirm", run_id, "g", "--resume", cwd=tmp_path)
+    assert out.returncode == 2
+    assert f"node 'uses_np': the captured function (artifact {sha[:12]}) was changed" in out.stderr
+
+
 def test_a_module_function_whose_code_changed_is_refused_on_resume(started, tmp_path):
     store_dir, run_id, _ = started
     work = tmp_path / "work"

@@ -235,6 +235,9 @@ def _artifacts(store: RunStore, run_id: str, seq: int, payload: str) -> list[Pro
         found.append((data["artifact"], f"table of {owner}"))
     if data.get("snapshot") and data.get("sha256"):
         found.append((data["sha256"], f"input snapshot of {owner}"))
+    for node_id, record in (data.get("functions") or {}).items():  # run_created's captures
+        if isinstance(record, dict) and record.get("artifact"):
+            found.append((record["artifact"], f"captured function of node {node_id}"))
     problems = []
     for sha, what in found:
         on_disk = store.artifacts.hash_of(sha)
