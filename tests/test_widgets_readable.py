@@ -53,7 +53,10 @@ def test_inputs_name_the_source_node_beside_the_file(tmp_path, store):
     view = RunView(run)
     run.wait(timeout=30)
     until(lambda: len(run.inputs) == 2, what="both inputs")
-    until(lambda: "north" in view.info.inputs.value, what="both inputs shown")
+    until(
+        lambda: "north" in view.info.inputs.value and "south" in view.info.inputs.value,
+        what="both inputs shown",
+    )
     shown = text(view.info.inputs.value).replace(" :", ":")
     assert "north: line.csv" in shown and "south: line.csv" in shown
     view.close()
