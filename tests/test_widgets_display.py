@@ -49,13 +49,21 @@ def shell(monkeypatch):
         execution_count=1,
         display_formatter=SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter()),
         shown=[],
+        static=[],  # the static copies displayed beside the views (raw mime bundles)
+        updates=[],
     )
     monkeypatch.setattr(display, "_shell", lambda: fake)
     monkeypatch.setattr(display, "_enabled", False)
     monkeypatch.setattr(display, "_shown_in_cell", {})
     import IPython.display
 
-    monkeypatch.setattr(IPython.display, "display", lambda obj: fake.shown.append(obj))
+    def fake_display(obj, raw=False, display_id=None):
+        (fake.static if raw else fake.shown).append(obj)
+        if display_id:
+            return SimpleNamespace(update=lambda obj, raw=False: fake.updates.append(obj))
+        return None
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
     yield fake
     remove_run_opened(display._on_run_opened)
     for view in fake.shown:
@@ -134,3 +142,21 @@ def test_bursts_are_coalesced_and_the_last_poke_is_rendered():
     until(lambda: not coalescer.scheduled, timeout=2, what="the trailing render")
     assert 2 <= len(renders) < 40, len(renders)
     assert renders[-1] >= last_poke[0] - 0.05  # a render follows the burst's end
+
+
+def test_a_shown_run_carries_its_static_html_kept_up_to_date(shell, tmp_path, store):
+    display.enable_notebook_display()
+    run = branches(tmp_path, n=1).run(store=store)  # shown by the run-opened hook
+    run.wait(timeout=30)
+    [bundle] = shell.static
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert run.id in bundle["text/html"] and f'px.load_run("{run.id}"' in bundle["text/html"]
+    assert "<svg" in bundle["text/html"]
+    run.confirm("g0").wait(timeout=30)
+    until(
+        lambda: shell.updates and "confirmed by" in shell.updates[-1]["text/html"],
+        what="the static copy to follow the decision",
+    )
+    last = shell.updates[-1]
+    assert "completed" in last["text/html"] and "completed" in last["text/plain"]
+    assert "out0 = 10" in last["text/plain"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..runtime import Run, on_run_opened
@@ -67,13 +67,26 @@ def _in_cell_execution(shell: Any) -> bool:
 
 
 def show_run(run: Run) -> None:
-    """Display the run view of `run` in the current cell's output."""
+    """Display the run view of `run` in the current cell's output, and beside it the run's
+    static HTML (`view.static`), kept up to date, which is what a saved notebook shows once no
+    kernel draws the widget (reopened, exported by nbconvert, on GitHub)."""
     from IPython.display import display
 
     from .run_view import RunView
 
     shell = _shell()
-    display(RunView(run))
+    view = RunView(run)
+    display(view)
+    handle = None
+
+    def keep(bundle: Mapping[str, str]) -> None:
+        nonlocal handle
+        if handle is None:
+            handle = display(dict(bundle), raw=True, display_id=True)
+        else:
+            handle.update(dict(bundle), raw=True)
+
+    view.keep_static(keep)
     if shell is not None:
         _shown_in_cell[run.id] = shell.execution_count
 

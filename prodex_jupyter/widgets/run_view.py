@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from ..view.run_info import deleted_sentence
+from ..view.static import static_bundle
 from ..view.text import esc
 from .canvas import RunCanvas
 from .closing import close_tree
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RENDER_INTERVAL = 0.1  # s
+STATIC_INTERVAL = 2.0  # s: the static snapshot follows new results at most this often
 TICK = 1.0  # s
 DELETION_CHECK = 5.0  # s: how often the view of a finished run looks whether it still exists
 
@@ -88,6 +92,9 @@ class RunView(w.VBox):
         self._ticking = False
         self._clock_lock = threading.Lock()
         self._closed = False
+        self._static_sink: Callable[[Mapping[str, str]], None] | None = None
+        self._static_key: tuple | None = None
+        self._static_at = 0.0
         self._unsubscribe = run.subscribe(self._on_events)
         self.render()
         self._start_clock()
@@ -111,6 +118,7 @@ class RunView(w.VBox):
             self.drawer.update(state)
             self.resume_bar.update()
             self.renders += 1
+        self._push_static(state)
 
     def _render_safely(self) -> None:
         # A listener's exception would reach the code that wrote the events (the engine):
@@ -147,6 +155,38 @@ class RunView(w.VBox):
         )
         if self.header.value != value:
             self.header.value = value
+
+    # ------------------------------------------------------------ static copy
+    def keep_static(self, sink: Callable[[Mapping[str, str]], None]) -> None:
+        """Hand `sink` the run's static rendering (`view.static`) now and whenever what it
+        shows changes: status and decisions at once, new results at most every
+        STATIC_INTERVAL s. The notebook display keeps it beside the widget."""
+        self._static_sink = sink
+        self._static_key = None
+        self._push_static(self.run.state)
+
+    def _push_static(self, state: RunState) -> None:
+        sink = self._static_sink
+        if sink is None:
+            return
+        decisions = tuple((g.status, len(g.decisions)) for g in state.gates.values())
+        settled = (state.status, decisions)
+        key = (*settled, len(state.results))
+        previous = self._static_key
+        if key == previous:
+            return
+        now = time.monotonic()
+        if (
+            previous is not None
+            and previous[:2] == settled
+            and now - self._static_at < (STATIC_INTERVAL)
+        ):
+            return  # only results moved on, and recently pushed: the next change brings them
+        self._static_key, self._static_at = key, now
+        try:
+            sink(static_bundle(state, self.run.store.load_table, str(self.run.store.root)))
+        except Exception:  # a copy for later must never break the live view
+            log.exception("prodex run view could not keep the static copy of %s", self.run.id)
 
     # ---------------------------------------------------------------- deletion
     def check_deleted(self) -> bool:
