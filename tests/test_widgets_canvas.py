@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import comm
 import pytest
 
+import prodex_jupyter as px
 from prodex_jupyter.runtime import display_state
 from prodex_jupyter.view import badges
 from prodex_jupyter.view.canvas import MAX_HEIGHT, READABLE_ZOOM, display_states, stylesheet
@@ -242,4 +243,50 @@ def test_a_node_being_computed_is_drawn_running(tmp_path, store):
         HOLD.set()
     run.wait(timeout=30)
     until(lambda: "st-produced" in view.canvas.node_class_map["slow"], what="slow produced")
+    view.close()
+
+
+def test_labels_open_at_11_px_or_more_and_fit_lifts_the_floor(demo_template, store):
+    from prodex_jupyter.view.canvas import FONT_SIZE, MIN_ZOOM
+
+    run = demo_template.run(store=store)
+    view = RunView(run)
+    canvas = view.canvas
+    assert canvas.viewport["mode"] == "fit"  # a small graph opens fitted ...
+    assert canvas.graph.min_zoom * FONT_SIZE >= 11  # ... but never below 11 px labels
+    canvas.fit_button.click()  # the whole graph, however small
+    assert canvas.graph.min_zoom == MIN_ZOOM
+    view.close()
+
+
+def test_hover_shows_the_full_name_and_search_focuses_a_node(tmp_path, store):
+    tpl = px.Template("long", base_dir=tmp_path)
+    long_name = "throughput_extract_from_the_manufacturing_execution_system"
+    (tmp_path / "t.csv").write_text("a\n1\n2\n")
+    tpl.source(long_name, "t.csv")
+    tpl.output("total", sql=f"SELECT sum(a) FROM {long_name}")
+    run = tpl.run(store=store)
+    view = RunView(run)
+    run.wait(timeout=30)
+    canvas = view.canvas
+    node = canvas._nodes[long_name]
+    assert node.data["label"].split("\n")[0].endswith("…")  # cut on the node ...
+    assert node.data["name"] == long_name  # ... whole in the data the hover style shows
+    handlers = canvas.graph._interaction_handlers["node"]
+    handlers["mouseover"]({"data": {"id": long_name}})
+    assert "hovered" in node.classes.split() and long_name in canvas.hover_line.value
+    view.render()  # a re-render keeps the hover
+    assert "hovered" in node.classes.split()
+    handlers["mouseout"]({"data": {"id": long_name}})
+    assert "hovered" not in node.classes.split() and canvas.hover_line.value == ""
+
+    canvas.search.value = "manufacturing"  # a unique part of a name
+    assert canvas.viewport["mode"] == "auto" and canvas.selected == long_name
+    assert view.drawer.is_open and view.drawer.node_id == long_name
+    canvas.search.value = "nothing like it"
+    assert "No node matches" in canvas.hover_line.value
+    canvas.search.value = "t"  # several
+    assert "2 nodes match" in canvas.hover_line.value
+    canvas.search.value = "total"
+    assert canvas.selected == "total"
     view.close()

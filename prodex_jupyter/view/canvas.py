@@ -22,6 +22,7 @@ STATES = ("waiting", "running", "produced", "blocked", "failed")
 
 # Readable zoom: node labels are 12 px, so at 1.0 they read at 12 px on screen.
 READABLE_ZOOM = 1.0
+LABEL_MIN_PX = 11.0  # labels are never drawn smaller than this at the opening zoom
 MIN_ZOOM = 0.08
 MAX_ZOOM = 2.0
 ZOOM_STEP = 1.35
@@ -106,6 +107,7 @@ def node_element(
         "data": {
             "id": node_id,
             "label": node_label(state, node_id),
+            "name": node_id,  # the full name, shown on hover (labels may be shortened)
             "kind": state.nodes[node_id].kind,
         },
         "classes": node_classes(state, node_id, shown, attention, selected),
@@ -373,8 +375,44 @@ def stylesheet() -> list[dict[str, Any]]:
                 "underlay-shape": "round-rectangle",
             },
         },
+        {
+            # Hovered: the full name over the graph, dark on white whatever the theme.
+            "selector": "node.hovered",
+            "style": {
+                "label": "data(name)",
+                "text-wrap": "none",
+                "text-max-width": 2000,
+                "color": "#0f172a",
+                "font-weight": "bold",
+                "text-background-color": "#ffffff",
+                "text-background-opacity": 1,
+                "text-background-padding": 4,
+                "text-background-shape": "round-rectangle",
+                "text-border-color": "#334155",
+                "text-border-width": 1,
+                "text-border-opacity": 1,
+                "z-index": 20,
+            },
+        },
     ]
     return style
+
+
+def opening_min_zoom() -> float:
+    """The zoom below which labels would read smaller than LABEL_MIN_PX."""
+    return LABEL_MIN_PX / FONT_SIZE
+
+
+def find_nodes(state: RunState, text: str) -> list[str]:
+    """Nodes a search box's text names: the exact id, else every id containing the text
+    (case-insensitive), in the template's order."""
+    wanted = text.strip()
+    if not wanted:
+        return []
+    if wanted in state.nodes:
+        return [wanted]
+    lowered = wanted.lower()
+    return [n for n in state.nodes if lowered in n.lower()]
 
 
 def legend_html() -> str:

@@ -48,6 +48,9 @@ CSS = """
 }
 .prodex-canvas-toolbar .prodex-tool:hover:enabled { background: var(--jp-layout-color2); }
 .prodex-legend { margin-left: auto; }
+.prodex-search input { font-size: 12px; }
+.prodex-hover-line { font-size: 12px; color: var(--jp-ui-font-color1); margin: 0 6px; }
+.prodex-hover-name { font-family: var(--jp-code-font-family); font-weight: 600; }
 .prodex-legend-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: center;
   color: var(--jp-ui-font-color2); font-size: 11.5px; padding-right: 4px; }
 .prodex-legend-item { display: inline-flex; align-items: center; gap: 5px; white-space: nowrap; }

@@ -36,13 +36,16 @@ from ..view.canvas import (
     attention_nodes,
     canvas_elements,
     display_states,
+    find_nodes,
     graph_layout,
     legend_html,
     node_classes,
     node_label,
+    opening_min_zoom,
     stylesheet,
 )
 from ..view.graph_layout import NODE_H, NODE_W, Layout
+from ..view.text import esc
 
 
 class RunCanvas(w.VBox):
@@ -59,9 +62,13 @@ class RunCanvas(w.VBox):
         self._target: str | None = None
         self._layout_version = 0
 
+        self.hovered: str | None = None
+        self._state = state
+        # Opening, a fit never zooms out so far that labels read under 11 px (the Fit button
+        # lifts this floor: the whole graph, however small).
         self.graph = ipycytoscape.CytoscapeWidget(
             layout=w.Layout(height=f"{self.height}px", width="100%"),
-            min_zoom=MIN_ZOOM,
+            min_zoom=opening_min_zoom(),
             max_zoom=MAX_ZOOM,
             user_zooming_enabled=False,
             box_selection_enabled=False,
@@ -77,6 +84,8 @@ class RunCanvas(w.VBox):
         self._nodes: dict[str, ipycytoscape.Node] = {}
         self._build(state)
         self.graph.on("node", "click", self._clicked)
+        self.graph.on("node", "mouseover", self._hover)
+        self.graph.on("node", "mouseout", self._unhover)
 
         self.fit_button = _tool("Fit", "expand", "Show the whole graph", "prodex-fit")
         self.zoom_out_button = _tool("", "search-minus", "Zoom out", "prodex-zoom-out")
@@ -88,6 +97,17 @@ class RunCanvas(w.VBox):
         self.zoom_in_button.on_click(lambda _b: self.zoom(ZOOM_STEP))
         self.zoom_out_button.on_click(lambda _b: self.zoom(1 / ZOOM_STEP))
         self.focus_button.on_click(lambda _b: self.focus())
+        self.search = w.Combobox(
+            placeholder="Find a node…",
+            options=tuple(self._order),
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="180px", height="28px"),
+        )
+        self.search.add_class("prodex-search")
+        self.search.observe(lambda change: self.find(change["new"]), "value")
+        self.hover_line = w.HTML()  # the hovered node's full name, or what a search found
+        self.hover_line.add_class("prodex-hover-line")
         self.legend = w.HTML(legend_html())
         self.legend.add_class("prodex-legend")
         toolbar = w.HBox(
@@ -96,6 +116,8 @@ class RunCanvas(w.VBox):
                 self.zoom_out_button,
                 self.zoom_in_button,
                 self.focus_button,
+                self.search,
+                self.hover_line,
                 self.legend,
             ],
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
@@ -133,6 +155,7 @@ class RunCanvas(w.VBox):
     # ----------------------------------------------------------------- update
     def update(self, state: RunState) -> int:
         """Restyle the nodes whose look changed; returns how many changed."""
+        self._state = state
         shown = display_states(state)
         attention_list = attention_nodes(state)
         attention = set(attention_list)
@@ -140,6 +163,8 @@ class RunCanvas(w.VBox):
         for node_id in self._order:
             node = self._nodes[node_id]
             classes = node_classes(state, node_id, shown[node_id], attention, self.selected)
+            if node_id == self.hovered:
+                classes += " hovered"
             label = node_label(state, node_id)
             if classes == node.classes and label == node.data.get("label"):
                 continue
@@ -170,6 +195,54 @@ class RunCanvas(w.VBox):
         for handler in list(self._click_handlers):
             handler(node_id)
 
+    def _hover(self, event: Mapping[str, Any]) -> None:
+        node_id = (event.get("data") or {}).get("id")
+        if node_id in self._nodes:
+            self.hover(node_id)
+
+    def _unhover(self, event: Mapping[str, Any]) -> None:
+        self.hover(None)
+
+    def hover(self, node_id: str | None) -> None:
+        """Show a node's full name (on the node, over the graph, and in the toolbar); None
+        takes it away. What the mouse entering and leaving a node does."""
+        previous, self.hovered = self.hovered, node_id
+        for changed in {previous, node_id} - {None}:
+            node = self._nodes.get(changed)  # type: ignore[arg-type]
+            if node is None:
+                continue
+            parts = [c for c in node.classes.split() if c != "hovered"]
+            if changed == node_id:
+                parts.append("hovered")
+            node.classes = " ".join(parts)
+        if node_id is None:
+            self.hover_line.value = ""
+        else:
+            kind = self._state.nodes[node_id].kind
+            self.hover_line.value = (
+                f'<span class="prodex-hover-name">{esc(node_id)}</span> '
+                f'<span class="prodex-hover-kind">{esc(kind)}</span>'
+            )
+
+    def find(self, text: str) -> str | None:
+        """What the search box does: focus the node the text names (and open it); a text naming
+        none or several says so. Returns the node found."""
+        found = find_nodes(self._state, text or "")
+        if len(found) != 1:
+            if text:
+                listed = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
+                self.hover_line.value = (
+                    f"No node matches “{esc(text)}”."
+                    if not found
+                    else f"{len(found)} nodes match: {esc(listed)}"
+                )
+            return None
+        node_id = found[0]
+        self.hover_line.value = f'Found <span class="prodex-hover-name">{esc(node_id)}</span>'
+        self.focus(node_id)
+        self.click(node_id)
+        return node_id
+
     def select(self, node_id: str | None) -> None:
         """Mark the node the drawer shows (a blue halo); None clears it."""
         previous, self.selected = self.selected, node_id
@@ -183,9 +256,11 @@ class RunCanvas(w.VBox):
             node.classes = " ".join(parts)
 
     # ---------------------------------------------------------------- viewport
-    def fit(self) -> None:
-        """Show the whole graph (labels may be too small to read on a large one)."""
+    def fit(self, *, readable: bool = False) -> None:
+        """Show the whole graph (labels may be too small to read on a large one); `readable`:
+        as much of it as fits with labels of at least 11 px (the opening view)."""
         self._view = {"mode": "fit"}
+        self.graph.min_zoom = opening_min_zoom() if readable else MIN_ZOOM
         self._send_layout({"fit": True, "padding": PADDING})
 
     def zoom(self, factor: float) -> None:
@@ -198,6 +273,7 @@ class RunCanvas(w.VBox):
         else:
             zoom, cx, cy = view["zoom"], view["x"], view["y"]
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom * factor))
+        self.graph.min_zoom = MIN_ZOOM  # zooming out by hand goes as far as asked
         self._show(cx, cy, zoom, mode="manual")
 
     def focus(self, node_id: str | None = None) -> None:
@@ -221,7 +297,7 @@ class RunCanvas(w.VBox):
         self._target = self._attention_target(state, shown, attention_nodes(state))
         self.focus_button.disabled = not attention_nodes(state)
         if self._small:
-            self.fit()
+            self.fit(readable=True)
         elif self._target is not None:
             self.focus(self._target)
         else:
