@@ -42,7 +42,7 @@ FONT = (
     "'Liberation Sans', sans-serif"
 )
 TEXT = "#1e293b"
-MUTED = "#64748b"
+MUTED = "#475569"  # 6.9:1 on the lightest node fill
 KIND_COLOURS = {
     # kind: (border, fill when produced)
     "source": ("#047857", "#d1fae5"),

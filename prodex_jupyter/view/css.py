@@ -4,14 +4,43 @@ notebook ships it in a `<style>` element, the JupyterLab run panel in its own st
 
 from __future__ import annotations
 
+# Every view's colours: each tone a (text, tint) pair, and muted text, chosen per theme so every
+# text reads at 4.5:1 or more (WCAG AA) on its tint and on the theme's layout colours
+# (JupyterLab's own secondary text colour, --jp-ui-font-color2, does not on --jp-layout-color2).
+# JupyterLab and Notebook 7 mark a dark theme with body[data-jp-theme-light="false"].
+VIEWS = ".prodex-run-view, .prodex-runs-list, .prodex-compare"
+PALETTE = f"""
+{VIEWS} {{
+  --prodex-green: #166534; --prodex-green-bg: #dcfce7;
+  --prodex-amber: #92400e; --prodex-amber-bg: #fef3c7;
+  --prodex-red: #991b1b; --prodex-red-bg: #fee2e2;
+  --prodex-blue: #1e40af; --prodex-blue-bg: #dbeafe;
+  --prodex-grey: #334155; --prodex-grey-bg: #e2e8f0;
+  --prodex-violet: #5b21b6; --prodex-violet-bg: #ede9fe;
+  --prodex-muted: #475569;
+}}
+{", ".join(f'body[data-jp-theme-light="false"] {v.strip()}' for v in VIEWS.split(","))} {{
+  --prodex-green: #86efac; --prodex-green-bg: #14532d;
+  --prodex-amber: #fcd34d; --prodex-amber-bg: #451a03;
+  --prodex-red: #fca5a5; --prodex-red-bg: #450a0a;
+  --prodex-blue: #93c5fd; --prodex-blue-bg: #172554;
+  --prodex-grey: #cbd5e1; --prodex-grey-bg: #334155;
+  --prodex-violet: #c4b5fd; --prodex-violet-bg: #2e1065;
+  --prodex-muted: #cbd5e1;
+}}
+/* ipywidgets' button styles take the theme's status colours, some under 4.5:1 with white. */
+{", ".join(f"{v.strip()} .jupyter-button.mod-success" for v in VIEWS.split(","))}
+  {{ background-color: #166534; color: #ffffff; }}
+{", ".join(f"{v.strip()} .jupyter-button.mod-danger" for v in VIEWS.split(","))}
+  {{ background-color: #991b1b; color: #ffffff; }}
+{", ".join(f"{v.strip()} .jupyter-button.mod-warning" for v in VIEWS.split(","))}
+  {{ background-color: #92400e; color: #ffffff; }}
+{", ".join(f"{v.strip()} .jupyter-button.mod-info" for v in VIEWS.split(","))}
+  {{ background-color: #1e40af; color: #ffffff; }}
+"""
+
 CSS = """
 .prodex-run-view {
-  --prodex-green: #15803d; --prodex-green-bg: #dcfce7;
-  --prodex-amber: #b45309; --prodex-amber-bg: #fef3c7;
-  --prodex-red: #b91c1c; --prodex-red-bg: #fee2e2;
-  --prodex-blue: #1d4ed8; --prodex-blue-bg: #dbeafe;
-  --prodex-grey: #475569; --prodex-grey-bg: #e2e8f0;
-  --prodex-violet: #6d28d9; --prodex-violet-bg: #ede9fe;
   --prodex-radius: 8px;
   font-family: var(--jp-ui-font-family);
   font-size: var(--jp-ui-font-size1, 13px);
@@ -31,7 +60,7 @@ CSS = """
 .prodex-drawer-body, .prodex-gate-card .widget-html { width: 100%; overflow-x: auto; }
 .prodex-header .widget-html-content { line-height: 1.3; }
 .prodex-title { font-size: 15px; font-weight: 600; }
-.prodex-subtitle { color: var(--jp-ui-font-color2); font-size: 12px; margin-left: 8px; }
+.prodex-subtitle { color: var(--prodex-muted); font-size: 12px; margin-left: 8px; }
 .prodex-top { gap: 12px; align-items: stretch; width: 100%; flex-wrap: wrap; }
 .prodex-top > .prodex-canvas-panel { flex: 1 1 480px; min-width: 0; }
 .prodex-canvas-panel {
@@ -52,7 +81,7 @@ CSS = """
 .prodex-hover-line { font-size: 12px; color: var(--jp-ui-font-color1); margin: 0 6px; }
 .prodex-hover-name { font-family: var(--jp-code-font-family); font-weight: 600; }
 .prodex-legend-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: center;
-  color: var(--jp-ui-font-color2); font-size: 11.5px; padding-right: 4px; }
+  color: var(--prodex-muted); font-size: 11.5px; padding-right: 4px; }
 .prodex-legend-item { display: inline-flex; align-items: center; gap: 5px; white-space: nowrap; }
 .prodex-swatch { display: inline-block; width: 18px; height: 11px; border: 1.5px solid; }
 .prodex-run-view .prodex-canvas.custom-widget { background: var(--jp-layout-color0);
@@ -76,14 +105,14 @@ CSS = """
   box-sizing: border-box; gap: 0;
 }
 .prodex-panel-title { font-size: 11px; font-weight: 700; letter-spacing: .06em;
-  text-transform: uppercase; color: var(--jp-ui-font-color2); margin-bottom: 8px; }
+  text-transform: uppercase; color: var(--prodex-muted); margin-bottom: 8px; }
 .prodex-row { padding: 2px 0; color: var(--jp-ui-font-color1); }
 .prodex-row b { font-weight: 600; font-variant-numeric: tabular-nums; }
 .prodex-ids { margin-top: 8px; border-top: 1px solid var(--jp-border-color2); padding-top: 8px;
-  color: var(--jp-ui-font-color2); font-size: 12px; word-break: break-all; }
+  color: var(--prodex-muted); font-size: 12px; word-break: break-all; }
 .prodex-status-line { display: flex; align-items: center; gap: 8px; flex-wrap: wrap;
   padding-bottom: 6px; }
-.prodex-status-note { color: var(--jp-ui-font-color2); font-size: 12px; }
+.prodex-status-note { color: var(--prodex-muted); font-size: 12px; }
 .prodex-progress { height: 6px; border-radius: 3px; background: var(--jp-layout-color3);
   overflow: hidden; margin: 2px 0 6px; }
 .prodex-progress { display: flex; }
@@ -98,12 +127,12 @@ CSS = """
   padding-top: 8px; }
 .prodex-input { padding: 3px 0; }
 .prodex-input-name { font-weight: 600; word-break: break-all; }
-.prodex-input-meta { color: var(--jp-ui-font-color2); font-size: 12px; }
+.prodex-input-meta { color: var(--prodex-muted); font-size: 12px; }
 .prodex-mono { font-family: var(--jp-code-font-family); font-size: 11.5px; }
 
 .prodex-gate-cards { gap: 10px; width: 100%; }
 .prodex-section-title { font-size: 13px; font-weight: 600; margin: 4px 0 0; }
-.prodex-section-note { color: var(--jp-ui-font-color2); font-size: 12px; }
+.prodex-section-note { color: var(--prodex-muted); font-size: 12px; }
 .prodex-gate-card {
   border: 1px solid var(--jp-border-color2); border-left: 4px solid var(--prodex-amber);
   border-radius: var(--prodex-radius); padding: 12px 14px; gap: 8px;
@@ -116,8 +145,8 @@ CSS = """
 .prodex-gate-card.prodex-decided-rejected { border-left-color: var(--prodex-red); }
 .prodex-card-head { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
 .prodex-card-name { font-size: 14px; font-weight: 600; }
-.prodex-card-node { color: var(--jp-ui-font-color2); font-size: 12px; }
-.prodex-card-desc { color: var(--jp-ui-font-color2); margin-top: 4px; }
+.prodex-card-node { color: var(--prodex-muted); font-size: 12px; }
+.prodex-card-desc { color: var(--prodex-muted); margin-top: 4px; }
 .prodex-summary { margin-top: 8px; padding: 8px 10px; border-radius: 6px;
   background: var(--jp-layout-color1); border: 1px solid var(--jp-border-color2); }
 .prodex-checks { margin: 8px 0 0; padding: 0; list-style: none; }
@@ -129,7 +158,7 @@ CSS = """
 .prodex-check-warn, .prodex-check-manual { color: var(--prodex-amber);
   background: var(--prodex-amber-bg); }
 .prodex-check-skipped { color: var(--prodex-grey); background: var(--prodex-grey-bg); }
-.prodex-check-fig { color: var(--jp-ui-font-color2); font-size: 12px; }
+.prodex-check-fig { color: var(--prodex-muted); font-size: 12px; }
 .prodex-run-view details { margin-top: 8px; }
 .prodex-run-view summary { cursor: pointer; color: var(--jp-ui-font-color1); font-weight: 600;
   font-size: 12.5px; }
@@ -139,7 +168,7 @@ table.prodex-table { border-collapse: collapse; font-size: 12px;
 table.prodex-table th, table.prodex-table td { border-bottom: 1px solid var(--jp-border-color2);
   padding: 3px 10px; text-align: left; white-space: nowrap; }
 table.prodex-table th { font-family: var(--jp-ui-font-family); font-weight: 600;
-  color: var(--jp-ui-font-color2); background: var(--jp-layout-color1); }
+  color: var(--prodex-muted); background: var(--jp-layout-color1); }
 table.prodex-table td.prodex-num { text-align: right; }
 .prodex-warnings { margin: 6px 0 0; padding-left: 18px; color: var(--prodex-amber); }
 .prodex-drift-warn { color: var(--prodex-red); font-weight: 600; }
@@ -151,7 +180,7 @@ table.prodex-table td.prodex-num { text-align: right; }
 .prodex-note-form { gap: 6px; width: 100%; }
 .prodex-note-form textarea { font-family: var(--jp-ui-font-family); font-size: 13px; }
 .prodex-error { color: var(--prodex-red); font-weight: 600; }
-.prodex-decision { color: var(--jp-ui-font-color2); }
+.prodex-decision { color: var(--prodex-muted); }
 .prodex-decision b { color: var(--jp-ui-font-color1); }
 .prodex-decided-row { align-items: center; gap: 10px; width: 100%; }
 .prodex-decided-row .jupyter-button { flex: 0 0 auto; border-radius: 6px; font-weight: 600; }
@@ -164,7 +193,7 @@ table.prodex-table td.prodex-num { text-align: right; }
 }
 .prodex-drawer-head { align-items: center; gap: 8px; }
 .prodex-drawer h4 { margin: 12px 0 4px; font-size: 11px; font-weight: 700;
-  letter-spacing: .06em; text-transform: uppercase; color: var(--jp-ui-font-color2); }
+  letter-spacing: .06em; text-transform: uppercase; color: var(--prodex-muted); }
 .prodex-value-scalar { font-size: 26px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .prodex-why { padding: 10px 12px; border-radius: 6px; background: var(--prodex-amber-bg);
   color: var(--prodex-amber); font-weight: 600; }
@@ -227,4 +256,4 @@ HEIGHTS = "\n".join(
 
 def run_view_css() -> str:
     """The whole stylesheet: layout and colours, code tokens, canvas heights."""
-    return f"{CSS}\n{CODE_CSS}\n{HEIGHTS}"
+    return f"{PALETTE}\n{CSS}\n{CODE_CSS}\n{HEIGHTS}"

@@ -14,8 +14,11 @@ from typing import Any
 import ipywidgets as w
 
 from ..runtime.compare import Comparison
+from ..view.css import PALETTE
 
-CSS = """
+CSS = (
+    PALETTE
+    + """
 .prodex-compare { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1, 13px);
   color: var(--jp-ui-font-color1); gap: 8px; width: 100%; }
 .prodex-compare .prodex-style { display: none; }
@@ -23,13 +26,15 @@ CSS = """
 .prodex-compare th, .prodex-compare td { padding: 3px 10px; text-align: left;
   border-bottom: 1px solid var(--jp-border-color2); white-space: nowrap; }
 .prodex-compare td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.prodex-compare .up { color: #15803d; } .prodex-compare .down { color: #b91c1c; }
-.prodex-compare .changed { background: #fef3c7; }
+.prodex-compare .up { color: var(--prodex-green); }
+.prodex-compare .down { color: var(--prodex-red); }
+.prodex-compare .changed { background: var(--prodex-amber-bg); color: var(--jp-ui-font-color1); }
 .prodex-compare .verdict { font-weight: 600; }
 .prodex-compare .mono { font-family: var(--jp-code-font-family); font-size: 12px; }
 .prodex-trends { display: flex; flex-wrap: wrap; gap: 12px; }
 .prodex-trend { border: 1px solid var(--jp-border-color2); border-radius: 8px; padding: 4px; }
 """
+)
 
 
 def _esc(value: Any) -> str:

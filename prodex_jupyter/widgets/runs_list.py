@@ -26,6 +26,7 @@ from ..runtime import compare, load_run
 from ..runtime.history import RunsTable, runs
 from ..runtime.humanize import short_duration
 from ..store import RUN_STATUSES, RunStore, open_store
+from ..view.css import PALETTE
 from ..view.text import clock
 from .compare_view import CompareView
 
@@ -48,7 +49,9 @@ COLUMN_CSS = ["select", *(c for c, _ in SORTABLE), "actions"]
 # Fits 1000 px (a notebook in a 1000 px window): the run id and pipeline shrink with an ellipsis
 # (full text on hover), the actions column always holds its buttons whole. Narrower, inputs and
 # then duration give way rather than any button or header being cut.
-CSS = """
+CSS = (
+    PALETTE
+    + """
 .prodex-runs-list { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1, 13px);
   color: var(--jp-ui-font-color1); gap: 6px; width: 100%; container-type: inline-size; }
 .prodex-runs-list .prodex-style { display: none; }
@@ -75,11 +78,12 @@ CSS = """
 .prodex-chip-interrupted { background: #ffedd5; color: #7c2d12; }
 .prodex-runs-list .prodex-mono { font-family: var(--jp-code-font-family); font-size: 12px; }
 .prodex-runs-message .widget-html-content { color: var(--jp-ui-font-color1); }
-.prodex-runs-error .widget-html-content { color: var(--jp-error-color1, #b91c1c); }
+.prodex-runs-error .widget-html-content { color: var(--prodex-red); }
 .prodex-runs-empty { padding: 8px 10px; border: 1px dashed var(--jp-border-color1);
   border-radius: 8px; line-height: 1.5; white-space: normal; }
-.prodex-confirm-delete { border: 1px solid #fca5a5; background: #fef2f2; color: #1e293b;
+.prodex-confirm-delete { border: 1px solid var(--prodex-red); background: var(--prodex-red-bg);
   border-radius: 8px; padding: 6px 10px; gap: 8px; align-items: center; }
+.prodex-confirm-delete .widget-html-content { color: var(--jp-ui-font-color1); }
 @container (max-width: 860px) {
   .prodex-runs-grid { grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr)
     max-content max-content max-content max-content max-content; }
@@ -91,6 +95,7 @@ CSS = """
   .prodex-runs-grid .prodex-runs-col-duration { display: none !important; }
 }
 """
+)
 
 
 def _esc(value: Any) -> str:

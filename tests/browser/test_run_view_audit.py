@@ -1,0 +1,360 @@
+"""Issue 11 in a real JupyterLab (and Notebook 7): reopen with a reason, the static view of a
+saved notebook reopened without its kernel, WCAG AA contrast of every text in both themes
+(computed from the rendered colours), and the runs list at a 1000 px window.
+
+Run: .venv/bin/python -m pytest tests/browser/test_run_view_audit.py -m browser -s
+Screenshots land in test-artifacts/browser/audit-*.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .jupyter_harness import (
+    JupyterServer,
+    click_cytoscape_node,
+    new_notebook,
+    open_in_notebook7,
+    open_notebook,
+    run_all_and_wait,
+    screenshot,
+    wait_for_cytoscape,
+)
+from .test_run_view import CANVAS, EXPECT_MS, card, demo_run_on_screen, gates_resolved
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+@pytest.fixture
+def demo(jupyter_server: JupyterServer, tmp_path: Path) -> dict[str, str]:
+    target = jupyter_server.root_dir / "demo"
+    if not target.exists():
+        shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return {"template": str(target / "plant_kpis.prodex.yaml"), "store": str(tmp_path / "store")}
+
+
+def _set_theme(page, theme: str) -> None:
+    light = "true" if theme == "JupyterLab Light" else "false"
+    page.evaluate(
+        f"window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{theme}'}})"
+    )
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'", timeout=EXPECT_MS)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=EXPECT_MS)
+    page.wait_for_timeout(500)  # the theme's stylesheet settles
+
+
+# --------------------------------------------------------------------------- reopen
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
+def test_reopen_asks_first_and_needs_a_reason(page, jupyter_server, demo, ui):
+    expect = _expect()
+    opener = open_notebook if ui == "lab" else open_in_notebook7
+    demo_run_on_screen(page, jupyter_server, demo, opener=opener)
+    card(page, "throughput_shape").locator(".prodex-confirm").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
+
+    decided = page.locator(".prodex-decided.prodex-gate-throughput_shape")
+    decided.locator(".prodex-reopen").click()
+    form = decided.locator(".prodex-note-form")
+    expect(form).to_be_visible()
+    expect(form.locator(".prodex-note-question")).to_contain_text(
+        "Reopen? Values already produced stay"
+    )
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 1 / 3")  # nothing decided yet
+    form.locator(".prodex-note-submit").click()  # no reason: refused where it is typed
+    expect(form.locator(".prodex-note-error")).to_contain_text("A reason is required to reopen")
+    form.locator("textarea").fill("the MES export was re-run this morning")
+    decided.scroll_into_view_if_needed()
+    screenshot(page, f"audit-reopen-{ui}")
+    form.locator(".prodex-note-submit").click()
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 0 / 3", timeout=EXPECT_MS)
+    expect(card(page, "throughput_shape")).to_be_visible(timeout=EXPECT_MS)  # asked again
+    # the reason is in the record: the node's drawer lists the gate's decisions
+    click_cytoscape_node(page, "throughput", selector=CANVAS)
+    drawer = page.locator(".prodex-drawer")
+    expect(drawer).to_contain_text("reopened by", timeout=EXPECT_MS)
+    expect(drawer).to_contain_text("the MES export was re-run this morning")
+
+
+# ------------------------------------------------------------------- static view
+STATIC_CELLS = [
+    "import prodex_jupyter as px\n"
+    "tpl = px.load_template({template!r})\n"
+    "run = tpl.run(store={store!r}, policy=px.confirm_high)",
+    "await run.until_idle()\n"
+    "run.confirm('recipes_shape', note='six recipes is the whole list')\n"
+    "await run.until_idle()\n"
+    "run.confirm('station_means_sanity', note='means checked against the dashboard')\n"
+    "await run.until_idle()\n"
+    "print(run.status)",
+]
+
+
+def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
+    page, jupyter_server, demo
+):
+    expect = _expect()
+    cells = [c.format(**demo) for c in STATIC_CELLS]
+    nb = new_notebook(jupyter_server, cells)
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    expect(page.locator(".prodex-status-chip")).to_have_text("completed", timeout=EXPECT_MS)
+    # live: the widget draws the run; the static copy beside it stays hidden
+    expect(page.locator(".prodex-static-run")).to_have_count(1, timeout=EXPECT_MS)
+    expect(page.locator(".prodex-static-run")).to_be_hidden()
+    page.wait_for_timeout(2500)  # the static copy follows the last decision
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    run_id = page.evaluate(
+        "() => document.querySelector('.prodex-run-ids .prodex-mono').textContent.trim()"
+    )
+
+    # Close everything: the kernel goes, and with it every widget model.
+    jupyter_server.delete_all_sessions()
+    page.goto("about:blank")
+    open_notebook(page, jupyter_server, nb)
+    static = page.locator(".prodex-static-run")
+    expect(static).to_be_visible(timeout=EXPECT_MS)
+    expect(static).to_contain_text(run_id)
+    expect(static).to_contain_text("Gates resolved: 3 / 3")
+    expect(static).to_contain_text("completed")
+    expect(static).to_contain_text("means checked against the dashboard")
+    expect(static).to_contain_text("41.18")
+    expect(static).to_contain_text(f'px.load_run("{run_id}"')
+    expect(static.locator("svg.prodex-static-canvas g.node")).to_have_count(7)
+    static.scroll_into_view_if_needed()
+    screenshot(page, "audit-static-reopened-light")
+    failures = contrast_failures(page, [".prodex-static-run"])
+    _set_theme(page, "JupyterLab Dark")
+    screenshot(page, "audit-static-reopened-dark")
+    failures += contrast_failures(page, [".prodex-static-run"])
+    _set_theme(page, "JupyterLab Light")
+    assert not failures, "\n".join(failures)
+
+    # nbconvert's HTML export shows it too
+    out = jupyter_server.root_dir / nb.replace(".ipynb", ".html")
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", nb],
+        cwd=jupyter_server.root_dir,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    exported = out.read_text()
+    assert 'class="prodex-static-run"' in exported and run_id in exported
+    assert "<svg" in exported and f"px.load_run(&quot;{run_id}&quot;" not in exported
+    assert f'px.load_run("{run_id}"' in exported
+
+
+# -------------------------------------------------------------------- contrast
+# WCAG 2 contrast of every element with its own text (and every form field) under the given
+# roots: the text colour (times the opacity of its ancestors) over the effective background
+# (the first opaque background walking up, with the translucent ones above it blended in).
+_JS_CONTRAST = """
+([roots, minimum]) => {
+  const parse = (c) => {
+    const m = c && c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const over = (top, bottom) => ({
+    r: top.r * top.a + bottom.r * (1 - top.a), g: top.g * top.a + bottom.g * (1 - top.a),
+    b: top.b * top.a + bottom.b * (1 - top.a), a: 1});
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let bg = {r: 255, g: 255, b: 255, a: 1};
+    for (const layer of layers.reverse()) bg = layer.a >= 1 ? layer : over(layer, bg);
+    return bg;
+  };
+  const opacity = (el) => { let o = 1; for (let e = el; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity); return o; };
+  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const describe = (el) => {
+    const cls = typeof el.className === 'string' ? el.className.split(/\\s+/).filter(c => c.startsWith('prodex') || c.startsWith('jupyter') || c.startsWith('widget')).slice(0, 3).join('.') : '';
+    return el.tagName.toLowerCase() + (cls ? '.' + cls : '');
+  };
+  const out = {checked: 0, failures: []};
+  for (const root of document.querySelectorAll(roots.join(','))) {
+    for (const el of [root, ...root.querySelectorAll('*')]) {
+      if (!visible(el) || el.closest('svg, canvas, style, script')) continue;
+      if (el.closest('button:disabled, input:disabled, textarea:disabled, select:disabled, .mod-disabled')) continue;
+      const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) && el.type !== 'checkbox';
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own && !field) continue;
+      const style = getComputedStyle(el);
+      const fg = parse(style.color);
+      fg.a *= opacity(el);
+      const bg = background(el);
+      const r = ratio(over(fg, bg), bg);
+      out.checked++;
+      if (r < minimum) {
+        const text = (field ? (el.value || el.placeholder || '') : el.textContent).trim().slice(0, 50);
+        out.failures.push(`${r.toFixed(2)}:1 ${describe(el)} "${text}" ${style.color} on rgb(${bg.r|0},${bg.g|0},${bg.b|0})`);
+      }
+    }
+  }
+  return out;
+}
+"""
+
+# The canvas draws its labels itself: check each node label against its node's fill.
+_JS_CANVAS_CONTRAST = """
+([minimum]) => {
+  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); const p = m[1].split(/[\\s,]+/).map(Number); return {r: p[0], g: p[1], b: p[2]}; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const out = {checked: 0, failures: []};
+  for (const el of document.querySelectorAll('.prodex-canvas')) {
+    const cy = el._cyreg && el._cyreg.cy;
+    if (!cy) continue;
+    cy.nodes().forEach((n) => {
+      const fg = parse(n.style('color')), bg = parse(n.style('background-color'));
+      const [x, y] = [lum(fg), lum(bg)].sort((p, q) => q - p);
+      const r = (x + 0.05) / (y + 0.05);
+      out.checked++;
+      if (r < minimum) out.failures.push(`${r.toFixed(2)}:1 canvas node ${n.id()} (${n.classes().join(' ')})`);
+    });
+  }
+  return out;
+}
+"""
+
+ROOTS = [".prodex-run-view", ".prodex-runs-list", ".prodex-compare", ".prodex-static-run"]
+
+
+def contrast_failures(page, roots=ROOTS, minimum: float = 4.5) -> list[str]:
+    found = page.evaluate(_JS_CONTRAST, [roots, minimum])
+    assert found["checked"] > 0, f"no text found under {roots}"
+    failures = list(found["failures"])
+    if any(".prodex-run-view" in r for r in roots):
+        canvas = page.evaluate(_JS_CANVAS_CONTRAST, [minimum])
+        failures += canvas["failures"]
+    return failures
+
+
+CONTRAST_CELLS = [
+    "import shutil, prodex_jupyter as px\n"
+    "tpl = px.load_template({template!r})\n"
+    "run = tpl.run(store={store!r})  # both source gates wait: two prompt cards",
+    "other = shutil.copy(tpl.base_dir / 'data' / 'recipes.csv', 'recipes_copy.csv')\n"
+    "with open(other, 'a') as f:\n"
+    "    f.write('R99,Widget,55\\n')\n"
+    "done = tpl.run(store={store!r}, inputs={{'recipes': other}})\n"
+    "await done.until_idle()\n"
+    "done.confirm('throughput_shape', by='ana')\n"
+    "done.reject('recipes_shape', note='R99 is not a real recipe', by='ben')\n"
+    "await done.until_idle()",
+    "px.runs(store={store!r})",
+    "px.compare(run, done)",
+]
+
+
+def test_every_text_meets_wcag_aa_in_light_and_dark(page, jupyter_server, demo):
+    expect = _expect()
+    cells = [c.format(**demo) for c in CONTRAST_CELLS]
+    nb = new_notebook(jupyter_server, cells)
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
+    expect(page.locator(".prodex-gate-card.prodex-prompt")).to_have_count(2, timeout=EXPECT_MS)
+    expect(page.locator(".prodex-decided-rejected")).to_have_count(1, timeout=EXPECT_MS)
+    expect(page.locator(".prodex-runs-list")).to_be_visible(timeout=EXPECT_MS)
+    expect(page.locator(".prodex-compare")).to_be_visible(timeout=EXPECT_MS)
+    click_cytoscape_node(page, "plant_mean_cycle_time", selector=CANVAS)
+    expect(page.locator(".prodex-drawer").first).to_be_visible(timeout=EXPECT_MS)
+    # the reject form open on a card, with its question and reason box
+    card(page, "recipes_shape").first.locator(".prodex-reject").click()
+
+    report = {}
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        _set_theme(page, theme)
+        for name, selector in (
+            ("cards", ".prodex-gate-cards"),
+            ("compare", ".prodex-compare"),
+            ("runs", ".prodex-runs-list"),
+        ):
+            page.locator(selector).first.scroll_into_view_if_needed()
+            screenshot(page, f"audit-contrast-{theme.split()[-1].lower()}-{name}")
+        report[theme] = contrast_failures(page)
+    _set_theme(page, "JupyterLab Light")
+    problems = [f"{theme}: {f}" for theme, failures in report.items() for f in failures]
+    assert not problems, f"{len(problems)} texts below 4.5:1\n" + "\n".join(problems)
+
+
+# -------------------------------------------------------------------- runs list
+RUNS_CELLS = [
+    "import prodex_jupyter as px\n"
+    "tpl = px.load_template({template!r})\n"
+    "for _ in range(3):\n"
+    "    r = tpl.run(store={store!r}, policy=px.confirm_high)\n"
+    "    await r.until_idle()\n"
+    "    r.reject('recipes_shape', note='not this week')\n"
+    "    await r.until_idle()",
+    "px.runs(store={store!r})",
+    "px.runs(store={store!r} + '-empty')",
+]
+
+_JS_CLIPPED = """
+() => {
+  const list = document.querySelector('.prodex-runs-list');
+  const grid = list.querySelector('.prodex-runs-grid');
+  const box = grid.getBoundingClientRect();
+  const out = {grid: {scroll: grid.scrollWidth, client: grid.clientWidth, right: box.right},
+               viewport: window.innerWidth, clipped: [], outside: [], buttons: 0};
+  for (const b of grid.querySelectorAll('button')) {
+    if (!b.getClientRects().length) continue;
+    out.buttons++;
+    const r = b.getBoundingClientRect();
+    if (b.scrollWidth > b.clientWidth + 1) out.clipped.push(b.textContent.trim());
+    if (r.right > box.right + 1 || r.right > window.innerWidth) out.outside.push(b.textContent.trim());
+  }
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
+def test_the_runs_list_fits_a_1000px_window(page, jupyter_server, demo, ui):
+    expect = _expect()
+    page.set_viewport_size({"width": 1000, "height": 900})
+    cells = [c.format(**demo) for c in RUNS_CELLS]
+    nb = new_notebook(jupyter_server, cells)
+    (open_notebook if ui == "lab" else open_in_notebook7)(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    lists = page.locator(".prodex-runs-list")
+    expect(lists).to_have_count(2, timeout=EXPECT_MS)
+    full = lists.first
+    expect(full.locator(".prodex-runs-open:visible")).to_have_count(3, timeout=EXPECT_MS)
+    full.scroll_into_view_if_needed()
+    screenshot(page, f"audit-runs-list-1000px-{ui}")
+    seen = page.evaluate(_JS_CLIPPED)
+    assert seen["buttons"] >= 3 * 3 + 6, seen  # every row's actions and the sort headers
+    assert seen["grid"]["scroll"] <= seen["grid"]["client"] + 1, seen  # no horizontal scroll
+    assert not seen["clipped"], seen  # no button or header cut ("Op…", "Comp…")
+    assert not seen["outside"], seen
+    # an empty list says where it looked
+    empty = lists.nth(1)
+    expect(empty.locator(".prodex-runs-empty")).to_contain_text("No runs yet in the store at")
+    expect(empty.locator(".prodex-runs-empty")).to_contain_text(demo["store"] + "-empty")
+    page.set_viewport_size({"width": 1400, "height": 900})
