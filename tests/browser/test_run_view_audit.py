@@ -30,6 +30,7 @@ from .test_run_view import CANVAS, EXPECT_MS, card, demo_run_on_screen, gates_re
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent
 
 
 def _expect():
@@ -163,82 +164,10 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
 # WCAG 2 contrast of every element with its own text (and every form field) under the given
 # roots: the text colour (times the opacity of its ancestors) over the effective background
 # (the first opaque background walking up, with the translucent ones above it blended in).
-_JS_CONTRAST = """
-([roots, minimum]) => {
-  const parse = (c) => {
-    const m = c && c.match(/rgba?\\(([^)]+)\\)/);
-    if (!m) return null;
-    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
-    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
-  };
-  const over = (top, bottom) => ({
-    r: top.r * top.a + bottom.r * (1 - top.a), g: top.g * top.a + bottom.g * (1 - top.a),
-    b: top.b * top.a + bottom.b * (1 - top.a), a: 1});
-  const lum = (c) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
-  };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
-    }
-    let bg = {r: 255, g: 255, b: 255, a: 1};
-    for (const layer of layers.reverse()) bg = layer.a >= 1 ? layer : over(layer, bg);
-    return bg;
-  };
-  const opacity = (el) => { let o = 1; for (let e = el; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity); return o; };
-  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
-  const describe = (el) => {
-    const cls = typeof el.className === 'string' ? el.className.split(/\\s+/).filter(c => c.startsWith('prodex') || c.startsWith('jupyter') || c.startsWith('widget')).slice(0, 3).join('.') : '';
-    return el.tagName.toLowerCase() + (cls ? '.' + cls : '');
-  };
-  const out = {checked: 0, failures: []};
-  for (const root of document.querySelectorAll(roots.join(','))) {
-    for (const el of [root, ...root.querySelectorAll('*')]) {
-      if (!visible(el) || el.closest('svg, canvas, style, script')) continue;
-      if (el.closest('button:disabled, input:disabled, textarea:disabled, select:disabled, .mod-disabled')) continue;
-      const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) && el.type !== 'checkbox';
-      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-      if (!own && !field) continue;
-      const style = getComputedStyle(el);
-      const fg = parse(style.color);
-      fg.a *= opacity(el);
-      const bg = background(el);
-      const r = ratio(over(fg, bg), bg);
-      out.checked++;
-      if (r < minimum) {
-        const text = (field ? (el.value || el.placeholder || '') : el.textContent).trim().slice(0, 50);
-        out.failures.push(`${r.toFixed(2)}:1 ${describe(el)} "${text}" ${style.color} on rgb(${bg.r|0},${bg.g|0},${bg.b|0})`);
-      }
-    }
-  }
-  return out;
-}
-"""
+_JS_CONTRAST = (HERE / "contrast_dom.js").read_text()
 
 # The canvas draws its labels itself: check each node label against its node's fill.
-_JS_CANVAS_CONTRAST = """
-([minimum]) => {
-  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); const p = m[1].split(/[\\s,]+/).map(Number); return {r: p[0], g: p[1], b: p[2]}; };
-  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
-  const out = {checked: 0, failures: []};
-  for (const el of document.querySelectorAll('.prodex-canvas')) {
-    const cy = el._cyreg && el._cyreg.cy;
-    if (!cy) continue;
-    cy.nodes().forEach((n) => {
-      const fg = parse(n.style('color')), bg = parse(n.style('background-color'));
-      const [x, y] = [lum(fg), lum(bg)].sort((p, q) => q - p);
-      const r = (x + 0.05) / (y + 0.05);
-      out.checked++;
-      if (r < minimum) out.failures.push(`${r.toFixed(2)}:1 canvas node ${n.id()} (${n.classes().join(' ')})`);
-    });
-  }
-  return out;
-}
-"""
+_JS_CANVAS_CONTRAST = (HERE / "contrast_canvas.js").read_text()
 
 ROOTS = [".prodex-run-view", ".prodex-runs-list", ".prodex-compare", ".prodex-static-run"]
 
@@ -327,7 +256,8 @@ _JS_CLIPPED = """
     out.buttons++;
     const r = b.getBoundingClientRect();
     if (b.scrollWidth > b.clientWidth + 1) out.clipped.push(b.textContent.trim());
-    if (r.right > box.right + 1 || r.right > window.innerWidth) out.outside.push(b.textContent.trim());
+    const out_of_box = r.right > box.right + 1 || r.right > window.innerWidth;
+    if (out_of_box) out.outside.push(b.textContent.trim());
   }
   return out;
 }
