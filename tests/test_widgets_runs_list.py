@@ -205,3 +205,15 @@ def test_every_row_keeps_its_actions_in_one_cell_of_the_last_column(listed, stor
     assert [b.description for b in row.actions.children] == ["Open", "Compare", "Delete"]
     for widget_, column in zip(row.widgets, COLUMN_CSS, strict=True):
         assert f"prodex-runs-col-{column}" in widget_._dom_classes
+
+
+def test_the_run_column_shows_what_tells_runs_apart_and_the_full_id_on_hover(listed, store):
+    from prodex_jupyter.widgets.runs_list import short_run_id
+
+    widget = RunsList(store=store)
+    run = listed["other"]
+    cell = row_of(widget, run.id).cells[0].value
+    assert f'title="{run.id}"' in cell
+    assert short_run_id(run.id) in cell and short_run_id(run.id).startswith("…")
+    assert run.id.endswith(short_run_id(run.id)[1:])
+    assert short_run_id("my-own-id") == "my-own-id"

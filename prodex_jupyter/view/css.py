@@ -199,7 +199,7 @@ table.prodex-table td.prodex-num { text-align: right; }
   color: var(--prodex-amber); font-weight: 600; }
 .prodex-why.prodex-why-failed { background: var(--prodex-red-bg); color: var(--prodex-red); }
 .prodex-code { border: 1px solid var(--jp-border-color2); border-radius: 6px; overflow-x: auto;
-  background: var(--jp-cell-editor-background, #f8fafc);
+  background: var(--jp-layout-color0, #ffffff);
   color: var(--jp-content-font-color1, #1f2937); }
 .prodex-code pre { margin: 0; padding: 8px 12px; font-family: var(--jp-code-font-family);
   font-size: 12.5px; line-height: 1.5; background: transparent !important; color: inherit; }

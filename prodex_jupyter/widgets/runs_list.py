@@ -58,7 +58,7 @@ CSS = (
 .prodex-runs-toolbar { flex-wrap: wrap; gap: 4px 8px; }
 .prodex-runs-grid { border: 1px solid var(--jp-border-color2); border-radius: 8px;
   padding: 4px 6px; overflow-x: auto; display: grid; gap: 2px 8px; align-items: center;
-  grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr) max-content max-content
+  grid-template-columns: 22px max-content minmax(72px, 1fr) max-content max-content
     max-content max-content minmax(48px, 1fr) max-content; }
 .prodex-runs-grid .widget-html, .prodex-runs-grid .widget-checkbox { margin: 0; min-width: 0; }
 .prodex-runs-grid .widget-html-content { line-height: 26px; white-space: nowrap; overflow: hidden;
@@ -85,12 +85,12 @@ CSS = (
   border-radius: 8px; padding: 6px 10px; gap: 8px; align-items: center; }
 .prodex-confirm-delete .widget-html-content { color: var(--jp-ui-font-color1); }
 @container (max-width: 860px) {
-  .prodex-runs-grid { grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr)
+  .prodex-runs-grid { grid-template-columns: 22px max-content minmax(72px, 1fr)
     max-content max-content max-content max-content max-content; }
   .prodex-runs-grid .prodex-runs-col-inputs { display: none !important; }
 }
 @container (max-width: 760px) {
-  .prodex-runs-grid { grid-template-columns: 22px minmax(96px, 200px) minmax(72px, 1fr)
+  .prodex-runs-grid { grid-template-columns: 22px max-content minmax(72px, 1fr)
     max-content max-content max-content max-content; }
   .prodex-runs-grid .prodex-runs-col-duration { display: none !important; }
 }
@@ -171,7 +171,8 @@ class _Row:
         if self.actions.children != actions:
             self.actions.children = actions
         values = [
-            f'<span class="prodex-mono" title="{_esc(row.run_id)}">{_esc(row.run_id)}</span>',
+            f'<span class="prodex-mono" title="{_esc(row.run_id)}">{_esc(short_run_id(row.run_id))}'
+            "</span>",
             f'<span title="template {_esc(row.pipeline)}, fingerprint {_esc(row.fingerprint)}">'
             f"{_esc(row.pipeline)}</span>",
             status,
@@ -455,6 +456,15 @@ class RunsList(w.VBox):
             self.selected.remove(run_id)
         self.refresh()
         self._say(str(deletion))
+
+
+def short_run_id(run_id: str) -> str:
+    """The part of a run id that tells runs apart in a narrow column: 'run-20261202-080054-e9524f'
+    reads '…080054-e9524f' (its date is in the Started column; the full id shows on hover)."""
+    parts = run_id.split("-")
+    if len(parts) == 4 and parts[0] == "run" and len(parts[1]) == 8:
+        return "…" + "-".join(parts[2:])
+    return run_id
 
 
 def empty_html(store_root: str) -> str:
