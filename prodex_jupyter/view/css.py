@@ -62,7 +62,13 @@ CSS = """
 .prodex-title { font-size: 15px; font-weight: 600; }
 .prodex-subtitle { color: var(--prodex-muted); font-size: 12px; margin-left: 8px; }
 .prodex-top { gap: 12px; align-items: stretch; width: 100%; flex-wrap: wrap; }
-.prodex-top > .prodex-canvas-panel { flex: 1 1 480px; min-width: 0; }
+.prodex-top > .prodex-canvas-panel { flex: 1 1 720px; min-width: 0; }
+/* Under 992 px the canvas keeps the whole width (labels at a readable zoom) and the Run
+   Information panel goes below it, as wide as the view. */
+.prodex-run-view { container-type: inline-size; }
+@container (max-width: 992px) {
+  .prodex-top > .prodex-run-info { flex: 1 1 100%; width: auto; }
+}
 .prodex-canvas-panel {
   border: 1px solid var(--jp-border-color2); border-radius: var(--prodex-radius);
   overflow: hidden; background: var(--jp-layout-color0);

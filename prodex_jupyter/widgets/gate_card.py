@@ -136,7 +136,7 @@ class GateCard(w.VBox):
             "check",
         )
         self.confirm_button.on_click(lambda _b: self._on_confirm())
-        self.message = w.HTML()
+        self.message = w.HTML(layout=w.Layout(width="auto"))
         self.message.add_class("prodex-card-message")
         self.note_form = NoteForm(self._submit_note)
         self.reject_buttons: dict[str, w.Button] = {}
@@ -238,7 +238,7 @@ class DecisionCard(w.VBox):
             decision = "confirmed"
         self.note_form = NoteForm(self._submit_note)
         self.action.on_click(lambda _b: self.note_form.show(gate, decision))
-        self.message = w.HTML()
+        self.message = w.HTML(layout=w.Layout(width="auto"))  # not ipywidgets' 300 px
         self.summary.layout.flex = "1 1 auto"
         row = w.HBox([self.summary, self.message, self.action])
         row.add_class("prodex-decided-row")

@@ -49,6 +49,48 @@ COLUMN_CSS = ["select", *(c for c, _ in SORTABLE), "actions"]
 # Fits 1000 px (a notebook in a 1000 px window): the run id and pipeline shrink with an ellipsis
 # (full text on hover), the actions column always holds its buttons whole. Narrower, inputs and
 # then duration give way rather than any button or header being cut.
+# Column widths, and the widths of the list below which columns give way, least needed first.
+COLUMN_WIDTHS = {
+    "select": "22px",
+    "run_id": "max-content",
+    "pipeline": "minmax(64px, 1fr)",
+    "status": "max-content",
+    "gates_resolved": "max-content",
+    "started": "max-content",
+    "duration": "max-content",
+    "inputs": "minmax(40px, 1fr)",
+    "actions": "max-content",
+}
+NARROWER = (  # (container width in px, what changes at or below it)
+    (900, "inputs"),
+    (800, "duration"),
+    (700, "started-short"),  # the year and the seconds go
+    (640, "pipeline"),
+    (580, "gates_resolved"),
+)
+
+
+def _column_rules() -> list[str]:
+    """The grid's columns, then one container query per step in NARROWER."""
+    hidden: list[str] = []
+
+    def template() -> str:
+        return " ".join(w for c, w in COLUMN_WIDTHS.items() if c not in hidden)
+
+    rules = [f".prodex-runs-grid {{ grid-template-columns: {template()}; }}"]
+    for width, change in NARROWER:
+        if change == "started-short":
+            body = ".prodex-runs-grid .prodex-started-extra { display: none; }"
+        else:
+            hidden.append(change)
+            body = (
+                f".prodex-runs-grid {{ grid-template-columns: {template()}; }}\n"
+                f"  .prodex-runs-grid .prodex-runs-col-{change} {{ display: none !important; }}"
+            )
+        rules.append(f"@container (max-width: {width}px) {{\n  {body}\n}}")
+    return rules
+
+
 CSS = (
     PALETTE
     + """
@@ -57,16 +99,14 @@ CSS = (
 .prodex-runs-list .prodex-style { display: none; }
 .prodex-runs-toolbar { flex-wrap: wrap; gap: 4px 8px; }
 .prodex-runs-grid { border: 1px solid var(--jp-border-color2); border-radius: 8px;
-  padding: 4px 6px; overflow-x: auto; display: grid; gap: 2px 8px; align-items: center;
-  grid-template-columns: 22px max-content minmax(72px, 1fr) max-content max-content
-    max-content max-content minmax(48px, 1fr) max-content; }
+  padding: 4px 6px; overflow-x: auto; display: grid; gap: 2px 6px; align-items: center; }
 .prodex-runs-grid .widget-html, .prodex-runs-grid .widget-checkbox { margin: 0; min-width: 0; }
 .prodex-runs-grid .widget-html-content { line-height: 26px; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
 .prodex-runs-head.jupyter-button { font-weight: 600; background: transparent; text-align: left;
   padding: 0 2px; width: auto; min-width: max-content; overflow: visible; }
 .prodex-runs-actions { gap: 4px; flex-wrap: nowrap; }
-.prodex-runs-actions .jupyter-button { width: auto; min-width: max-content; padding: 0 8px;
+.prodex-runs-actions .jupyter-button { width: auto; min-width: max-content; padding: 0 7px;
   margin: 0; overflow: visible; }
 .prodex-runs-list .prodex-chip { border-radius: 10px; padding: 1px 8px; font-size: 12px;
   font-weight: 600; }
@@ -84,17 +124,8 @@ CSS = (
 .prodex-confirm-delete { border: 1px solid var(--prodex-red); background: var(--prodex-red-bg);
   border-radius: 8px; padding: 6px 10px; gap: 8px; align-items: center; }
 .prodex-confirm-delete .widget-html-content { color: var(--jp-ui-font-color1); }
-@container (max-width: 860px) {
-  .prodex-runs-grid { grid-template-columns: 22px max-content minmax(72px, 1fr)
-    max-content max-content max-content max-content max-content; }
-  .prodex-runs-grid .prodex-runs-col-inputs { display: none !important; }
-}
-@container (max-width: 760px) {
-  .prodex-runs-grid { grid-template-columns: 22px max-content minmax(72px, 1fr)
-    max-content max-content max-content max-content; }
-  .prodex-runs-grid .prodex-runs-col-duration { display: none !important; }
-}
 """
+    + "\n".join(_column_rules())
 )
 
 
@@ -177,7 +208,7 @@ class _Row:
             f"{_esc(row.pipeline)}</span>",
             status,
             _esc(row.gates_resolved),
-            _esc(clock(row.started.isoformat())),
+            started_html(clock(row.started.isoformat())),
             _esc(short_duration(row.duration.total_seconds())),
             f'<span title="{_esc(row.inputs)}">{_esc(row.inputs)}</span>',
         ]
@@ -456,6 +487,17 @@ class RunsList(w.VBox):
             self.selected.remove(run_id)
         self.refresh()
         self._say(str(deletion))
+
+
+def started_html(stamp: str) -> str:
+    """'2026-12-02 08:00:54' with its year and seconds marked, so a narrow list can drop them
+    ('12-02 08:00'); the whole time shows on hover."""
+    if len(stamp) != 19:
+        return _esc(stamp)
+    return (
+        f'<span title="{_esc(stamp)}"><span class="prodex-started-extra">{stamp[:5]}</span>'
+        f'{stamp[5:16]}<span class="prodex-started-extra">{stamp[16:]}</span></span>'
+    )
 
 
 def short_run_id(run_id: str) -> str:
