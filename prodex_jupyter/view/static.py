@@ -60,10 +60,12 @@ STYLE = """
   letter-spacing: .05em; color: #334155; }
 .prodex-static-run table { border-collapse: collapse; font-size: 12px; }
 .prodex-static-run th, .prodex-static-run td { border-bottom: 1px solid #cbd5e1;
-  padding: 3px 8px; text-align: left; vertical-align: top; color: #1e293b; }
-.prodex-static-run th { color: #334155; background: #f1f5f9; }
+  padding: 3px 8px; text-align: left !important; vertical-align: top; color: #1e293b; }
+.prodex-static-run th { color: #334155; background: #f1f5f9 !important; }
+/* a theme's table stripes and hover colours would sit under this document's dark text */
+.prodex-static-run tr, .prodex-static-run td { background: #ffffff !important; }
 .prodex-static-run code, .prodex-static-run .mono { font-family: ui-monospace, Menlo, Consolas,
-  monospace; font-size: 12px; }
+  monospace; font-size: 12px; background: #f1f5f9 !important; color: #0f172a !important; }
 .prodex-static-run .chip { display: inline-block; border-radius: 999px; padding: 0 8px;
   font-weight: 600; font-size: 12px; }
 .prodex-static-run .note { color: #334155; }
@@ -154,8 +156,8 @@ def canvas_svg(state: RunState) -> str:
     `<title>` per node for hover), a gate mark per gated node."""
     layout = graph_layout(state)
     shown = display_states(state)
-    width = layout.width + NODE_W + 2 * MARGIN
-    height = layout.height + NODE_H + 2 * MARGIN
+    width = layout.width + 2 * MARGIN  # the layout's box holds whole nodes
+    height = layout.height + 2 * MARGIN
     ox, oy = MARGIN + NODE_W / 2, MARGIN + NODE_H / 2  # positions are node centres
 
     def at(node_id: str) -> tuple[float, float]:
