@@ -196,6 +196,7 @@ def test_reopen_puts_the_gate_back_in_front_of_a_person(demo_view):
     assert "A reason is required to reopen" in form.error.value
     assert run.gates["throughput_shape"].status == "confirmed"
     form.reason.value = "the export was re-run at 10:00"
+    assert form.error.value == ""  # typing a reason takes the refusal away
     form.submit_button.click()
     assert run.gates["throughput_shape"].status == "pending"
     assert run.gates["throughput_shape"].last_decision.note == "the export was re-run at 10:00"

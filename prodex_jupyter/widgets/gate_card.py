@@ -69,6 +69,7 @@ class NoteForm(w.VBox):
         self.error.add_class("prodex-note-error")
         self.submit_button.on_click(lambda _b: self._on_submit())
         self.cancel_button.on_click(lambda _b: self.hide())
+        self.reason.observe(self._typed, "value")
         buttons = w.HBox([self.submit_button, self.cancel_button, self.error])
         buttons.add_class("prodex-card-buttons")
         super().__init__([self.prompt, self.reason, buttons], layout=w.Layout(display="none"))
@@ -89,6 +90,10 @@ class NoteForm(w.VBox):
     def hide(self) -> None:
         self.layout.display = "none"
         self.error.value = ""
+
+    def _typed(self, change: dict) -> None:
+        if change["new"].strip():
+            self.error.value = ""  # the refusal no longer holds
 
     def freeze(self) -> None:
         self.hide()

@@ -1006,6 +1006,9 @@ def cytoscape_node_point(
             return None
         if info["hit"] != "self":
             seen["reason"] = f"another element covers the node: {info['hit']}"
+            # e.g. a sticky toolbar over a node at the top edge: bring it to the middle
+            page.evaluate(_JS_SCROLL_TO, [selector, node_id])
+            last_xy.clear()
             return None
         if listener and listener not in info["listeners"]:
             seen["reason"] = f"no {listener!r} handler on the cytoscape instance yet"

@@ -258,7 +258,7 @@ def test_reject_gives_completed_partial_then_reconfirm(page, jupyter_server, dem
     card(page, "throughput_shape").locator(".prodex-confirm").click()
 
     expect(page.locator(".prodex-status-chip")).to_have_text("completed_partial", timeout=EXPECT_MS)
-    expect(gates_resolved(page)).to_have_text("Gates resolved: 2 / 3")
+    expect(gates_resolved(page)).to_have_text("Gates resolved: 2 / 3 · 1 rejected")
     wait_for_classes(page, "recipes", {"g-rejected"})
     wait_for_classes(page, "cycles", {"st-blocked"})
     rejected = page.locator(".prodex-decided.prodex-gate-recipes_shape")

@@ -18,6 +18,7 @@ import pytest
 from .jupyter_harness import (
     JupyterServer,
     click_cytoscape_node,
+    cytoscape_node_point,
     new_notebook,
     open_in_notebook7,
     open_notebook,
@@ -87,6 +88,66 @@ def test_reopen_asks_first_and_needs_a_reason(page, jupyter_server, demo, ui):
     drawer = page.locator(".prodex-drawer")
     expect(drawer).to_contain_text("reopened by", timeout=EXPECT_MS)
     expect(drawer).to_contain_text("the MES export was re-run this morning")
+
+
+# ---------------------------------------------------------------------- canvas
+LONG_CELLS = [
+    "import pandas as pd, prodex_jupyter as px\n"
+    "tpl = px.Template('long_names')\n"
+    "tpl.source('throughput_extract_from_the_manufacturing_execution_system')\n"
+    "tpl.sql('station_means', 'SELECT count(*) AS n FROM "
+    "throughput_extract_from_the_manufacturing_execution_system')\n"
+    "tpl.output('plant_mean', of='station_means')\n"
+    "frame = pd.DataFrame({{'a': range(40)}})\n"
+    "run = tpl.run(store={store!r}, inputs={{"
+    "'throughput_extract_from_the_manufacturing_execution_system': frame}})",
+]
+
+
+def test_canvas_labels_read_at_11px_full_names_on_hover_and_search(page, jupyter_server, demo):
+    expect = _expect()
+    long_name = "throughput_extract_from_the_manufacturing_execution_system"
+    nb = new_notebook(jupyter_server, [c.format(**demo) for c in LONG_CELLS])
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=3)
+    page.wait_for_timeout(1000)  # the opening fit applied
+    font_px = page.evaluate(
+        "(sel) => { const cy = document.querySelector(sel)._cyreg.cy;"
+        " return cy.nodes().map(n => parseFloat(n.style('font-size')) * cy.zoom()); }",
+        CANVAS,
+    )
+    assert min(font_px) >= 11, font_px  # readable at the opening zoom
+
+    # hover: the full name, on the node and in the toolbar
+    x, y = cytoscape_node_point(page, long_name, selector=CANVAS, listener="mouseover")
+    page.mouse.move(x, y)
+    expect(page.locator(".prodex-hover-line")).to_contain_text(long_name, timeout=EXPECT_MS)
+    hovered = page.evaluate(
+        "([sel, id]) => { const n = document.querySelector(sel)._cyreg.cy.getElementById(id);"
+        " return {classes: n.classes(), label: n.style('label')}; }",
+        [CANVAS, long_name],
+    )
+    assert "hovered" in hovered["classes"] and hovered["label"] == long_name, hovered
+    screenshot(page, "audit-canvas-hover")
+    box = page.locator(f"{CANVAS} canvas").first.bounding_box()
+    # empty canvas: the pointer leaves the node (in steps, as a hand moves)
+    page.mouse.move(box["x"] + 4, box["y"] + box["height"] - 4, steps=8)
+    expect(page.locator(".prodex-hover-line")).not_to_contain_text(long_name, timeout=EXPECT_MS)
+
+    # search: a part of a name focuses the node and opens it
+    search = page.locator(".prodex-search input")
+    search.fill("plant_m")
+    search.press("Enter")
+    drawer = page.locator(".prodex-drawer")
+    expect(drawer).to_be_visible(timeout=EXPECT_MS)
+    expect(drawer.locator(".prodex-drawer-title")).to_contain_text("plant_mean")
+    selected = page.evaluate(
+        "(sel) => document.querySelector(sel)._cyreg.cy.nodes('.selected').map(n => n.id())",
+        CANVAS,
+    )
+    assert selected == ["plant_mean"]
+    screenshot(page, "audit-canvas-search")
 
 
 # ------------------------------------------------------------------- static view
