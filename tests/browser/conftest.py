@@ -71,20 +71,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     return report
 
 
-@pytest.fixture(autouse=True)
-def jp_asyncio_loop() -> Iterator[None]:
-    """No event loop of pytest-jupyter's here. Its autouse fixture (loaded for
-    tests/test_server.py) closes a loop after every test, which fails under Playwright's sync
-    API, whose loop keeps running in the main thread ("Cannot close a running event loop")."""
-    yield None
-
-
-@pytest.fixture(autouse=True)
-def jp_server_cleanup() -> Iterator[None]:
-    """Nor its in-process server's cleanup (browser tests start `jupyter lab` themselves)."""
-    yield None
-
-
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     server = start_jupyter_server(tmp_path_factory.mktemp("jupyter"))
