@@ -382,3 +382,28 @@ def test_resume_retry_failed_from_python(tmp_path, store, monkeypatch):
     run.resume(retry_failed=True).wait(timeout=60)
     assert run.status == "completed" and run.value("plugged") == 41
     assert run.state.nodes["plugged"].attempt == 2
+
+
+def test_deleting_a_run_removes_its_captures_unless_another_run_holds_them(tmp_path, store):
+    k = 5
+
+    def plus_k(t):  # a closure: captured
+        return len(t) + k
+
+    def build(name: str) -> px.Template:
+        tpl = px.Template(name, base_dir=tmp_path)
+        gate = {"gate_id": "g", "name": "G", "instructions": CLEAN}
+        tpl.source("t", _data(tmp_path).name, gate=gate)
+        tpl.python_node("plus", function=plus_k)
+        return tpl
+
+    first = build("captures").run(store=store, policy=px.confirm_high).wait(timeout=30)
+    second = build("captures").run(store=store, policy=px.confirm_high).wait(timeout=30)
+    assert first.status == second.status == "completed"
+    sha = store.events(first.id)[0].event.functions["plus"]["artifact"]
+    assert store.events(second.id)[0].event.functions["plus"]["artifact"] == sha  # shared
+    store.delete_run(first.id)
+    assert store.artifacts.path(sha).exists()  # the second run still holds it
+    assert verify_run(store, second.id) == []
+    store.delete_run(second.id)
+    assert not store.artifacts.path(sha).exists()  # nobody left: removed with its run

@@ -39,6 +39,7 @@ _PRODUCED, _PRODUCED_INDEX = "json_extract(payload, '$.artifact')", "idx_events_
 _PRODUCED_ROWS = f"kind = 'node_produced' AND {_PRODUCED} IS NOT NULL"
 _CONSUMED, _CONSUMED_INDEX = "json_extract(payload, '$.sha256')", "idx_events_snapshot"
 _CONSUMED_ROWS = "kind = 'input_consumed' AND json_extract(payload, '$.snapshot')"
+_CAPTURED = "json_extract(f.value, '$.artifact')"  # a captured function (run_created)
 
 _TABLES = [
     f"CREATE TABLE IF NOT EXISTS {VERSION} (x INTEGER)",
@@ -249,11 +250,15 @@ def pipelines(log: EventLog) -> list[str]:
 
 
 def artifacts_of(con: sqlite3.Connection, run_id: str) -> list[str]:
-    """Artifacts the run references: its produced tables and its DataFrame input snapshots."""
+    """Artifacts the run references: its produced tables, its DataFrame input snapshots and the
+    functions its run_created event captured (runtime/functions.py; another run storing the
+    same capture holds a claim on it, so it is never removed from under that run)."""
     rows = con.execute(
         f"SELECT {_PRODUCED} FROM events WHERE run_id = ? AND {_PRODUCED_ROWS} UNION "
-        f"SELECT {_CONSUMED} FROM events WHERE run_id = ? AND {_CONSUMED_ROWS}",
-        (run_id, run_id),
+        f"SELECT {_CONSUMED} FROM events WHERE run_id = ? AND {_CONSUMED_ROWS} UNION "
+        f"SELECT {_CAPTURED} FROM events, json_each(events.payload, '$.functions') AS f "
+        f"WHERE run_id = ? AND seq = 0 AND kind = 'run_created' AND {_CAPTURED} IS NOT NULL",
+        (run_id, run_id, run_id),
     )
     return [r[0] for r in rows.fetchall()]
 
