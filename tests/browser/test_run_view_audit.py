@@ -164,13 +164,15 @@ STATIC_CELLS = [
 ]
 
 
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
 def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
-    page, jupyter_server, demo
+    page, jupyter_server, demo, ui
 ):
     expect = _expect()
+    opener = open_notebook if ui == "lab" else open_in_notebook7
     cells = [c.format(**demo) for c in STATIC_CELLS]
     nb = new_notebook(jupyter_server, cells)
-    open_notebook(page, jupyter_server, nb)
+    opener(page, jupyter_server, nb)
     run_all_and_wait(page)
     wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
     expect(page.locator(".prodex-status-chip")).to_have_text("completed", timeout=EXPECT_MS)
@@ -187,7 +189,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
     # Close everything: the kernel goes, and with it every widget model.
     jupyter_server.delete_all_sessions()
     page.goto("about:blank")
-    open_notebook(page, jupyter_server, nb)
+    opener(page, jupyter_server, nb)
     static = page.locator(".prodex-static-run")
     expect(static).to_be_visible(timeout=EXPECT_MS)
     expect(static).to_contain_text(run_id)
@@ -198,10 +200,10 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
     expect(static).to_contain_text(f'px.load_run("{run_id}"')
     expect(static.locator("svg.prodex-static-canvas g.node")).to_have_count(7)
     static.scroll_into_view_if_needed()
-    screenshot(page, "audit-static-reopened-light")
+    screenshot(page, f"audit-static-reopened-light-{ui}")
     failures = contrast_failures(page, [".prodex-static-run"])
     _set_theme(page, "JupyterLab Dark")
-    screenshot(page, "audit-static-reopened-dark")
+    screenshot(page, f"audit-static-reopened-dark-{ui}")
     failures += contrast_failures(page, [".prodex-static-run"])
     _set_theme(page, "JupyterLab Light")
     assert not failures, "\n".join(failures)
@@ -260,11 +262,12 @@ CONTRAST_CELLS = [
 ]
 
 
-def test_every_text_meets_wcag_aa_in_light_and_dark(page, jupyter_server, demo):
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
+def test_every_text_meets_wcag_aa_in_light_and_dark(page, jupyter_server, demo, ui):
     expect = _expect()
     cells = [c.format(**demo) for c in CONTRAST_CELLS]
     nb = new_notebook(jupyter_server, cells)
-    open_notebook(page, jupyter_server, nb)
+    (open_notebook if ui == "lab" else open_in_notebook7)(page, jupyter_server, nb)
     run_all_and_wait(page)
     wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
     expect(page.locator(".prodex-gate-card.prodex-prompt")).to_have_count(2, timeout=EXPECT_MS)
@@ -285,7 +288,7 @@ def test_every_text_meets_wcag_aa_in_light_and_dark(page, jupyter_server, demo):
             ("runs", ".prodex-runs-list"),
         ):
             page.locator(selector).first.scroll_into_view_if_needed()
-            screenshot(page, f"audit-contrast-{theme.split()[-1].lower()}-{name}")
+            screenshot(page, f"audit-contrast-{theme.split()[-1].lower()}-{name}-{ui}")
         report[theme] = contrast_failures(page)
     _set_theme(page, "JupyterLab Light")
     problems = [f"{theme}: {f}" for theme, failures in report.items() for f in failures]
