@@ -6,13 +6,20 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+export interface IRunRef {
+  run_id: string;
+  status: string;
+  started: string;
+}
+
 export interface ITemplateSummary {
   path: string;
-  id: string | null;
-  description: string | null;
-  nodes: number | null;
-  gates: number | null;
+  id: string;
+  description: string;
+  nodes: number;
+  gates: number;
   error: string | null;
+  last_run: IRunRef | null;
 }
 
 export interface IRunSummary {
@@ -21,9 +28,10 @@ export interface IRunSummary {
   status: string;
   gates_resolved: number;
   gates_total: number;
-  pending_gates: string[];
-  started: string | null;
-  duration: number | null;
+  /** How many gates wait for a decision now. */
+  pending_gates: number;
+  started: string;
+  duration: number;
   executing: boolean;
   interrupted: boolean;
 }
@@ -31,6 +39,8 @@ export interface IRunSummary {
 export interface IRunsPage {
   runs: IRunSummary[];
   total: number;
+  limit: number;
+  offset: number;
 }
 
 export interface IRunsQuery {
@@ -40,10 +50,58 @@ export interface IRunsQuery {
   offset?: number;
 }
 
+export interface ICanvasView {
+  elements: { nodes: any[]; edges: any[] };
+  stylesheet: any[];
+  attention: string[];
+  width: number;
+  height: number;
+  legend_html: string;
+}
+
+export interface IPromptCard {
+  gate_ids: string[];
+  batch: boolean;
+  html: string;
+}
+
+export interface IDecidedCard {
+  gate_id: string;
+  status: string;
+  action: 'reopen' | 'confirm';
+  html: string;
+}
+
 /** What the run panel draws: computed by prodex_jupyter/view, drawn as served. */
 export interface IRunView {
-  elements: { nodes: any[]; edges: any[] } | any[];
-  stylesheet: any[];
+  canvas: ICanvasView;
+  run_info: {
+    status: string;
+    status_note: string;
+    gates_resolved: string;
+    nodes_produced: string;
+    started: string;
+    elapsed: string;
+    html: string;
+  };
+  cards: {
+    title: string;
+    note: string;
+    later_note: string;
+    prompts: IPromptCard[];
+    decided: IDecidedCard[];
+  };
+  drawer: Record<string, { title_html: string; state: string; html: string }>;
+  css: string;
+}
+
+export interface IGateRecord {
+  gate_id: string;
+  node_id: string;
+  name: string;
+  status: string;
+  confidence: string;
+  summary: string;
   [key: string]: any;
 }
 
@@ -53,7 +111,10 @@ export interface IRunRecord {
   status: string;
   executing: boolean;
   interrupted: boolean;
-  gates: Record<string, any> | any[];
+  gates_resolved: number;
+  gates_total: number;
+  gates: IGateRecord[];
+  nodes: { node_id: string; kind: string; state: string; gate_id: string | null }[];
   view: IRunView;
   [key: string]: any;
 }
@@ -148,8 +209,8 @@ export function decide(
   gateId: string,
   decision: Decision,
   note: string
-): Promise<any> {
-  return requestAPI<any>(
+): Promise<IGateRecord> {
+  return requestAPI<IGateRecord>(
     `runs/${encodeURIComponent(runId)}/gates/${encodeURIComponent(gateId)}`,
     json('POST', { decision, note })
   );

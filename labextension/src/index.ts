@@ -3,5 +3,9 @@
  * lives in its own module.
  */
 import { fileTypePlugin } from './fileType';
+import { runPanelPlugin } from './runPanelPlugin';
+import { runPipelinePlugin } from './runPipeline';
+import { runsListPlugin } from './runsList';
+import { sidebarPlugin } from './sidebar';
 
-export default [fileTypePlugin];
+export default [fileTypePlugin, runPanelPlugin, runPipelinePlugin, sidebarPlugin, runsListPlugin];
