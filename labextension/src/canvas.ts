@@ -21,6 +21,7 @@ export class RunCanvas extends Widget {
     super();
     this.addClass('jp-prodex-canvas');
     const tools = el('div', 'jp-prodex-canvas-tools');
+    tools.addEventListener('click', () => (this._userMoved = true));
     for (const [label, title, act] of [
       ['+', 'Zoom in', () => this._zoomBy(ZOOM_STEP)],
       ['−', 'Zoom out', () => this._zoomBy(1 / ZOOM_STEP)],
@@ -33,7 +34,9 @@ export class RunCanvas extends Widget {
     }
     this._host = el('div', 'jp-prodex-cy');
     this._legend = el('div', 'jp-prodex-legend');
-    this.node.append(this._host, tools, this._legend);
+    const area = el('div', 'jp-prodex-cy-area');
+    area.append(this._host, tools);
+    this.node.append(area, this._legend);
   }
 
   /** Emitted with a node id when a node is clicked. */
@@ -102,6 +105,32 @@ export class RunCanvas extends Widget {
     ele.classes([...kept, `g-${status}`].join(' '));
   }
 
+  /** Pan just enough to bring `nodeId` inside the view (the drawer opening shrinks it). */
+  reveal(nodeId: string): void {
+    const cy = this._cy;
+    const ele = cy?.getElementById(nodeId);
+    if (!cy || !ele || ele.empty()) {
+      return;
+    }
+    const box = ele.renderedBoundingBox({});
+    const margin = 16;
+    let dx = 0;
+    let dy = 0;
+    if (box.x1 < margin) {
+      dx = margin - box.x1;
+    } else if (box.x2 > cy.width() - margin) {
+      dx = cy.width() - margin - box.x2;
+    }
+    if (box.y1 < margin) {
+      dy = margin - box.y1;
+    } else if (box.y2 > cy.height() - margin) {
+      dy = cy.height() - margin - box.y2;
+    }
+    if (dx || dy) {
+      cy.panBy({ x: dx, y: dy });
+    }
+  }
+
   /** Pan so `nodeId` is in view at a readable zoom. */
   focus(nodeId: string): void {
     const cy = this._cy;
@@ -116,11 +145,26 @@ export class RunCanvas extends Widget {
   }
 
   protected onResize(): void {
-    this._cy?.resize();
+    this._resized();
   }
 
   protected onAfterShow(): void {
-    this._cy?.resize();
+    this._resized();
+  }
+
+  private _resized(): void {
+    if (!this._cy) {
+      return;
+    }
+    if (this._userMoved) {
+      // Keep what was in the middle of the view in the middle.
+      const cy = this._cy;
+      const before = { w: cy.width(), h: cy.height() };
+      cy.resize();
+      cy.panBy({ x: (cy.width() - before.w) / 2, y: (cy.height() - before.h) / 2 });
+    } else {
+      this._initialViewport();
+    }
   }
 
   protected onBeforeDetach(): void {
@@ -128,6 +172,7 @@ export class RunCanvas extends Widget {
   }
 
   dispose(): void {
+    this._observer?.disconnect();
     this._cy?.destroy();
     this._cy = null;
     super.dispose();
@@ -144,21 +189,31 @@ export class RunCanvas extends Widget {
       layout: { name: 'preset' },
       minZoom: MIN_ZOOM,
       maxZoom: MAX_ZOOM,
-      wheelSensitivity: 0.3,
       boxSelectionEnabled: false,
       autoungrabify: true
     });
     cy.on('tap', 'node', evt => {
       this._nodeClicked.emit(evt.target.id());
     });
+    // Until a person pans or zooms, the view is placed again whenever the canvas resizes
+    // (the first records often arrive before the panel has its final size).
+    this._host.addEventListener('pointerdown', () => (this._userMoved = true));
+    this._host.addEventListener('wheel', () => (this._userMoved = true), { passive: true });
     this._cy = cy;
-    this._initialViewport(view.attention);
+    this._attention = view.attention;
+    this._initialViewport();
+    this._observer = new ResizeObserver(() => this._resized());
+    this._observer.observe(this._host);
   }
 
   /** The whole graph when it reads at that size; else the node that needs attention. */
-  private _initialViewport(attention: string[]): void {
+  private _initialViewport(): void {
     const cy = this._cy!;
+    const attention = this._attention;
     cy.resize();
+    if (!cy.width() || !cy.height()) {
+      return;
+    }
     cy.fit(undefined, 24);
     if (cy.zoom() > READABLE_ZOOM) {
       cy.zoom(READABLE_ZOOM);
@@ -199,6 +254,9 @@ export class RunCanvas extends Widget {
 
   private _cy: cytoscape.Core | null = null;
   private _key = '';
+  private _userMoved = false;
+  private _observer: ResizeObserver | null = null;
+  private _attention: string[] = [];
   private _selected: string | null = null;
   private _host: HTMLElement;
   private _legend: HTMLElement;

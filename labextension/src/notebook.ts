@@ -12,7 +12,7 @@ export function loadRunSource(runId: string): string {
 
 export async function openRunInNotebook(app: JupyterFrontEnd, runId: string): Promise<string> {
   const contents = app.serviceManager.contents;
-  const path = await freePath(contents, `run-${runId}`);
+  const path = await freePath(contents, runId.startsWith('run-') ? runId : `run-${runId}`);
   await contents.save(path, {
     type: 'notebook',
     format: 'json',

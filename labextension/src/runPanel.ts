@@ -4,7 +4,7 @@
  * the clicked node. Everything shown comes from `view` in GET runs/{id}; the panel re-reads the
  * record every second while it is visible, so a decision taken anywhere shows here.
  */
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { showErrorMessage } from '@jupyterlab/apputils';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
@@ -22,6 +22,31 @@ import { RunCanvas } from './canvas';
 import { el, ensureViewCss, gatesResolved, statusBadge } from './format';
 
 const REFRESH_MS = 1000;
+
+const NOTE_FORMS: Record<
+  Decision,
+  { prompt: (g: string) => string; submit: string; style: string; missing: string }
+> = {
+  reject: {
+    prompt: g => `Reject ${g}: downstream nodes stay blocked.`,
+    submit: 'Reject gate',
+    style: 'jp-mod-warn',
+    missing: 'A reason is required to reject a gate.'
+  },
+  confirm: {
+    prompt: g => `Re-confirm ${g}, overriding its rejection: downstream work resumes.`,
+    submit: 'Re-confirm gate',
+    style: 'jp-mod-accept',
+    missing: 'A note is required to override a rejection.'
+  },
+  reopen: {
+    prompt: g =>
+      `Reopen ${g}: values already produced are kept; new downstream work waits for a decision.`,
+    submit: 'Reopen gate',
+    style: 'jp-mod-warn',
+    missing: ''
+  }
+};
 
 export class RunPanel extends Panel {
   constructor(readonly runId: string) {
@@ -100,9 +125,13 @@ export class RunPanel extends Panel {
   /** Bring a gate's card and its node into view (the inbox opens a run at a gate). */
   focusGate(gateId: string): void {
     this._focusGate = gateId;
+    this._focusedGate = gateId;
     if (this._record) {
+      this._markFocused();
       this._applyFocus();
     }
+    // The gate may be newer than the record drawn: read it now rather than at the next poll.
+    void this.refresh();
   }
 
   /** Open the derivation drawer on a node. */
@@ -184,6 +213,16 @@ export class RunPanel extends Panel {
     for (const decided of cards.decided) {
       box.appendChild(this._decidedCard(decided));
     }
+    this._markFocused();
+  }
+
+  /** The card of the gate the panel was opened at keeps its highlight across redraws. */
+  private _markFocused(): void {
+    const gateId = this._focusedGate;
+    for (const card of Array.from(this._cards.querySelectorAll<HTMLElement>('.jp-prodex-card'))) {
+      const mine = !!gateId && (card.dataset.gates ?? '').split(' ').includes(gateId);
+      card.classList.toggle('jp-prodex-focused', mine && card.classList.contains('jp-prodex-prompt'));
+    }
   }
 
   private _promptCard(prompt: IPromptCard): HTMLElement {
@@ -206,7 +245,7 @@ export class RunPanel extends Panel {
         prompt.batch ? `Reject ${gateId}…` : 'Reject…'
       );
       reject.dataset.gate = gateId;
-      reject.onclick = () => this._openRejectForm(card, gateId);
+      reject.onclick = () => this._openNoteForm(card, gateId, 'reject', true);
       buttons.appendChild(reject);
     }
     card.append(body, buttons, el('div', 'jp-prodex-card-error'));
@@ -225,41 +264,48 @@ export class RunPanel extends Panel {
       `jp-Button jp-mod-styled jp-mod-reject ${reopen ? 'jp-prodex-reopen' : 'jp-prodex-reconfirm'}`,
       reopen ? 'Reopen' : 'Re-confirm'
     );
-    button.onclick = async () => {
-      if (reopen) {
-        const answer = await showDialog({
-          title: `Reopen gate ${decided.gate_id}?`,
-          body: 'Values already produced are kept; new downstream work waits for a new decision.',
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Reopen' })]
-        });
-        if (!answer.button.accept) {
-          return;
-        }
-      }
-      await this._decideAll(card, [decided.gate_id], reopen ? 'reopen' : 'confirm', '');
-    };
+    button.onclick = () =>
+      reopen
+        ? this._openNoteForm(card, decided.gate_id, 'reopen', false)
+        : this._openNoteForm(card, decided.gate_id, 'confirm', true);
     buttons.appendChild(button);
     card.append(body, buttons, el('div', 'jp-prodex-card-error'));
     return card;
   }
 
-  private _openRejectForm(card: HTMLElement, gateId: string): void {
-    card.querySelector('.jp-prodex-reject-form')?.remove();
-    const form = el('div', 'jp-prodex-reject-form');
-    form.appendChild(el('div', 'jp-prodex-note', `Reject ${gateId}: downstream nodes stay blocked.`));
-    const reason = el('textarea', 'jp-prodex-reject-reason');
-    reason.placeholder = 'What is wrong? The reason is kept in the run record (required).';
-    const error = el('div', 'jp-prodex-reject-error');
-    const submit = el('button', 'jp-Button jp-mod-styled jp-mod-warn jp-prodex-reject-submit', 'Reject gate');
-    const cancel = el('button', 'jp-Button jp-mod-styled jp-mod-reject', 'Cancel');
+  /**
+   * The note form under a card: a reason is required to reject and to re-confirm a rejected
+   * gate (an override), optional to reopen one. The cards are not redrawn while it is open.
+   */
+  private _openNoteForm(
+    card: HTMLElement,
+    gateId: string,
+    decision: Decision,
+    required: boolean
+  ): void {
+    card.querySelector('.jp-prodex-note-form')?.remove();
+    const words = NOTE_FORMS[decision];
+    const form = el('div', `jp-prodex-note-form jp-prodex-${decision}-form`);
+    form.appendChild(el('div', 'jp-prodex-note', words.prompt(gateId)));
+    const reason = el('textarea', 'jp-prodex-note-text');
+    reason.placeholder = required
+      ? 'Why? The note is kept in the run record (required).'
+      : 'Why? (optional; kept in the run record)';
+    const error = el('div', 'jp-prodex-note-error');
+    const submit = el(
+      'button',
+      `jp-Button jp-mod-styled ${words.style} jp-prodex-note-submit`,
+      words.submit
+    );
+    const cancel = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-prodex-note-cancel', 'Cancel');
     submit.onclick = () => {
       const note = reason.value.trim();
-      if (!note) {
-        error.textContent = 'A reason is required to reject a gate.';
+      if (required && !note) {
+        error.textContent = words.missing;
         reason.focus();
         return;
       }
-      void this._decideAll(card, [gateId], 'reject', note);
+      void this._decideAll(card, [gateId], decision, note);
     };
     cancel.onclick = () => {
       form.remove();
@@ -271,7 +317,6 @@ export class RunPanel extends Panel {
     buttons.append(submit, cancel, error);
     form.append(reason, buttons);
     card.appendChild(form);
-    // Keep the form while the person types: the cards are not redrawn until it is closed.
     this._typing = form;
     reason.focus();
   }
@@ -310,6 +355,7 @@ export class RunPanel extends Panel {
     if (!nodeId || !content) {
       this._drawer.hidden = true;
       this._drawerKey = '';
+      delete this._drawer.dataset.shown;
       return;
     }
     const key = `${nodeId}\u0000${content.title_html}\u0000${content.html}`;
@@ -328,24 +374,27 @@ export class RunPanel extends Panel {
     head.append(title, close);
     const body = el('div', 'jp-prodex-drawer-body');
     body.innerHTML = content.html;
+    const opening = this._drawer.dataset.shown !== nodeId;
     this._drawer.replaceChildren(head, body);
+    this._drawer.dataset.shown = nodeId;
+    if (opening) {
+      requestAnimationFrame(() => this._canvas.reveal(nodeId));
+    }
   }
 
   private _applyFocus(): void {
     const record = this._record!;
     const gateId = this._focusGate;
-    this._focusGate = null;
     let nodeId: string | undefined;
     if (gateId) {
       nodeId = record.gates.find(g => g.gate_id === gateId)?.node_id;
-      const card = Array.from(this._cards.querySelectorAll<HTMLElement>('.jp-prodex-card')).find(
-        c => (c.dataset.gates ?? '').split(' ').includes(gateId)
-      );
-      if (card) {
-        card.classList.add('jp-prodex-focused');
-        card.scrollIntoView({ block: 'nearest' });
+      const card = this._cards.querySelector<HTMLElement>('.jp-prodex-focused');
+      if (!card) {
+        return; // not posed in the record drawn yet: focus when its card appears
       }
+      card.scrollIntoView({ block: 'nearest' });
     }
+    this._focusGate = null;
     nodeId = nodeId ?? record.view.canvas.attention[0];
     if (nodeId) {
       this._canvas.focus(nodeId);
@@ -372,6 +421,7 @@ export class RunPanel extends Panel {
   private _drawerKey = '';
   private _drawerNode: string | null = null;
   private _focusGate: string | null = null;
+  private _focusedGate: string | null = null;
   private _typing: HTMLElement | null = null;
   private _changed = new Signal<this, IRunRecord>(this);
 }

@@ -150,12 +150,6 @@ export class PipelinesPanel extends Widget {
       void this.refresh();
     };
     top.append(caret, el('span', 'jp-prodex-template-name', t.id));
-    if (t.last_run) {
-      const badge = statusBadge(t.last_run.status);
-      badge.title = `Last run ${t.last_run.run_id}: ${t.last_run.status}`;
-      badge.classList.add('jp-prodex-last-run');
-      top.appendChild(badge);
-    }
     const run = el('button', 'jp-Button jp-mod-styled jp-mod-accept jp-prodex-template-run', 'Run');
     run.title = `Run Pipeline: start a run of ${t.path}`;
     run.onclick = () => void this.commands.execute(CommandIDs.runPipeline, { path: t.path });
@@ -167,9 +161,17 @@ export class PipelinesPanel extends Widget {
     if (t.description) {
       box.appendChild(el('div', 'jp-prodex-template-desc', t.description));
     }
-    box.appendChild(
-      el('div', 'jp-prodex-row-sub', `${t.nodes} nodes · ${t.gates} gates · ${t.path}`)
-    );
+    const counts = el('div', 'jp-prodex-row-sub jp-prodex-template-counts');
+    counts.appendChild(el('span', '', `${t.nodes} nodes · ${t.gates} gates`));
+    if (t.last_run) {
+      const last = el('span', 'jp-prodex-last-run', 'last run ');
+      const badge = statusBadge(t.last_run.status);
+      last.title = `Last run ${t.last_run.run_id}: ${t.last_run.status}`;
+      last.appendChild(badge);
+      counts.appendChild(last);
+    }
+    counts.appendChild(el('span', 'jp-prodex-template-path', t.path));
+    box.appendChild(counts);
     if (t.error) {
       box.appendChild(el('div', 'jp-prodex-error', t.error));
       return box;
@@ -243,7 +245,7 @@ export function runRow(r: IRunSummary, commands: CommandRegistry): HTMLElement {
   const top = el('div', 'jp-prodex-row-top');
   top.append(
     statusBadge(r.status, r.interrupted),
-    el('span', 'jp-prodex-run-id', r.run_id)
+    el('span', 'jp-prodex-gates-resolved', gatesResolved(r.gates_resolved, r.gates_total))
   );
   if (r.pending_gates > 0) {
     const waiting = el('span', 'jp-prodex-waiting', `${r.pending_gates} waiting`);
@@ -261,7 +263,7 @@ export function runRow(r: IRunSummary, commands: CommandRegistry): HTMLElement {
   }
   const sub = el('div', 'jp-prodex-row-sub');
   sub.append(
-    el('span', 'jp-prodex-gates-resolved', gatesResolved(r.gates_resolved, r.gates_total)),
+    el('span', 'jp-prodex-run-id', r.run_id),
     el('span', 'jp-prodex-started', formatStarted(r.started)),
     el('span', 'jp-prodex-duration', formatDuration(r.duration))
   );
