@@ -71,19 +71,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     return report
 
 
-@pytest.fixture
-def jp_asyncio_loop() -> Iterator[None]:
-    """pytest-jupyter's autouse event loop (for jp_fetch tests) is not for browser tests: the
-    Playwright sync API runs its own loop, which pytest-jupyter's teardown would try to close."""
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup() -> Iterator[None]:
-    """No in-process ServerApp here to clean up (the browser tests' server is a subprocess)."""
-    yield
-
-
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     server = start_jupyter_server(tmp_path_factory.mktemp("jupyter"))
