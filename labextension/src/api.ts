@@ -200,8 +200,16 @@ export async function startRun(
   return data.run_id;
 }
 
-export function getRun(runId: string): Promise<IRunRecord> {
-  return requestAPI<IRunRecord>(`runs/${encodeURIComponent(runId)}`);
+/**
+ * A run's record and view. `drawer` says whose derivation drawer the view carries: `none` (a
+ * poll), some node ids (the drawer on screen), or every node (the server's default; a 500-node
+ * run's drawers are megabytes).
+ */
+export function getRun(runId: string, drawer?: 'none' | 'all' | string[]): Promise<IRunRecord> {
+  const param = drawer === undefined ? '' : Array.isArray(drawer) ? drawer.join(',') : drawer;
+  return requestAPI<IRunRecord>(
+    `runs/${encodeURIComponent(runId)}` + query({ drawer: param || (drawer ? 'none' : undefined) })
+  );
 }
 
 export function decide(

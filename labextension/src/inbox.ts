@@ -11,7 +11,7 @@ import { CommandIDs } from './commands';
 import { el } from './format';
 
 const MAX_RUNS = 1000;
-const MAX_DETAILED = 50;
+const MAX_DETAILED = 20;
 
 interface IPendingGate {
   runId: string;
@@ -64,7 +64,7 @@ export class InboxSection {
     if (cached && cached.key === key) {
       return cached.gates;
     }
-    const record = await getRun(run.run_id);
+    const record = await getRun(run.run_id, 'none');
     const gates = record.gates
       .filter(g => g.status === 'pending')
       .map(g => ({

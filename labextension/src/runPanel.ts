@@ -108,7 +108,7 @@ export class RunPanel extends Panel {
   async refresh(): Promise<void> {
     let record: IRunRecord;
     try {
-      record = await getRun(this.runId);
+      record = await getRun(this.runId, this._drawerNode ? [this._drawerNode] : 'none');
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
         this._showGone();
@@ -139,6 +139,9 @@ export class RunPanel extends Panel {
     this._drawerNode = nodeId;
     this._canvas.select(nodeId);
     this._drawDrawer();
+    if (nodeId && !this._record?.view.drawer[nodeId]) {
+      void this.refresh(); // polls carry no drawer: fetch this node's now
+    }
   }
 
   dispose(): void {

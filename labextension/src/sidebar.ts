@@ -66,11 +66,11 @@ export class PipelinesPanel extends Widget {
         this._list = await listTemplates();
       }
       const list = this._list;
-      await Promise.all([
-        this.inbox.refresh(),
-        ...list.map(t => this._refreshRuns(t))
-      ]);
+      // The inbox draws on its own: the templates do not wait for its gates' names.
+      const inbox = this.inbox.refresh();
+      await Promise.all(list.map(t => this._refreshRuns(t)));
       this._render(list);
+      await inbox;
       this._error.hidden = true;
     } catch (error) {
       this._error.hidden = false;
@@ -94,7 +94,7 @@ export class PipelinesPanel extends Widget {
     if (t.error) {
       return;
     }
-    const state = this._state(t.id);
+    const state = this._state(t.path);
     if (!state.open) {
       return;
     }
@@ -122,7 +122,7 @@ export class PipelinesPanel extends Widget {
     }
     const nodes: HTMLElement[] = [];
     for (const t of list) {
-      const state = this._state(t.id);
+      const state = this._state(t.path);
       const key = JSON.stringify([t, state.open, state.offset, state.runs, state.total]);
       if (key !== state.key || !state.node) {
         state.key = key;
