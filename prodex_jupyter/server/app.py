@@ -17,6 +17,7 @@ from ..store import RunStore
 from .handlers import (
     CompareHandler,
     GateHandler,
+    ResumeHandler,
     RunHandler,
     RunsHandler,
     TemplatesHandler,
@@ -34,6 +35,7 @@ class ProdexApp(ExtensionApp):
         (r"prodex/api/runs", RunsHandler),
         (rf"prodex/api/runs/{RUN_ID}", RunHandler),
         (rf"prodex/api/runs/{RUN_ID}/gates/{GATE_ID}", GateHandler),
+        (rf"prodex/api/runs/{RUN_ID}/resume", ResumeHandler),
         (r"prodex/api/compare", CompareHandler),
     ]
 

@@ -236,6 +236,39 @@ class RunHandler(ProdexHandler):
         self.finish()
 
 
+class ResumeHandler(ProdexHandler):
+    """Resume an interrupted run (the process that executed it died) in a new worker: what the
+    Pipelines workspace's Resume button asks for. Refused (409) while a process executes the run
+    or when it is not interrupted (finished, or waiting for a decision)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        await self.off_loop(self._check, run_id)
+        if self.workers.live(run_id):
+            raise ApiError(409, f"run {run_id} is being executed by this server's worker")
+        try:
+            await self.workers.resume(run_id)
+        except WorkerError as exc:
+            raise ApiError(409, str(exc)) from None
+        self.reply({"run_id": run_id}, status=202)
+
+    def _check(self, run_id: str) -> None:
+        try:
+            state = self.store.state(run_id)
+        except RunNotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        holder = self.store.leases.holder(run_id)
+        if not is_interrupted(state, holder):
+            if holder is not None:
+                why = "a process executes it"
+            elif state.status in FINAL:
+                why = f"it is {state.status}"
+            else:
+                why = "it waits for a decision"
+            raise ApiError(409, f"run {run_id} is not interrupted: {why}")
+
+
 class GateHandler(ProdexHandler):
     @tornado.web.authenticated
     @authorized
