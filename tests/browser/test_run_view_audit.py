@@ -236,9 +236,22 @@ ROOTS = [".prodex-run-view", ".prodex-runs-list", ".prodex-compare", ".prodex-st
 
 
 def contrast_failures(page, roots=ROOTS, minimum: float = 4.5) -> list[str]:
-    found = page.evaluate(_JS_CONTRAST, [roots, minimum])
-    assert found["checked"] > 0, f"no text found under {roots}"
-    failures = list(found["failures"])
+    """Every view under `roots`, each scrolled into view first (JupyterLab skips laying out
+    cells far off screen), checked where it stands."""
+    failures: list[str] = []
+    checked = 0
+    for selector in roots:
+        views = page.locator(selector)
+        for i in range(views.count()):
+            view = views.nth(i)
+            if not view.is_visible():
+                continue  # e.g. the static copy while the live widget draws
+            view.scroll_into_view_if_needed()
+            page.wait_for_timeout(200)
+            found = page.evaluate(_JS_CONTRAST, [[selector], minimum])
+            checked += found["checked"]
+            failures += [f for f in found["failures"] if f not in failures]
+    assert checked > 0, f"no text found under {roots}"
     if any(".prodex-run-view" in r for r in roots):
         canvas = page.evaluate(_JS_CANVAS_CONTRAST, [minimum])
         failures += canvas["failures"]
@@ -246,19 +259,23 @@ def contrast_failures(page, roots=ROOTS, minimum: float = 4.5) -> list[str]:
 
 
 CONTRAST_CELLS = [
+    # a finished run whose recipe list had one more recipe: the baseline of the next run's drift
     "import shutil, prodex_jupyter as px\n"
     "tpl = px.load_template({template!r})\n"
-    "run = tpl.run(store={store!r})  # both source gates wait: two prompt cards",
     "other = shutil.copy(tpl.base_dir / 'data' / 'recipes.csv', 'recipes_copy.csv')\n"
     "with open(other, 'a') as f:\n"
     "    f.write('R99,Widget,55\\n')\n"
     "done = tpl.run(store={store!r}, inputs={{'recipes': other}})\n"
     "await done.until_idle()\n"
     "done.confirm('throughput_shape', by='ana')\n"
-    "done.reject('recipes_shape', note='R99 is not a real recipe', by='ben')\n"
+    "done.confirm('recipes_shape', by='ana')\n"
+    "await done.until_idle()\n"
+    "done.reject('station_means_sanity', note='ST-05 looks too slow', by='ben')\n"
     "await done.until_idle()",
+    # both source gates wait (two prompt cards), the recipes card with drift since `done`
+    "run = tpl.run(store={store!r})\nawait run.next_prompt()",
     "px.runs(store={store!r})",
-    "px.compare(run, done)",
+    "px.compare(done, run)",
 ]
 
 
@@ -272,9 +289,11 @@ def test_every_text_meets_wcag_aa_in_light_and_dark(page, jupyter_server, demo, 
     wait_for_cytoscape(page, selector=CANVAS, min_nodes=7)
     expect(page.locator(".prodex-gate-card.prodex-prompt")).to_have_count(2, timeout=EXPECT_MS)
     expect(page.locator(".prodex-decided-rejected")).to_have_count(1, timeout=EXPECT_MS)
+    drift = card(page, "recipes_shape").first.locator(".prodex-drift")
+    expect(drift).to_contain_text("R99", timeout=EXPECT_MS)  # drift lines are checked too
     expect(page.locator(".prodex-runs-list")).to_be_visible(timeout=EXPECT_MS)
     expect(page.locator(".prodex-compare")).to_be_visible(timeout=EXPECT_MS)
-    click_cytoscape_node(page, "plant_mean_cycle_time", selector=CANVAS)
+    click_cytoscape_node(page, "plant_mean_cycle_time", selector=f".prodex-run-view {CANVAS}")
     expect(page.locator(".prodex-drawer").first).to_be_visible(timeout=EXPECT_MS)
     # the reject form open on a card, with its question and reason box
     card(page, "recipes_shape").first.locator(".prodex-reject").click()
