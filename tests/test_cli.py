@@ -162,3 +162,38 @@ def test_reopen_and_reconfirm_without_a_note_are_refused_naming_gate_and_flag(de
     assert "[recipes_shape] rejected" in prodex("show", run_id, store=store).stdout
     ok = prodex("confirm", run_id, "recipes_shape", "--note", "list is current", store=store)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_interactive_confirm_over_a_failing_check_asks_why(tmp_path):
+    (tmp_path / "t.csv").write_text("a\n" + "".join(f"{i}\n" for i in range(40)))
+    (tmp_path / "t.prodex.yaml").write_text(
+        "id: t\nnodes:\n"
+        "  - id: s\n    kind: source\n    path: t.csv\n"
+        "    gate: {gate_id: g, name: G, instructions: '- a between 0 and 5'}\n"
+        "  - {id: o, kind: output, sql: 'SELECT count(*) FROM s'}\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PRODEX_USER": "tty-user"}
+    child = pexpect.spawn(
+        sys.executable,
+        [
+            "-m",
+            "prodex_jupyter.cli.main",
+            "--store",
+            str(tmp_path / "s"),
+            "run",
+            str(tmp_path / "t.prodex.yaml"),
+        ],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(r"g: \[c\]onfirm / \[r\]eject / \[s\]kip\? ")
+    child.sendline("c")
+    child.expect("confirming gate 'g' needs a note saying why: its check failed")
+    child.expect("reason: ")
+    child.sendline("values above 5 are fine since the re-rating")
+    child.expect(pexpect.EOF)
+    output = child.before
+    child.close()
+    assert "status: completed" in output
+    assert "values above 5 are fine since the re-rating" in output
