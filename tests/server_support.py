@@ -20,7 +20,7 @@ from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-TINY = """\
+TINY_HEAD = """\
 id: tiny
 description: One gated source and an output.
 nodes:
@@ -33,11 +33,16 @@ nodes:
       instructions: |
         - required columns: n
         - n between 0 and 100
+"""
+TINY = (
+    TINY_HEAD
+    + """\
   - id: total
     kind: output
     explanation: The sum of the numbers.
     sql: SELECT sum(n) AS total FROM numbers
 """
+)
 
 # A python node that waits while the file `hold` exists in the root: a worker can be caught
 # (and killed) in the middle of executing it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 
 import prodex_jupyter as px
 
-from .server_support import Api, finished, idle_at_gate, make_root
+from .server_support import TINY_HEAD, Api, finished, idle_at_gate, make_root
 
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = [
@@ -433,3 +434,63 @@ async def test_a_worker_that_cannot_start_the_run_is_a_400_and_the_server_serves
     assert code == 400 and "gone.csv" in reply["message"]
     assert store.run_ids() == []
     assert (await api.get("runs"))[0] == 200
+
+
+# ------------------------------------------------------------ polling a run
+async def test_an_unchanged_run_answers_304_and_any_change_shows_at_once(api, store):
+    run_id = await start(api)
+    await api.until(run_id, idle_at_gate)
+    response = await api.fetch("prodex", "api", "runs", run_id)
+    tag = response.headers["ETag"]
+    again = await api.fetch(
+        "prodex", "api", "runs", run_id, headers={"If-None-Match": tag}, raise_error=False
+    )
+    assert again.code == 304 and not again.body
+    # a decision made elsewhere (another process, here the runtime directly) changes the tag
+    px.load_run(run_id, store).confirm("numbers_ok", by="bob")
+    changed = await api.fetch(
+        "prodex", "api", "runs", run_id, headers={"If-None-Match": tag}, raise_error=False
+    )
+    assert changed.code == 200 and changed.headers["ETag"] != tag
+    gate = json.loads(changed.body)["gates"][0]
+    assert gate["status"] == "confirmed" and gate["decisions"][-1]["by"] == "bob"
+
+
+async def test_the_drawer_can_be_asked_for_some_nodes_or_none(api):
+    run_id = await start(api)
+    await api.until(run_id, idle_at_gate)
+    _, every = await api.get(f"runs/{run_id}")
+    _, none = await api.get(f"runs/{run_id}", drawer="none")
+    _, one = await api.get(f"runs/{run_id}", drawer="total")
+    assert set(every["view"]["drawer"]) == {"numbers", "total"}
+    assert none["view"]["drawer"] == {} and set(one["view"]["drawer"]) == {"total"}
+    assert one["view"]["drawer"]["total"] == every["view"]["drawer"]["total"]
+    assert none["view"]["canvas"] == every["view"]["canvas"]
+
+
+async def test_a_large_record_is_sent_gzipped_to_clients_that_accept_it(api, root):
+    nodes = "\n".join(
+        f"  - id: s{i}\n    kind: sql\n    sql: SELECT n + {i} AS n FROM numbers" for i in range(60)
+    )
+    (root / "wide.prodex.yaml").write_text(TINY_HEAD.replace("tiny", "wide", 1) + nodes + "\n")
+    run_id = await start(api, "wide.prodex.yaml")
+    await api.until(run_id, idle_at_gate)
+    raw = await api.fetch(
+        "prodex",
+        "api",
+        "runs",
+        run_id,
+        headers={"Accept-Encoding": "gzip"},
+        decompress_response=False,
+    )
+    assert raw.headers["Content-Encoding"] == "gzip"
+    record = json.loads(gzip.decompress(raw.body))
+    assert len(record["nodes"]) == 61 and len(raw.body) < len(json.dumps(record)) / 3
+
+
+async def test_a_run_deleted_by_another_process_is_404_at_once(api, store):
+    run_id = await start(api)
+    await api.until(run_id, idle_at_gate)
+    assert (await api.get(f"runs/{run_id}"))[0] == 200
+    px.delete_run(run_id, store=store)
+    assert (await api.get(f"runs/{run_id}"))[0] == 404

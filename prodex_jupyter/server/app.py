@@ -22,6 +22,7 @@ from .handlers import (
     RunsHandler,
     TemplatesHandler,
 )
+from .record_cache import RecordCache
 from .workers import Workers
 
 RUN_ID = r"(?P<run_id>[^/]+)"
@@ -53,5 +54,6 @@ class ProdexApp(ExtensionApp):
             prodex_root=root,
             prodex_store=store,
             prodex_workers=Workers(store, root, self.log),
+            prodex_records=RecordCache(store),
         )
         self.log.info("prodex: REST API on prodex/api/, run store %s", store.root)

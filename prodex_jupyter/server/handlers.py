@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -29,12 +30,14 @@ from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..store.run_index import list_runs, pending_gate_counts
 from ..template import TemplateError, load_template
 from . import records
+from .record_cache import RecordCache
 from .templates import TEMPLATE_SUFFIX, list_templates
 from .workers import WorkerError, Workers, wants_a_worker
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+GZIP_ABOVE = 16_384  # bytes: a large run's record (HTML drawers) shrinks tenfold
 DECISIONS = {"confirm": "confirmed", "reject": "rejected", "reopen": "reopened"}
 
 
@@ -211,17 +214,36 @@ class RunsHandler(ProdexHandler):
 
 
 class RunHandler(ProdexHandler):
+    @property
+    def records(self) -> RecordCache:
+        return self.settings["prodex_records"]
+
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.off_loop(self._record, run_id))
-
-    def _record(self, run_id: str) -> records.RunRecord:
+        drawer = self.get_query_argument("drawer", "all") or "all"
         try:
-            state = self.store.state(run_id)
+            if self.request.headers.get("If-None-Match"):
+                tag, _, _ = await self.off_loop(self.records.etag, run_id, drawer)
+                if tag == self.request.headers["If-None-Match"]:
+                    self.set_header("ETag", tag)
+                    self.set_status(304)
+                    self.finish()
+                    return
+            answer = await self.off_loop(self.records.answer, run_id, drawer)
         except RunNotFound as exc:
             raise ApiError(404, str(exc)) from None
-        return records.run_record(state, self.store.leases.holder(run_id), self.store.load_table)
+        self.set_header("ETag", answer.etag)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        body = answer.body
+        if len(body) > GZIP_ABOVE and "gzip" in self.request.headers.get("Accept-Encoding", ""):
+            body = await self.off_loop(gzip.compress, body, 1)
+            self.set_header("Content-Encoding", "gzip")
+        self.add_header("Vary", "Accept-Encoding")
+        self.finish(body)
+
+    def compute_etag(self) -> None:
+        return None  # the run's own tag (set above), not a hash of the body
 
     @tornado.web.authenticated
     @authorized
@@ -232,6 +254,7 @@ class RunHandler(ProdexHandler):
             raise ApiError(404, str(exc)) from None
         except LeaseHeld as exc:
             raise ApiError(409, str(exc)) from None
+        self.records.forget(run_id)
         self.set_status(204)
         self.finish()
 

@@ -6,6 +6,7 @@ and benchmarked without a server.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime
 from typing import Any, TypedDict
@@ -137,8 +138,15 @@ def gate_json(gate: GateRecord) -> GateJSON:
     }
 
 
-def run_record(state: RunState, executor: Lease | None, load_table: TableLoader) -> RunRecord:
-    """`GET runs/{id}`: the run's record and the panel view computed by `prodex_jupyter.view`."""
+def run_record(
+    state: RunState,
+    executor: Lease | None,
+    load_table: TableLoader,
+    drawer: set[str] | None = None,
+) -> RunRecord:
+    """`GET runs/{id}`: the run's record and the panel view computed by `prodex_jupyter.view`
+    (with the drawer of the nodes in `drawer`; of every node when None)."""
+    load_table = functools.lru_cache(maxsize=None)(load_table)  # the record and drawer share reads
     executing = executor is not None
     k, n = state.gates_resolved
     shown = display_states(state)
@@ -175,7 +183,7 @@ def run_record(state: RunState, executor: Lease | None, load_table: TableLoader)
         ],
         "results": [_result(r, load_table) for r in state.results.values()],
         "inputs": [_input(r) for r in state.inputs.values()],
-        "view": run_panel(state, load_table),
+        "view": run_panel(state, load_table, drawer),
     }
 
 

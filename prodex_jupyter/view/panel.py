@@ -81,9 +81,11 @@ class PanelView(TypedDict):
     css: str
 
 
-def run_panel(state: RunState, load_table: TableLoader) -> PanelView:
+def run_panel(
+    state: RunState, load_table: TableLoader, drawer: set[str] | None = None
+) -> PanelView:
     """The whole panel of one run at this state (`load_table` reads a stored table's first rows
-    for the drawer)."""
+    for the drawer), with the drawer of the nodes in `drawer` (every node's when None)."""
     layout = graph_layout(state)
     elements = canvas_elements(state, layout)
     shown = display_states(state)
@@ -105,6 +107,7 @@ def run_panel(state: RunState, load_table: TableLoader) -> PanelView:
                 "html": drawer_html(state, node_id, load_table),
             }
             for node_id in state.nodes
+            if drawer is None or node_id in drawer
         },
         "css": run_view_css(),
     }
