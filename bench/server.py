@@ -13,21 +13,26 @@ Measured, medians over --repeat, each request over HTTP with the token (what the
 - `GET runs` (first page, 100 rows), `GET runs?limit=1000`, `GET runs?pipeline=plant_kpis&
   status=completed&offset=5000`; baseline: `px.runs(store=...)`, the whole list as a DataFrame,
   read directly (a fresh RunStore each time: no cached pages);
-- `GET runs/{id}` of the 500-node run (record + the `view`: canvas, cards, drawer of every node);
-  baselines: folding the run from the store (`RunStore.state`), and computing the same JSON in
-  this process without HTTP (`records.run_record`), so the HTTP and server overhead shows apart.
+- `GET runs/{id}` of the 500-node run (record + the `view`: canvas, cards, drawer of every node),
+  as a browser asks (gzip accepted): the first request (the server folds the run and computes
+  the answer), then repeated requests (the answer is kept while the run does not change), a poll
+  with the ETag (304), and the first request with `drawer=none`; baselines: folding the run from
+  the store (`RunStore.state`), and computing the same record in this process without HTTP
+  (`records.run_record`, every drawer and none).
 Results are printed and saved in bench/results/server-<time>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -41,6 +46,8 @@ from prodex_jupyter.server.records import run_record  # noqa: E402
 from prodex_jupyter.store import RunStore  # noqa: E402
 from tests.server_support import live_server  # noqa: E402
 from tests.test_widgets_support import generated  # noqa: E402
+
+ETAG: dict[str, str] = {}
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -89,15 +96,39 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, float] = {}
     with live_server(serve, root, store=store_dir) as (url, token):
 
-        def get(path: str) -> bytes:
+        def get(path: str, **headers: str) -> bytes:
             request = urllib.request.Request(f"{url}/{path}")
             request.add_header("Authorization", f"token {token}")
-            with urllib.request.urlopen(request, timeout=300) as response:
-                return response.read()
+            request.add_header("Accept-Encoding", "gzip")
+            for name, value in headers.items():
+                request.add_header(name, value)
+            try:
+                with urllib.request.urlopen(request, timeout=300) as response:
+                    body = response.read()
+                    ETAG[path] = response.headers.get("ETag", "")
+                    return (
+                        gzip.decompress(body)
+                        if response.headers.get("Content-Encoding") == "gzip"
+                        else body
+                    )
+            except urllib.error.HTTPError as exc:
+                if exc.code != 304:
+                    raise
+                return b""
+
+        def once_ms(path: str) -> float:
+            started = time.perf_counter()
+            get(path)
+            return 1000 * (time.perf_counter() - started)
 
         body = json.loads(get("runs"))
         assert body["total"] >= args.runs, body["total"]
-        record = json.loads(get(f"runs/{run_id}"))
+        record_path = f"runs/{run_id}"
+        results[f"GET runs/{{id}} first ({args.nodes} nodes, every drawer)"] = once_ms(record_path)
+        results[f"GET runs/{{id}}?drawer=none first ({args.nodes} nodes)"] = once_ms(
+            f"{record_path}?drawer=none"
+        )
+        record = json.loads(get(record_path))
         assert len(record["view"]["drawer"]) == args.nodes
         size_kb = len(json.dumps(record)) / 1024
         for label, path in [
@@ -107,10 +138,14 @@ def main(argv: list[str] | None = None) -> int:
                 "GET runs?pipeline&status&offset=5000",
                 "runs?pipeline=plant_kpis&status=completed&offset=5000",
             ),
-            (f"GET runs/{{id}} ({args.nodes} nodes)", f"runs/{run_id}"),
+            (f"GET runs/{{id}} again, unchanged ({args.nodes} nodes)", record_path),
         ]:
             get(path)  # warm: the server's first answer imports and opens what it needs
             results[label] = median_ms(lambda p=path: get(p), args.repeat)
+        tag = ETAG[record_path]
+        results[f"GET runs/{{id}} poll with ETag -> 304 ({args.nodes} nodes)"] = median_ms(
+            lambda: get(record_path, **{"If-None-Match": tag}), args.repeat
+        )
     results["px.runs(store) direct, all runs"] = median_ms(
         lambda: px.runs(store=RunStore(store_dir)), args.repeat
     )
@@ -125,15 +160,25 @@ def main(argv: list[str] | None = None) -> int:
     results[f"records.run_record in process ({args.nodes} nodes)"] = median_ms(
         in_process, args.repeat
     )
+
+    def in_process_no_drawer() -> None:
+        fresh = RunStore(store_dir)
+        run_record(fresh.state(run_id), None, fresh.load_table, set())
+
+    results[f"records.run_record in process, no drawer ({args.nodes} nodes)"] = median_ms(
+        in_process_no_drawer, args.repeat
+    )
     print(f"\n{args.runs:,} runs; {args.nodes}-node record {size_kb:,.0f} KiB as JSON")
     for label, ms in results.items():
         print(f"  {label:<48} {ms:9.1f} ms")
     page = results["GET runs (page of 100)"]
     direct_list = results["px.runs(store) direct, all runs"]
-    record_ms = results[f"GET runs/{{id}} ({args.nodes} nodes)"]
+    first = results[f"GET runs/{{id}} first ({args.nodes} nodes, every drawer)"]
+    again = results[f"GET runs/{{id}} again, unchanged ({args.nodes} nodes)"]
     fold = results[f"RunStore.state direct ({args.nodes} nodes)"]
     print(f"  GET runs page / px.runs direct: {page / direct_list:.2f}")
-    print(f"  GET runs/{{id}} / fold direct: {record_ms / fold:.2f}")
+    print(f"  GET runs/{{id}} first / fold direct: {first / fold:.2f}")
+    print(f"  GET runs/{{id}} unchanged / fold direct: {again / fold:.2f}")
     out = REPO / "bench" / "results" / f"server-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"runs": args.runs, "nodes": args.nodes, "ms": results}, indent=1))

@@ -327,9 +327,11 @@ async def test_delete_is_204_and_409_while_a_live_process_executes_the_run(api, 
     assert store.state(run_id).last_seq >= 0  # nothing deleted
     (root / "hold").unlink()
     await api.until(run_id, lambda r: finished(r) and not r["executing"])
+    assert run_id in [r["run_id"] for r in (await api.get("runs"))[1]["runs"]]
     code, _ = await api.delete(f"runs/{run_id}")
     assert code == 204
     assert (await api.get(f"runs/{run_id}"))[0] == 404
+    assert (await api.get("runs"))[1]["total"] == 0  # the list read again after this write
 
 
 async def test_compare_puts_outputs_side_by_side_and_names_the_changed_input(api):
@@ -492,5 +494,7 @@ async def test_a_run_deleted_by_another_process_is_404_at_once(api, store):
     run_id = await start(api)
     await api.until(run_id, idle_at_gate)
     assert (await api.get(f"runs/{run_id}"))[0] == 200
+    assert (await api.get("runs"))[1]["total"] == 1
     px.delete_run(run_id, store=store)
     assert (await api.get(f"runs/{run_id}"))[0] == 404
+    assert (await api.get("runs"))[1]["total"] == 0  # another connection's write is seen

@@ -23,6 +23,7 @@ from .handlers import (
     TemplatesHandler,
 )
 from .record_cache import RecordCache
+from .runs_pages import RunsPages
 from .workers import Workers
 
 RUN_ID = r"(?P<run_id>[^/]+)"
@@ -55,5 +56,6 @@ class ProdexApp(ExtensionApp):
             prodex_store=store,
             prodex_workers=Workers(store, root, self.log),
             prodex_records=RecordCache(store),
+            prodex_pages=RunsPages(store),
         )
         self.log.info("prodex: REST API on prodex/api/, run store %s", store.root)

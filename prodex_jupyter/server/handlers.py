@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -24,20 +23,18 @@ from tornado.web import HTTPError
 
 from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
-from ..runtime.interruption import FINAL, is_interrupted
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
-from ..store.run_index import list_runs, pending_gate_counts
 from ..template import TemplateError, load_template
 from . import records
 from .record_cache import RecordCache
+from .runs_pages import RunsPages
 from .templates import TEMPLATE_SUFFIX, list_templates
 from .workers import WorkerError, Workers, wants_a_worker
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-GZIP_ABOVE = 16_384  # bytes: a large run's record (HTML drawers) shrinks tenfold
 DECISIONS = {"confirm": "confirmed", "reject": "rejected", "reopen": "reopened"}
 
 
@@ -130,37 +127,9 @@ class RunsHandler(ProdexHandler):
                 )
         limit = self._int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = self._int("offset", 0, 0, None)
-        body = await self.off_loop(self._page, pipelines, statuses, limit, offset)
+        pages: RunsPages = self.settings["prodex_pages"]
+        body = await self.off_loop(pages.page, pipelines, statuses, limit, offset)
         self.reply(body)
-
-    def _page(
-        self, pipelines: list[str] | None, statuses: list[str] | None, limit: int, offset: int
-    ) -> dict[str, Any]:
-        rows = list_runs(self.store.log, pipelines=pipelines)
-        if statuses is not None:
-            rows = [r for r in rows if r.status in statuses]
-        page = rows[offset : offset + limit]
-        live = self.store.leases.live()
-        pending = pending_gate_counts(self.store.log, [r.run_id for r in page])
-        # only an unfinished run nobody executes can be interrupted: only those are folded
-        interrupted = {
-            r.run_id
-            for r in page
-            if r.status not in FINAL
-            and r.run_id not in live
-            and is_interrupted(self.store.state(r.run_id), None)
-        }
-        return {
-            "runs": [
-                records.run_summary(
-                    r, pending.get(r.run_id, 0), r.run_id in live, r.run_id in interrupted
-                )
-                for r in page
-            ],
-            "total": len(rows),
-            "limit": limit,
-            "offset": offset,
-        }
 
     @tornado.web.authenticated
     @authorized
@@ -236,8 +205,8 @@ class RunHandler(ProdexHandler):
         self.set_header("ETag", answer.etag)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         body = answer.body
-        if len(body) > GZIP_ABOVE and "gzip" in self.request.headers.get("Accept-Encoding", ""):
-            body = await self.off_loop(gzip.compress, body, 1)
+        if answer.gzipped and "gzip" in self.request.headers.get("Accept-Encoding", ""):
+            body = answer.gzipped
             self.set_header("Content-Encoding", "gzip")
         self.add_header("Vary", "Accept-Encoding")
         self.finish(body)

@@ -9,6 +9,7 @@ is the answer's ETag, so a poll of an unchanged run gets a 304 without a body.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections import OrderedDict
@@ -22,10 +23,14 @@ KEEP_RUNS = 32  # runs whose fold is kept
 KEEP_ANSWERS = 8  # encoded answers kept (a 500-node record with every drawer is ~8 MB)
 
 
+GZIP_ABOVE = 16_384  # bytes: a large run's record (HTML drawers) shrinks about tenfold
+
+
 @dataclass(frozen=True)
 class Answer:
     etag: str
     body: bytes
+    gzipped: bytes | None  # the body gzip-encoded, for clients that accept it (large ones only)
 
 
 class RecordCache:
@@ -63,7 +68,8 @@ class RecordCache:
                 self._answers.move_to_end(key)
                 return cached
         record = records.run_record(run.state, holder, self.store.load_table, drawer_nodes(drawer))
-        answer = Answer(tag, json.dumps(record, ensure_ascii=False).encode())
+        body = json.dumps(record, ensure_ascii=False).encode()
+        answer = Answer(tag, body, gzip.compress(body, 1) if len(body) > GZIP_ABOVE else None)
         with self._lock:
             self._answers[key] = answer
             for old in [k for k in self._answers if k[0] == run_id and k != key]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..runtime import Prompt
+from ..runtime import Prompt, prompt_queue
 from ..runtime.run import failing_checks
 from ..store import GateRecord, RunState
 from .evidence import evidence_html, summary_without_drift
@@ -153,6 +153,20 @@ def prompt_key(prompt: Prompt) -> tuple:
 def decision_key(gate: GateRecord) -> tuple:
     last = gate.last_decision
     return ("decided", gate.gate_id, gate.status, last.seq if last else None)
+
+
+def card_groups(state: RunState) -> tuple[list[Prompt], list[GateRecord], list[GateRecord]]:
+    """What the card area holds: the prompts of the queue, the pending gates asked later (below
+    another pending gate), and the decided gates, newest decision first."""
+    prompts = prompt_queue(state)
+    asked = {g for p in prompts for g in p.gate_ids}
+    waiting = [g for g in state.pending_gates if g.gate_id not in asked]
+    decided = sorted(
+        (g for g in state.gates.values() if g.resolved),
+        key=lambda g: g.last_decision.seq if g.last_decision else 0,
+        reverse=True,
+    )
+    return prompts, waiting, decided
 
 
 def cards_title(state: RunState, prompts: list[Prompt]) -> tuple[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from ..runtime import prompt_queue
 from ..store import RunState
 from .canvas import (
     attention_nodes,
@@ -20,7 +19,7 @@ from .canvas import (
     legend_html,
     stylesheet,
 )
-from .cards import batch_head_html, cards_title, decision_html, gate_html, later_note
+from .cards import batch_head_html, card_groups, cards_title, decision_html, gate_html, later_note
 from .css import run_view_css
 from .drawer import TableLoader, drawer_html, drawer_title_html
 from .run_info import elapsed_text, run_info_rows, status_note
@@ -128,14 +127,7 @@ def _run_info(state: RunState) -> RunInfoView:
 
 
 def _cards(state: RunState) -> CardsView:
-    prompts = prompt_queue(state)
-    asked = {g for p in prompts for g in p.gate_ids}
-    waiting = [g for g in state.pending_gates if g.gate_id not in asked]
-    decided = sorted(
-        (g for g in state.gates.values() if g.resolved),
-        key=lambda g: g.last_decision.seq if g.last_decision else 0,
-        reverse=True,
-    )
+    prompts, waiting, decided = card_groups(state)
     title, note = cards_title(state, prompts)
     return {
         "title": title,

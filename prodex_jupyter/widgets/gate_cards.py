@@ -14,9 +14,15 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ..runtime import prompt_queue
 from ..store import RunState
-from ..view.cards import DECIDED_SHOWN, cards_title, decision_key, later_note, prompt_key
+from ..view.cards import (
+    DECIDED_SHOWN,
+    card_groups,
+    cards_title,
+    decision_key,
+    later_note,
+    prompt_key,
+)
 from ..view.text import esc
 from .closing import close_tree
 from .gate_card import DecisionCard, GateCard
@@ -55,14 +61,7 @@ class GateCards(w.VBox):
 
     def update(self, state: RunState) -> None:
         self._state = state
-        prompts = prompt_queue(state)
-        asked = {g for p in prompts for g in p.gate_ids}
-        waiting = [g for g in state.pending_gates if g.gate_id not in asked]
-        decided = sorted(
-            (g for g in state.gates.values() if g.resolved),
-            key=lambda g: g.last_decision.seq if g.last_decision else 0,
-            reverse=True,
-        )
+        prompts, waiting, decided = card_groups(state)
         cards: dict[tuple, GateCard | DecisionCard] = {}
         children: list[w.Widget] = []
 
