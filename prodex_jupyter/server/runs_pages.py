@@ -25,6 +25,9 @@ class RunsPages:
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._rows: list[RunRow] = []
+        self._version: tuple | None = None
+        self._pending: dict[str, int] = {}  # per run, while the store is unchanged
+        self._interrupted: dict[str, bool] = {}  # per run nobody executes, likewise
 
     def rows(self, pipelines: list[str] | None) -> list[RunRow]:
         """Every run of these pipelines (all when None), newest first; re-read only on change."""
@@ -32,6 +35,9 @@ class RunsPages:
         changes = self.store.log.query("SELECT total_changes()")[0][0]
         key = (version, changes, tuple(pipelines) if pipelines is not None else None)
         with self._lock:
+            if key[:2] != self._version:
+                self._version = key[:2]
+                self._pending, self._interrupted = {}, {}
             if key == self._key:
                 return self._rows
         rows = list_runs(self.store.log, pipelines=pipelines)
@@ -47,14 +53,19 @@ class RunsPages:
             rows = [r for r in rows if r.status in statuses]
         page = rows[offset : offset + limit]
         live = self.store.leases.live()
-        pending = pending_gate_counts(self.store.log, [r.run_id for r in page])
-        interrupted = {
-            r.run_id
-            for r in page
-            if r.status not in FINAL
-            and r.run_id not in live
-            and is_interrupted(self.store.state(r.run_id), None)
-        }
+        with self._lock:
+            pending, known = dict(self._pending), dict(self._interrupted)
+        missing = [r.run_id for r in page if r.run_id not in pending]
+        if missing:
+            counts = pending_gate_counts(self.store.log, missing)
+            pending.update({run_id: counts.get(run_id, 0) for run_id in missing})
+        for r in page:
+            if r.status not in FINAL and r.run_id not in live and r.run_id not in known:
+                known[r.run_id] = is_interrupted(self.store.state(r.run_id), None)
+        interrupted = {r.run_id for r in page if r.run_id not in live and known.get(r.run_id)}
+        with self._lock:
+            self._pending.update(pending)
+            self._interrupted.update(known)
         return {
             "runs": [
                 records.run_summary(
