@@ -27,7 +27,7 @@ from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..template import TemplateError, load_template
 from . import records
-from .record_cache import RecordCache
+from .record_cache import RecordCache, UnknownNodes
 from .runs_pages import RunsPages
 from .templates import TEMPLATE_SUFFIX, list_templates
 from .workers import WorkerError, Workers, wants_a_worker
@@ -202,6 +202,8 @@ class RunHandler(ProdexHandler):
             answer = await self.off_loop(self.records.answer, run_id, drawer)
         except RunNotFound as exc:
             raise ApiError(404, str(exc)) from None
+        except UnknownNodes as exc:
+            raise ApiError(400, str(exc)) from None
         self.set_header("ETag", answer.etag)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         body = answer.body

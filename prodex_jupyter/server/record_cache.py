@@ -10,6 +10,7 @@ is the answer's ETag, so a poll of an unchanged run gets a 304 without a body.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -31,6 +32,10 @@ class Answer:
     etag: str
     body: bytes
     gzipped: bytes | None  # the body gzip-encoded, for clients that accept it (large ones only)
+
+
+class UnknownNodes(ValueError):
+    """`?drawer=` names nodes the run does not have."""
 
 
 class RecordCache:
@@ -56,7 +61,8 @@ class RecordCache:
         run.refresh()
         holder = self.store.leases.holder(run_id)
         state = run.state
-        return f'"{state.last_seq}-{holder.token if holder else "none"}-{drawer}"', run, holder
+        which = hashlib.sha256(drawer.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        return f'"{state.last_seq}-{holder.token if holder else "none"}-{which}"', run, holder
 
     def answer(self, run_id: str, drawer: str) -> Answer:
         """The encoded record, from the cache when the run has not changed since."""
@@ -67,13 +73,22 @@ class RecordCache:
             if cached is not None:
                 self._answers.move_to_end(key)
                 return cached
-        record = records.run_record(run.state, holder, self.store.load_table, drawer_nodes(drawer))
+        state = run.state
+        nodes = drawer_nodes(drawer)
+        unknown = sorted(nodes - set(state.nodes)) if nodes else []
+        if unknown:
+            raise UnknownNodes(
+                f"field 'drawer': run {run_id} has no node {', '.join(map(repr, unknown[:5]))}"
+            )
+        record = records.run_record(state, holder, self.store.load_table, nodes)
         body = json.dumps(record, ensure_ascii=False).encode()
         answer = Answer(tag, body, gzip.compress(body, 1) if len(body) > GZIP_ABOVE else None)
+        current = tag.rsplit("-", 1)[0]  # the run's state, whatever drawer was asked for
         with self._lock:
             self._answers[key] = answer
-            for old in [k for k in self._answers if k[0] == run_id and k != key]:
-                del self._answers[old]  # an older state of the same run
+            for old in [k for k in self._answers if k[0] == run_id]:
+                if old[1].rsplit("-", 1)[0] != current:
+                    del self._answers[old]  # an older state of the same run
             while len(self._answers) > KEEP_ANSWERS:
                 self._answers.popitem(last=False)
         return answer
