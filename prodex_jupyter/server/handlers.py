@@ -23,6 +23,7 @@ from tornado.web import HTTPError
 
 from ..runtime import DecisionRefused, GateStateError, InputError, compare, load_run
 from ..runtime.compute import resolve_inputs
+from ..runtime.interruption import FINAL, is_interrupted
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
 from ..template import TemplateError, load_template
