@@ -153,9 +153,13 @@ def test_a_shown_run_carries_its_static_html_kept_up_to_date(shell, tmp_path, st
     assert run.id in bundle["text/html"] and f'px.load_run("{run.id}"' in bundle["text/html"]
     assert "<svg" in bundle["text/html"]
     run.confirm("g0").wait(timeout=30)
-    until(
-        lambda: shell.updates and "confirmed by" in shell.updates[-1]["text/html"],
-        what="the static copy to follow the decision",
+    until(  # the decision renders at once, the completion up to a render interval later
+        lambda: (
+            shell.updates
+            and "confirmed by" in shell.updates[-1]["text/html"]
+            and "completed" in shell.updates[-1]["text/html"]
+        ),
+        what="the static copy to follow the decision and the completion",
     )
     last = shell.updates[-1]
     assert "completed" in last["text/html"] and "completed" in last["text/plain"]
