@@ -500,3 +500,17 @@ async def test_a_run_deleted_by_another_process_is_404_at_once(api, store):
     px.delete_run(run_id, store=store)
     assert (await api.get(f"runs/{run_id}"))[0] == 404
     assert (await api.get("runs"))[1]["total"] == 0  # another connection's write is seen
+
+
+@pytest.fixture
+def prodex_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "elsewhere"
+    monkeypatch.setenv("PRODEX_HOME", str(home))
+    return home
+
+
+async def test_the_store_is_prodex_home_when_set(prodex_home, api, root):
+    run_id = await start(api)  # requested after prodex_home: the server starts with it set
+    await api.until(run_id, idle_at_gate)
+    assert px.RunStore(prodex_home).run_ids() == [run_id]
+    assert not (root / ".prodex").exists()
