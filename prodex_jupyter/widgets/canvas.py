@@ -207,14 +207,7 @@ class RunCanvas(w.VBox):
         """Show a node's full name (on the node, over the graph, and in the toolbar); None
         takes it away. What the mouse entering and leaving a node does."""
         previous, self.hovered = self.hovered, node_id
-        for changed in {previous, node_id} - {None}:
-            node = self._nodes.get(changed)  # type: ignore[arg-type]
-            if node is None:
-                continue
-            parts = [c for c in node.classes.split() if c != "hovered"]
-            if changed == node_id:
-                parts.append("hovered")
-            node.classes = " ".join(parts)
+        self._move_class("hovered", previous, node_id)
         if node_id is None:
             self.hover_line.value = ""
         else:
@@ -246,13 +239,17 @@ class RunCanvas(w.VBox):
     def select(self, node_id: str | None) -> None:
         """Mark the node the drawer shows (a blue halo); None clears it."""
         previous, self.selected = self.selected, node_id
-        for changed in {previous, node_id} - {None}:
+        self._move_class("selected", previous, node_id)
+
+    def _move_class(self, css: str, previous: str | None, current: str | None) -> None:
+        """Take class `css` off node `previous` and put it on node `current` (either None)."""
+        for changed in {previous, current} - {None}:
             node = self._nodes.get(changed)  # type: ignore[arg-type]
             if node is None:
                 continue
-            parts = [c for c in node.classes.split() if c != "selected"]
-            if changed == node_id:
-                parts.append("selected")
+            parts = [c for c in node.classes.split() if c != css]
+            if changed == current:
+                parts.append(css)
             node.classes = " ".join(parts)
 
     # ---------------------------------------------------------------- viewport

@@ -12,6 +12,7 @@ Fixtures:
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,7 @@ except ImportError:  # pragma: no cover - reported as a skip below
     sync_playwright = None  # type: ignore[assignment]
 
 PAGE_DEFAULT_TIMEOUT_MS = 30_000
+REPO = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -69,6 +71,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def demo(jupyter_server: JupyterServer, tmp_path: Path) -> dict[str, str]:
+    """The demo template and data in the server's root, and a fresh store for this test."""
+    target = jupyter_server.root_dir / "demo"
+    if not target.exists():
+        shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return {"template": str(target / "plant_kpis.prodex.yaml"), "store": str(tmp_path / "store")}
 
 
 @pytest.fixture(scope="session")

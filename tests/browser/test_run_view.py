@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from .jupyter_harness import (
     ARTIFACTS_DIR,
-    JupyterServer,
     click_cytoscape_node,
     measure_run_all_to_paint,
     new_notebook,
@@ -33,7 +30,6 @@ from .jupyter_harness import (
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 EXPECT_MS = 20_000
 CANVAS = ".prodex-canvas"
 
@@ -42,15 +38,6 @@ def _expect():
     from playwright.sync_api import expect
 
     return expect
-
-
-@pytest.fixture
-def demo(jupyter_server: JupyterServer, tmp_path: Path) -> dict[str, str]:
-    """The demo template and data in the server's root, and a fresh store for this test."""
-    target = jupyter_server.root_dir / "demo"
-    if not target.exists():
-        shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
-    return {"template": str(target / "plant_kpis.prodex.yaml"), "store": str(tmp_path / "store")}
 
 
 def start_cell(demo: dict[str, str]) -> str:

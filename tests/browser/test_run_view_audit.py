@@ -8,7 +8,6 @@ Screenshots land in test-artifacts/browser/audit-*.png.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from .jupyter_harness import (
-    JupyterServer,
     click_cytoscape_node,
     cytoscape_node_point,
     new_notebook,
@@ -26,26 +24,18 @@ from .jupyter_harness import (
     screenshot,
     wait_for_cytoscape,
 )
-from .test_run_view import CANVAS, EXPECT_MS, card, demo_run_on_screen, gates_resolved
+from .test_run_view import (
+    CANVAS,
+    EXPECT_MS,
+    _expect,
+    card,
+    demo_run_on_screen,
+    gates_resolved,
+)
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
-
-
-def _expect():
-    from playwright.sync_api import expect
-
-    return expect
-
-
-@pytest.fixture
-def demo(jupyter_server: JupyterServer, tmp_path: Path) -> dict[str, str]:
-    target = jupyter_server.root_dir / "demo"
-    if not target.exists():
-        shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
-    return {"template": str(target / "plant_kpis.prodex.yaml"), "store": str(tmp_path / "store")}
 
 
 def _set_theme(page, theme: str) -> None:
