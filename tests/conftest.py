@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh store per test, the demo's data, small templates."""
+"""Shared fixtures: a fresh store per test (SQLite, or PostgreSQL too in the store, runtime,
+history and resume tests), the demo's data, small templates."""
 
 from __future__ import annotations
 
@@ -14,11 +15,6 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> px.RunStore:
-    return px.RunStore(tmp_path / "store")
 
 
 @pytest.fixture
@@ -39,3 +35,69 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the main thread for the rest of the session; a run started after that would take it for a
     notebook kernel's loop (where `run.wait()` is refused)."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# ------------------------------------------------------------------ the two store backends
+# Tests of these modules that take `store` run once per backend: SQLite (a folder) and
+# PostgreSQL (a database of its own on a throwaway server the session starts).
+BOTH_BACKENDS = {
+    "test_store",
+    "test_runtime",
+    "test_history",
+    "test_resume",
+    "test_delete",
+    "test_compare",
+    "test_lineage",
+    "test_deciders",
+    "test_postgres_store",
+}
+
+
+# Tests that reach behind the API into the SQLite file itself (sqlite3, its triggers): what they
+# prove of PostgreSQL, tests/test_postgres_store.py proves with the server's own tools.
+SQLITE_FILE_TESTS = {
+    "test_no_sql_can_update_or_delete_an_event",
+    "test_verify_names_an_event_changed_behind_the_api",
+    "test_verify_names_a_removed_event_and_a_changed_artifact",
+    "test_verify_names_an_event_removed_from_the_middle",
+    "test_a_store_written_before_the_index_existed_is_back_filled",
+    "test_delete_removes_the_run_and_only_artifacts_no_other_run_uses",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "backend" in metafunc.fixturenames and module in BOTH_BACKENDS:
+        only_sqlite = metafunc.function.__name__ in SQLITE_FILE_TESTS
+        backends = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from .postgres_server import running_server
+
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def store_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a test's store lives: a folder, or a new database's URL (artifacts in a folder)."""
+    if backend == "sqlite":
+        return str(tmp_path / "store")
+    server = request.getfixturevalue("pg_server")
+    return server.create_database()
+
+
+@pytest.fixture
+def store(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> px.RunStore:
+    if store_location.startswith("postgresql://"):
+        # subprocesses (the command line, a second executor) find the same artifacts folder
+        monkeypatch.setenv("PRODEX_ARTIFACTS", str(tmp_path / "artifacts"))
+    return px.RunStore(store_location)

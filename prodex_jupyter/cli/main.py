@@ -42,7 +42,7 @@ from ..store.anchors import since, write_anchor
 from ..store.disk_full import disk_full_message, is_disk_full
 from ..store.run_store import store_root
 from ..template import TemplateError, load_template
-from . import lineage, render
+from . import lineage, render, store_copy
 
 Decider = Callable[[Run, GateRecord], bool]
 
@@ -81,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prodex", description=__doc__)
     parser.add_argument(
-        "--store", help="run store folder (default: $PRODEX_HOME or ./.prodex)", default=None
+        "--store",
+        help="run store: a folder or a postgresql:// URL (default: $PRODEX_STORE, $PRODEX_HOME "
+        "or ./.prodex)",
+        default=None,
     )
     sub = parser.add_subparsers(metavar="COMMAND")
 
@@ -188,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the bundled plant KPI demo end to end")
     p.set_defaults(handler=_demo)
     lineage.add_command(sub)
+    store_copy.add_command(sub)
     return parser
 
 

@@ -13,9 +13,10 @@ One scheduler step writes at most one transaction: what finished nodes produced,
 this makes ready, started; plain node events of successive steps share one for up to
 BATCH_SECONDS. Workers hand finished nodes back through a queue with one loop wake-up per batch,
 rather than an asyncio task and future per node, which cost more than a trivial node's own work
-(bench/engine.py measures the engine per node). While a gate is pending, a timer re-reads the
-store every DECISION_POLL_SECONDS so a decision recorded by another process (the command line,
-another kernel) is picked up; no polling happens per node.
+(bench/engine.py measures the engine per node). While a gate is pending, a decision recorded by
+another process (the command line, another kernel) is picked up: a PostgreSQL store notifies the
+executor (LISTEN/NOTIFY); an SQLite store is re-read every DECISION_POLL_SECONDS. No polling
+happens per node.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import contextlib
 import os
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -59,6 +61,15 @@ from .run import Run, current_actor, load_run
 from .scheduler import Outcome, Scheduler, failure
 
 DECISION_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class _Watching:
+    """A store's watch on a run's decisions, cancelled like the timer it replaces."""
+
+    cancel: Callable[[], None]
+
+
 BATCH_SECONDS = 0.02  # the longest a plain node event waits to be written with others
 BATCH_EVENTS = 1000
 
@@ -269,7 +280,7 @@ class Execution:
         self._unwritten: list[Event] = []  # node events waiting to share a transaction
         self._unwritten_since = 0.0  # loop time of the oldest of them
         self._flush_timer: asyncio.TimerHandle | None = None
-        self._poll: asyncio.TimerHandle | None = None
+        self._poll: asyncio.TimerHandle | _Watching | None = None
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
         self._expired: set[str] = set()  # past their limit: a late result is ignored
         self._queries: dict[str, duckdb.DuckDBPyConnection] = {}  # SQL running, by node
@@ -456,12 +467,27 @@ class Execution:
         self.run.detach(self, crash=crash)
 
     def _watch_decisions(self) -> None:
-        """While a gate is pending, re-read the store on a timer for decisions made elsewhere."""
+        """While a gate is pending, watch for decisions made elsewhere: the store says when one
+        is recorded if it can (PostgreSQL: LISTEN/NOTIFY), else it is re-read on a timer."""
         if self._poll is None:
-            self._poll = self.loop.call_later(DECISION_POLL_SECONDS, self._poll_store)
+            loop = self.loop
+            unwatch = self.run.store.watch(
+                self.run.id, lambda: loop.call_soon_threadsafe(self._poll_store)
+            )
+            if unwatch is None:
+                self._poll = loop.call_later(DECISION_POLL_SECONDS, self._poll_store)
+            else:
+                self._poll = _Watching(unwatch)
+                loop.call_soon(self._refresh)  # a decision recorded before the watch began
+
+    def _refresh(self) -> None:
+        with contextlib.suppress(Exception):  # a busy or vanished store: the next notice retries
+            self.run.refresh()
 
     def _poll_store(self) -> None:
-        self._poll = None
+        if self._poll is not None:
+            self._poll.cancel()
+            self._poll = None
         if self.lease is None or not any(
             g.status == "pending" for g in self.run.fold.gates.values()
         ):

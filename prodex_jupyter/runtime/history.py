@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..store import RUN_STATUSES, RunNotFound, RunStore, open_store
 from ..store.deletion import Deletion
-from ..store.run_index import RunRow, list_runs
+from ..store.run_index import RunRow
 from .interruption import FINAL, is_interrupted
 
 COLUMNS = (
@@ -68,7 +68,7 @@ def runs(
                 f"unknown run status {', '.join(map(repr, unknown))}: "
                 f"statuses are {', '.join(RUN_STATUSES)}"
             )
-    rows = list_runs(the_store.log, pipelines=pipelines)
+    rows = the_store.index.list_runs(the_store.log, pipelines=pipelines)
     if statuses is not None:
         rows = [r for r in rows if r.status in statuses]
     live = the_store.leases.live()

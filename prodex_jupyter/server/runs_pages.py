@@ -1,10 +1,10 @@
 """`GET runs`: one page of the runs list, newest first, with the total.
 
-The list comes from the store's runs index (`store.run_index.list_runs`, one aggregate over all
-runs: 150-300 ms for 10,000 runs on the 2-core machine). A sidebar asks for it every second or
-two, so the rows are kept until the store changes: SQLite's `data_version` moves when another
-connection commits, `total_changes()` when this server's own connection writes (a decision, a
-deletion). Per page, only what the index does not hold is read: pending gates (one query), live
+The list comes from the store's runs index (`list_runs` of the store's index, SQLite or
+PostgreSQL: one aggregate over all runs, 150-300 ms for 10,000 runs on the 2-core machine). A
+sidebar asks for it every second or two, so the rows are kept until the store changes (the
+index's `change_marker`: SQLite's `data_version` and `total_changes()`, PostgreSQL's WAL
+position). Per page, only what the index does not hold is read: pending gates (one query), live
 leases, and whether an unfinished run nobody executes is interrupted (only those runs are folded).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from ..runtime.interruption import FINAL, is_interrupted
 from ..store import RunStore
-from ..store.run_index import RunRow, list_runs, pending_gate_counts
+from ..store.run_index import RunRow
 from . import records
 
 
@@ -31,16 +31,15 @@ class RunsPages:
 
     def rows(self, pipelines: list[str] | None) -> list[RunRow]:
         """Every run of these pipelines (all when None), newest first; re-read only on change."""
-        version = self.store.log.query("PRAGMA data_version")[0][0]
-        changes = self.store.log.query("SELECT total_changes()")[0][0]
-        key = (version, changes, tuple(pipelines) if pipelines is not None else None)
+        marker = self.store.index.change_marker(self.store.log)
+        key = (marker, tuple(pipelines) if pipelines is not None else None)
         with self._lock:
-            if key[:2] != self._version:
-                self._version = key[:2]
+            if key[:1] != self._version:
+                self._version = key[:1]
                 self._pending, self._interrupted = {}, {}
             if key == self._key:
                 return self._rows
-        rows = list_runs(self.store.log, pipelines=pipelines)
+        rows = self.store.index.list_runs(self.store.log, pipelines=pipelines)
         with self._lock:
             self._key, self._rows = key, rows
         return rows
@@ -57,7 +56,7 @@ class RunsPages:
             pending, known = dict(self._pending), dict(self._interrupted)
         missing = [r.run_id for r in page if r.run_id not in pending]
         if missing:
-            counts = pending_gate_counts(self.store.log, missing)
+            counts = self.store.index.pending_gate_counts(self.store.log, missing)
             pending.update({run_id: counts.get(run_id, 0) for run_id in missing})
         for r in page:
             if r.status not in FINAL and r.run_id not in live and r.run_id not in known:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TypedDict
 
 from ..store import RunStore
-from ..store.run_index import list_runs
 from ..template import TemplateError, load_template
 
 TEMPLATE_SUFFIX = ".prodex.yaml"
@@ -77,7 +76,7 @@ def list_templates(root: Path, store: RunStore) -> list[TemplateEntry]:
 
 def _last_runs(store: RunStore, pipelines: set[str]) -> dict[str, LastRun]:
     last: dict[str, LastRun] = {}
-    for row in list_runs(store.log, pipelines=sorted(pipelines)):  # newest first
+    for row in store.index.list_runs(store.log, pipelines=sorted(pipelines)):  # newest first
         if row.template_id not in last:
             last[row.template_id] = {
                 "run_id": row.run_id,

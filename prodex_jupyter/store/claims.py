@@ -32,7 +32,8 @@ def ensure_claims(log: EventLog) -> None:
 def claim(log: EventLog, sha256: str, run_id: str) -> None:
     log.transact(
         lambda con: con.execute(
-            "INSERT OR IGNORE INTO artifact_claims (sha256, run_id, at) VALUES (?, ?, ?)",
+            "INSERT INTO artifact_claims (sha256, run_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",  # SQLite and PostgreSQL alike
             (sha256, run_id, utc_now()),
         )
     )

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from .claims import claimed_elsewhere, forget_claims
 from .disk_full import is_disk_full
 from .ledger import Tombstone
-from .run_index import artifacts_of, used_elsewhere
 
 if TYPE_CHECKING:
     from .run_store import RunStore
@@ -77,11 +76,14 @@ def _make_room(store: RunStore, run_id: str) -> None:
     """On a full disk SQLite has no room to record a deletion: remove first the artifact files
     only this run uses and nobody claims (the run is going anyway), then delete as usual."""
     refuse_if_live = store.leases.refuse_if_live(run_id, "delete")
+    index = store.index
 
     def remove_unused(con: sqlite3.Connection) -> None:
         refuse_if_live(con)
-        for sha in artifacts_of(con, run_id):
-            if not used_elsewhere(con, sha, run_id) and not claimed_elsewhere(con, sha, run_id):
+        for sha in index.artifacts_of(con, run_id):
+            if not index.used_elsewhere(con, sha, run_id) and not claimed_elsewhere(
+                con, sha, run_id
+            ):
                 store.artifacts.remove(sha)
 
     store.log.transact(remove_unused)
@@ -96,11 +98,12 @@ def _delete_run(store: RunStore, run_id: str, *, by: str | None, reason: str) ->
     template_id = rows[0][0]
     refuse_if_live = store.leases.refuse_if_live(run_id, "delete")
     found: dict[str, list[str]] = {}
+    index = store.index  # the backend's artifact references (run_index or postgres_index)
 
     def guard(con: sqlite3.Connection) -> None:
         refuse_if_live(con)
-        found["all"] = artifacts_of(con, run_id)
-        found["only"] = [sha for sha in found["all"] if not used_elsewhere(con, sha, run_id)]
+        found["all"] = index.artifacts_of(con, run_id)
+        found["only"] = [sha for sha in found["all"] if not index.used_elsewhere(con, sha, run_id)]
 
     tombstone = store.log.delete_run(run_id, by=by or default_deleter(), reason=reason, guard=guard)
 
@@ -111,7 +114,7 @@ def _delete_run(store: RunStore, run_id: str, *, by: str | None, reason: str) ->
         unused = [
             sha
             for sha in found["only"]
-            if not used_elsewhere(con, sha) and not claimed_elsewhere(con, sha, run_id)
+            if not index.used_elsewhere(con, sha) and not claimed_elsewhere(con, sha, run_id)
         ]
         for sha in unused:
             store.artifacts.remove(sha)

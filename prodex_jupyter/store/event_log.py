@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import ledger
 from .events import Event, StoredEvent, canonical_json, decode_event
@@ -29,6 +29,7 @@ WAL_PAGES = 10_000  # automatic checkpoint threshold, in pages of 4 KiB
 T = TypeVar("T")
 # Runs in a write transaction before it writes; raises to stop it (lease fencing, delete check).
 Guard = Callable[[sqlite3.Connection], None]
+DbApi = Any  # sqlite3.Connection, or the PostgreSQL store's Db: execute / executemany with `?`
 
 
 def _only_with_its_run(trigger: str, table: str, message: str) -> str:
@@ -127,6 +128,8 @@ def utc_now() -> str:
 class EventLog:
     """One SQLite file. Thread-safe within a process; safe across processes through SQLite locks."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,16 +183,7 @@ class EventLog:
     ) -> StoredEvent:
         """Register a run and write its first event in one transaction."""
         with self._lock, self._transaction():
-            at = utc_now()
-            self._con.execute(
-                "INSERT INTO runs (run_id, template_id, fingerprint, created_at) VALUES (?,?,?,?)",
-                (run_id, template_id, fingerprint, at),
-            )
-            stored = self._insert(run_id, 0, GENESIS, first, at)
-            self._con.execute(_MOVE_HEAD, (run_id, 0, stored.hash))
-            detail = ledger.created_detail(template_id, fingerprint, at, stored.hash)
-            ledger.enter(self._con, ledger.CREATED, run_id, detail, at)
-            return stored
+            return write_run(self._con, run_id, template_id, fingerprint, first)
 
     def append(
         self,
@@ -209,32 +203,7 @@ class EventLog:
         with self._lock, self._transaction():
             if guard is not None:
                 guard(self._con)
-            row = self._con.execute(
-                "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no run {run_id!r} in {self.path}")
-            seq, prev = row
-            if expect_last is not None and seq != expect_last:
-                raise Conflict(f"run {run_id} moved on to event {seq} (expected {expect_last})")
-            at = utc_now()
-            stored, rows = [], []
-            for event in events:
-                seq += 1
-                payload = canonical_json(event.payload())
-                digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
-                rows.append((run_id, seq, at, event.kind, payload, prev, digest))
-                stored.append(StoredEvent(run_id, seq, at, event, prev, digest))
-                prev = digest
-            self._con.executemany(_INSERT, rows)
-            self._con.execute(_MOVE_HEAD, (run_id, seq, prev))
-            return stored
-
-    def _insert(self, run_id: str, seq: int, prev: str, event: Event, at: str) -> StoredEvent:
-        payload = canonical_json(event.payload())
-        digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
-        self._con.execute(_INSERT, (run_id, seq, at, event.kind, payload, prev, digest))
-        return StoredEvent(run_id, seq, at, event, prev, digest)
+            return write_events(self._con, run_id, events, expect_last, self.path)
 
     def delete_run(
         self, run_id: str, *, by: str, reason: str = "", guard: Guard | None = None
@@ -247,29 +216,13 @@ class EventLog:
         with self._lock, self._transaction():
             if guard is not None:
                 guard(self._con)
-            template = self._con.execute(
-                "SELECT template_id FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            last = self._con.execute(
-                "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
-                (run_id,),
-            ).fetchone() or (-1, GENESIS)
-            count = self._con.execute(
-                "SELECT count(*) FROM events WHERE run_id = ?", (run_id,)
-            ).fetchone()[0]
-            detail = ledger.deleted_detail(
-                by=by,
-                reason=reason,
-                template_id=template[0] if template else "",
-                last_seq=last[0],
-                last_hash=last[1],
-                events=count,
-            )
-            entry = ledger.enter(self._con, ledger.DELETED, run_id, detail, utc_now())
-            self._con.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
-            self._con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
-            self._con.execute("DELETE FROM run_heads WHERE run_id = ?", (run_id,))
-            return Tombstone.of(entry)
+            return write_deletion(self._con, run_id, by, reason, _remove_run)
+
+    def import_run(self, run_row: Sequence[object], rows: Sequence[Sequence[object]]) -> int:
+        """Insert a run's events as stored in another store (`prodex store copy`), verbatim,
+        after those already here; returns how many went in. One transaction."""
+        with self._lock, self._transaction():
+            return write_import(self._con, run_row, rows)
 
     # ------------------------------------------------------------------ reads
     def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:
@@ -355,6 +308,102 @@ class Snapshot:
             "WHERE run_id = ? ORDER BY seq",
             (run_id,),
         )
+
+
+# ------------------------------------------------- writes, in SQL both backends speak
+# Each runs inside the caller's write transaction, on a DB-API connection taking `?` placeholders
+# (sqlite3, or store/postgres_log.py's Db).
+def write_run(
+    con: DbApi, run_id: str, template_id: str, fingerprint: str, first: Event
+) -> StoredEvent:
+    """A run's entry, first event, head and creation on the run ledger."""
+    at = utc_now()
+    con.execute(
+        "INSERT INTO runs (run_id, template_id, fingerprint, created_at) VALUES (?,?,?,?)",
+        (run_id, template_id, fingerprint, at),
+    )
+    payload = canonical_json(first.payload())
+    digest = chain_hash(GENESIS, run_id, 0, at, first.kind, payload)
+    con.execute(_INSERT, (run_id, 0, at, first.kind, payload, GENESIS, digest))
+    con.execute(_MOVE_HEAD, (run_id, 0, digest))
+    detail = ledger.created_detail(template_id, fingerprint, at, digest)
+    ledger.enter(con, ledger.CREATED, run_id, detail, at)
+    return StoredEvent(run_id, 0, at, first, GENESIS, digest)
+
+
+def write_events(
+    con: DbApi, run_id: str, events: Sequence[Event], expect_last: int | None, where: object
+) -> list[StoredEvent]:
+    """The next events of a run, chained to its last, and its head moved to them."""
+    row = con.execute(
+        "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+    ).fetchone()
+    if row is None:
+        raise KeyError(f"no run {run_id!r} in {where}")
+    seq, prev = row
+    if expect_last is not None and seq != expect_last:
+        raise Conflict(f"run {run_id} moved on to event {seq} (expected {expect_last})")
+    at = utc_now()
+    stored, rows = [], []
+    for event in events:
+        seq += 1
+        payload = canonical_json(event.payload())
+        digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
+        rows.append((run_id, seq, at, event.kind, payload, prev, digest))
+        stored.append(StoredEvent(run_id, seq, at, event, prev, digest))
+        prev = digest
+    con.executemany(_INSERT, rows)
+    con.execute(_MOVE_HEAD, (run_id, seq, prev))
+    return stored
+
+
+def write_deletion(
+    con: DbApi, run_id: str, by: str, reason: str, remove: Callable[[DbApi, str], object]
+) -> Tombstone:
+    """The tombstone on the run ledger, then `remove(con, run_id)` takes the run's rows."""
+    template = con.execute("SELECT template_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    last = con.execute(
+        "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+    ).fetchone() or (-1, GENESIS)
+    count = con.execute("SELECT count(*) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
+    detail = ledger.deleted_detail(
+        by=by,
+        reason=reason,
+        template_id=template[0] if template else "",
+        last_seq=last[0],
+        last_hash=last[1],
+        events=count,
+    )
+    entry = ledger.enter(con, ledger.DELETED, run_id, detail, utc_now())
+    remove(con, run_id)
+    return Tombstone.of(entry)
+
+
+def _remove_run(con: DbApi, run_id: str) -> None:
+    con.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
+    con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+    con.execute("DELETE FROM run_heads WHERE run_id = ?", (run_id,))
+
+
+def write_import(con: DbApi, run_row: Sequence[object], rows: Sequence[Sequence[object]]) -> int:
+    """A run copied from another store: its entry and creation on the ledger the first time,
+    then the events this store does not have yet (the source's rows, verbatim), and its head."""
+    run_id = run_row[0]
+    last = con.execute("SELECT max(seq) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
+    new = [tuple(r) for r in rows if last is None or r[1] > last]
+    if not new:
+        return 0
+    if last is None:
+        con.execute(
+            "INSERT INTO runs (run_id, template_id, fingerprint, created_at) VALUES (?,?,?,?)",
+            tuple(run_row),
+        )
+        first = new[0]
+        detail = ledger.created_detail(str(run_row[1]), str(run_row[2]), str(run_row[3]), first[6])
+        ledger.enter(con, ledger.CREATED, run_id, {**detail, "copied": True}, utc_now())
+    con.executemany(_INSERT, new)
+    con.execute(_MOVE_HEAD, (run_id, new[-1][1], new[-1][6]))
+    return len(new)
 
 
 def decode_row(row: tuple) -> StoredEvent:

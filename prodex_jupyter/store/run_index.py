@@ -287,6 +287,13 @@ GROUP BY run_id
 """
 
 
+def change_marker(log: EventLog) -> tuple:
+    """Moves whenever the store changes: `data_version` when another connection commits,
+    `total_changes()` when this one writes (what a cache of the runs list is keyed on)."""
+    version = log.query("PRAGMA data_version")[0][0]
+    return version, log.query("SELECT total_changes()")[0][0]
+
+
 def pending_gate_counts(log: EventLog, run_ids: Iterable[str]) -> dict[str, int]:
     """How many gates of each run wait for a decision (posed, or reopened, and not decided since);
     runs with none are left out. For a page of the runs list, not for every run at once."""

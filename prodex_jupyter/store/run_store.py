@@ -1,6 +1,9 @@
-"""The run store: where runs live. An event log plus content-addressed artifacts in one folder.
+"""The run store: where runs live. An event log plus content-addressed artifacts.
 
-Default location `.prodex/` in the working directory; `PRODEX_HOME` or an explicit path overrides.
+Two backends behind this one class. A path (default `.prodex/` in the working directory;
+`PRODEX_STORE` or `PRODEX_HOME` override) is an SQLite store in that folder, its artifacts
+beside it. A `postgresql://` URL (`PRODEX_STORE=postgresql://...`) is a PostgreSQL store a team
+shares (store/postgres_*.py), its artifacts in `PRODEX_ARTIFACTS`, a folder every member reaches.
 """
 
 from __future__ import annotations
@@ -8,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from . import ledger
+from . import ledger, run_index
 from .artifacts import ArtifactStore, encode_table
 from .claims import claim, ensure_claims
 from .deletion import Deletion, delete_run
@@ -23,6 +29,7 @@ from .leases import Leases
 from .ledger import Tombstone
 from .run_index import ensure_index
 from .state import RunFold, RunState
+from .urls import is_postgres_url, redacted
 
 
 class RunNotFound(LookupError):
@@ -32,16 +39,45 @@ class RunNotFound(LookupError):
 class RunStore:
     """Runs, their events and their artifacts. Safe to open from several processes at once."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = store_root(root)
-        self.log = EventLog(self.root / "events.sqlite")
-        self.artifacts = ArtifactStore(self.root / "artifacts")
-        ensure_index(self.log)  # runs list and artifact references (store/run_index.py)
+    def __init__(self, root: str | Path | None = None, *, artifacts: str | Path | None = None):
+        where = store_root(root)
+        if isinstance(where, str):  # a PostgreSQL URL
+            self._open_postgres(where, artifacts or os.environ.get("PRODEX_ARTIFACTS"))
+            return
+        self.root: Path | str = where
+        self.log: Any = EventLog(where / "events.sqlite")
+        self.artifacts = ArtifactStore(Path(artifacts or where / "artifacts").resolve())
+        self.index: Any = run_index  # runs list and artifact references (store/run_index.py)
+        ensure_index(self.log)
         ensure_claims(self.log)  # artifacts a run stored before its event names them
-        self.leases = Leases(self.log)  # who executes which run (store/leases.py)
+        self.leases: Any = Leases(self.log)  # who executes which run (store/leases.py)
+
+    def _open_postgres(self, url: str, shared: str | Path | None) -> None:
+        from . import postgres_index
+        from .postgres_leases import PgLeases
+        from .postgres_log import PgEventLog
+
+        if not shared:
+            raise ValueError(
+                f"the PostgreSQL store {redacted(url)} keeps its artifacts in a folder every "
+                "member of the team reaches: set PRODEX_ARTIFACTS (or pass artifacts=)"
+            )
+        self.log = PgEventLog(url)
+        self.root = self.log.path
+        self.artifacts = ArtifactStore(Path(shared).resolve())
+        self.index = postgres_index
+        self.leases = PgLeases(self.log)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
+
+    def watch(self, run_id: str, callback: Callable[[], None]) -> Callable[[], None] | None:
+        """Have `callback()` called (from another thread) when a decision on the run is recorded
+        anywhere; returns the function that stops it. None when the backend cannot notify (SQLite:
+        the executor re-reads the store on a timer instead)."""
+        if self.log.dialect != "postgresql":
+            return None
+        return self.log.watch(run_id, callback)
 
     # ---------------------------------------------------------------- writing
     def create_run(self, created: RunCreated) -> StoredEvent:
@@ -138,9 +174,11 @@ class RunStore:
         return None
 
 
-def store_root(root: str | Path | None = None) -> Path:
-    """The store's folder: as given, else $PRODEX_HOME, else ./.prodex."""
-    return Path(root or os.environ.get("PRODEX_HOME") or ".prodex").resolve()
+def store_root(root: str | Path | None = None) -> Path | str:
+    """The store's location: as given, else $PRODEX_STORE, else $PRODEX_HOME, else ./.prodex. A
+    folder as an absolute path; a PostgreSQL URL as the text it is."""
+    where = root or os.environ.get("PRODEX_STORE") or os.environ.get("PRODEX_HOME") or ".prodex"
+    return str(where) if is_postgres_url(str(where)) else Path(where).resolve()
 
 
 def new_run_id() -> str:
@@ -150,5 +188,22 @@ def new_run_id() -> str:
 
 
 def open_store(store: RunStore | str | Path | None = None) -> RunStore:
-    """A store from what a caller handed in: a RunStore, a folder, or None for the default."""
-    return store if isinstance(store, RunStore) else RunStore(store)
+    """A store from what a caller handed in: a RunStore, a folder or URL, or None for the default.
+
+    A PostgreSQL store named by its URL is opened once per process and artifacts folder, and
+    shared: its connections (log, leases, notifications) cost 50 ms to open, more than a small
+    run takes (bench/store_backends.py)."""
+    if isinstance(store, RunStore):
+        return store
+    where = store_root(store)
+    if not isinstance(where, str):
+        return RunStore(where)
+    key = (os.getpid(), where, os.environ.get("PRODEX_ARTIFACTS"))
+    with _OPEN_LOCK:
+        if key not in _OPEN:
+            _OPEN[key] = RunStore(where)
+        return _OPEN[key]
+
+
+_OPEN: dict[tuple[int, str, str | None], RunStore] = {}
+_OPEN_LOCK = threading.Lock()

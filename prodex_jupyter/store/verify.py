@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import ledger
 from .event_log import GENESIS, Snapshot, chain_hash, decode_row
 from .ledger import LedgerEntry, Tombstone
-from .run_index import RunRow, list_runs
+from .run_index import RunRow
 from .state import RunFold
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def verify_store(store: RunStore) -> list[Problem]:
 
 def check_run(store: RunStore, snap: Snapshot, run_id: str) -> list[Problem]:
     """verify_run over one snapshot of the log (store/anchors.py checks the same one)."""
-    records = _read(snap, run_id)
+    records = _read(snap, store.index, run_id)
     if not _known(snap, records, run_id):
         from .run_store import RunNotFound
 
@@ -102,7 +102,7 @@ def check_run(store: RunStore, snap: Snapshot, run_id: str) -> list[Problem]:
 
 def check_store(store: RunStore, snap: Snapshot) -> list[Problem]:
     """verify_store over one snapshot of the log."""
-    records = _read(snap)
+    records = _read(snap, store.index)
     problems = [
         Problem("ledger", s, what, "entry") for s, what in ledger.broken_links(records.ledger)
     ]
@@ -135,7 +135,8 @@ def _known(snap: Snapshot, records: _Records, run_id: str) -> bool:
     )
 
 
-def _read(snap: Snapshot, run_id: str | None = None) -> _Records:
+def _read(snap: Snapshot, index: Any, run_id: str | None = None) -> _Records:
+    """`index`: the backend's runs list (store.index)."""
     query = snap.query
     where, params = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
     records = _Records()
@@ -145,7 +146,7 @@ def _read(snap: Snapshot, run_id: str | None = None) -> _Records:
         records.runs[rid] = (template_id, fingerprint, created_at)
     for rid, seq, digest in query(f"SELECT run_id, seq, hash FROM run_heads {where}", params):
         records.heads[rid] = (seq, digest)
-    rows = list_runs(snap, run_ids=[run_id] if run_id else None)
+    rows = index.list_runs(snap, run_ids=[run_id] if run_id else None)
     records.listed = {row.run_id: row for row in rows}
     for rid, seq, kind, at, status in query(
         f"SELECT run_id, seq, kind, at, status FROM idx_run_marks {where}", params
@@ -229,16 +230,8 @@ def _artifacts(store: RunStore, run_id: str, seq: int, payload: str) -> list[Pro
         return [Problem(run_id, seq, "its payload is not JSON")]
     if not isinstance(data, dict):
         return []
-    found = []
-    owner = f"node {data.get('node_id')}" if data.get("node_id") else "the run"
-    if data.get("artifact"):
-        found.append((data["artifact"], f"table of {owner}"))
-    if data.get("snapshot") and data.get("sha256"):
-        found.append((data["sha256"], f"input snapshot of {owner}"))
-    for node_id, record in (data.get("functions") or {}).items():  # run_created's captures
-        if isinstance(record, dict) and record.get("artifact"):
-            found.append((record["artifact"], f"captured function of node {node_id}"))
     problems = []
+    found = named_artifacts(data)
     for sha, what in found:
         on_disk = store.artifacts.hash_of(sha)
         path = store.artifacts.path(sha)
@@ -256,6 +249,20 @@ def _artifacts(store: RunStore, run_id: str, seq: int, payload: str) -> list[Pro
                 )
             )
     return problems
+
+
+def named_artifacts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(sha256, what it is) of each artifact an event's payload names."""
+    found = []
+    owner = f"node {data.get('node_id')}" if data.get("node_id") else "the run"
+    if data.get("artifact"):
+        found.append((data["artifact"], f"table of {owner}"))
+    if data.get("snapshot") and data.get("sha256"):
+        found.append((data["sha256"], f"input snapshot of {owner}"))
+    for node_id, record in (data.get("functions") or {}).items():  # run_created's captures
+        if isinstance(record, dict) and record.get("artifact"):
+            found.append((record["artifact"], f"captured function of node {node_id}"))
+    return found
 
 
 def _head(run_id: str, rows: list[tuple], head: tuple[int, str] | None) -> list[Problem]:

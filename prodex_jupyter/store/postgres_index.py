@@ -1,0 +1,90 @@
+"""The runs list and artifact references of a PostgreSQL store: the same answers as
+store/run_index.py, read from the rows the database's trigger derives from events
+(store/postgres_schema.py: `run_summary`, `artifact_refs`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .postgres_log import Db, PgEventLog
+from .run_index import RunRow
+
+_LIST_SQL = """SELECT run_id, template_id, fingerprint, created_at, status, last_at, resolved,
+    n_gates, inputs::text
+FROM run_summary {where}
+ORDER BY created_at DESC, run_id DESC"""
+
+
+def list_runs(
+    log: PgEventLog,
+    *,
+    pipelines: Iterable[str] | None = None,
+    run_ids: Iterable[str] | None = None,
+) -> list[RunRow]:
+    """Every run (newest first), optionally only some pipelines or some runs."""
+    clauses, params = [], []
+    if pipelines is not None:
+        clauses.append("template_id = ANY(?)")
+        params.append(list(pipelines))
+    if run_ids is not None:
+        clauses.append("run_id = ANY(?)")
+        params.append(list(run_ids))
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = log.query(_LIST_SQL.format(where=where), params)
+    texts: dict[str, str] = {}  # many runs read the same files: format each distinct set once
+    new = tuple.__new__
+    out = []
+    for row in rows:
+        inputs = row[8]
+        text = texts.get(inputs)
+        if text is None:
+            text = texts[inputs] = "; ".join(f"{k}={v}" for k, v in json.loads(inputs))
+        out.append(new(RunRow, (*row[:8], text)))
+    return out
+
+
+def pipelines(log: PgEventLog) -> list[str]:
+    return [r[0] for r in log.query("SELECT DISTINCT template_id FROM runs ORDER BY template_id")]
+
+
+def change_marker(log: PgEventLog) -> tuple:
+    """Moves whenever the database is written (its WAL position): a cache of the runs list is
+    keyed on it, and is re-read a little more often than strictly needed, never less."""
+    return tuple(log.query("SELECT pg_current_wal_lsn()::text")[0])
+
+
+def artifacts_of(db: Db, run_id: str) -> list[str]:
+    """Artifacts the run references: its produced tables and its DataFrame input snapshots."""
+    rows = db.execute("SELECT sha256 FROM artifact_refs WHERE run_id = ?", (run_id,))
+    return [r[0] for r in rows.fetchall()]
+
+
+def used_elsewhere(db: Db, sha256: str, run_id: str | None = None) -> bool:
+    """Does a run other than `run_id` (any run, when None) reference this artifact?"""
+    row = db.execute(
+        "SELECT 1 FROM artifact_refs WHERE sha256 = ? AND run_id IS DISTINCT FROM ? LIMIT 1",
+        (sha256, run_id),
+    ).fetchone()
+    return row is not None
+
+
+_PENDING_SQL = """
+SELECT run_id, count(*) FROM (
+    SELECT run_id, kind, payload::jsonb ->> 'decision' AS decision,
+        row_number() OVER (
+            PARTITION BY run_id, payload::jsonb ->> 'gate_id' ORDER BY seq DESC
+        ) AS newest
+    FROM events
+    WHERE run_id = ANY(?) AND kind IN ('gate_posed', 'gate_decided')
+) latest WHERE newest = 1 AND (kind = 'gate_posed' OR decision = 'reopened')
+GROUP BY run_id
+"""
+
+
+def pending_gate_counts(log: PgEventLog, run_ids: Iterable[str]) -> dict[str, int]:
+    """How many gates of each run wait for a decision (see run_index.pending_gate_counts)."""
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    return {run_id: n for run_id, n in log.query(_PENDING_SQL, (ids,))}
