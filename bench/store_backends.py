@@ -1,0 +1,303 @@
+"""The two store backends side by side: SQLite (a folder) and PostgreSQL (a throwaway server this
+script starts, as the tests do, unless --url names one).
+
+    python bench/store_backends.py [--processes 4] [--runs 50] [--listed 100000] [--decisions 10]
+
+1. Concurrency: --processes processes each start --runs runs of a small gated template at once
+   (the gate confirmed by the confirm_high policy), on each backend. No event may be lost: every
+   run must be completed, its chain verified, and the store must hold exactly the events the
+   processes saw written. Reports wall time per run (all processes' runs over the elapsed time)
+   and each process's median per run.
+2. The runs list: px.runs() over --listed runs (written in bulk through the store's own write
+   functions, in large transactions), median of 5; goal < 0.3 s.
+3. Decision latency: a process executes a run waiting on its gate; this process records the
+   decision; the time from the decision's commit to the executor's next event (both stamped by
+   the same clock, in the events) is the reaction time. Median of --decisions; goal <= 0.2 s on
+   PostgreSQL (notified), against SQLite (re-read every 0.25 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+RESULTS = Path(__file__).resolve().parent / "results"
+
+import prodex_jupyter as px  # noqa: E402
+from prodex_jupyter.store import RunCreated, RunStatusChanged, RunStore, verify_store  # noqa: E402
+from prodex_jupyter.store.event_log import write_events, write_run  # noqa: E402
+
+WORKER = textwrap.dedent(
+    """
+    import sys, time, json, statistics
+    import prodex_jupyter as px
+    store, folder, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    tpl = px.Template("bench_" + tag, base_dir=folder)
+    gate = {"gate_id": "g", "name": "G", "instructions": "- at least 1 rows"}
+    tpl.source("t", "t.csv", gate=gate)
+    tpl.sql("s", "SELECT b, sum(a) AS total FROM t GROUP BY b")
+    tpl.output("o", of="s")
+    sys.stdin.readline()  # start together
+    times, events = [], 0
+    for i in range(n):
+        start = time.perf_counter()
+        run = tpl.run(store=store, policy=px.confirm_high)
+        run.wait(timeout=120)
+        assert run.status == "completed", run.status
+        times.append(time.perf_counter() - start)
+        events += run.state.last_seq + 1
+    print(json.dumps({"median": statistics.median(times), "events": events}), flush=True)
+    """
+)
+
+WAITER = textwrap.dedent(
+    """
+    import sys, time
+    import prodex_jupyter as px
+    store, folder, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    tpl = px.Template("latency", base_dir=folder)
+    gate = {"gate_id": "g", "name": "G", "instructions": "- at least 1 rows"}
+    tpl.source("t", "t.csv", gate=gate)
+    tpl.output("o", sql="SELECT count(*) AS n FROM t")
+    for i in range(n):
+        run = tpl.run(store=store)
+        run.wait(timeout=60)
+        print(run.id, flush=True)
+        deadline = time.time() + 60
+        while run.status != "completed" and time.time() < deadline:
+            time.sleep(0.005)
+    """
+)
+
+
+@contextlib.contextmanager
+def backends(url: str | None, folder: Path) -> Iterator[dict[str, str]]:
+    """Each backend's store location: a folder, and a PostgreSQL database."""
+    if url is not None:
+        yield {"sqlite": str(folder / "sqlite"), "postgresql": url}
+        return
+    from postgres_server import running_server
+
+    with running_server() as server:
+        yield {"sqlite": str(folder / "sqlite"), "postgresql": server.create_database()}
+
+
+def fresh(location: str, server_url: str | None, name: str, folder: Path) -> str:
+    """A new empty store of the same backend (another folder, or another database)."""
+    if not location.startswith("postgresql://"):
+        return str(folder / name)
+    import psycopg
+
+    base = location.rsplit("/", 1)[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {name}")
+        con.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+def concurrency(location: str, folder: Path, processes: int, runs: int, env: dict) -> dict:
+    data = folder / "data"
+    data.mkdir(exist_ok=True)
+    (data / "t.csv").write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, location, str(data), str(runs), f"p{i}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(processes)
+    ]
+    time.sleep(3)  # let every interpreter import before the start signal
+    start = time.perf_counter()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise SystemExit(f"a worker failed:\n{err}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    elapsed = time.perf_counter() - start
+    store = RunStore(location)
+    run_ids = store.run_ids()
+    stored = sum(len(store.events(r)) for r in run_ids)
+    seen = sum(r["events"] for r in reports)
+    problems = verify_store(store)
+    listed = store.index.list_runs(store.log)
+    lost = {
+        "runs_expected": processes * runs,
+        "runs_stored": len(run_ids),
+        "events_seen_by_workers": seen,
+        "events_stored": stored,
+        "completed_in_runs_list": sum(r.status == "completed" for r in listed),
+        "verify_problems": len(problems),
+    }
+    ok = (
+        len(run_ids) == processes * runs
+        and stored == seen
+        and lost["completed_in_runs_list"] == processes * runs
+        and not problems
+    )
+    return {
+        "elapsed_s": elapsed,
+        "wall_ms_per_run": 1000 * elapsed / (processes * runs),
+        "median_ms_per_run_in_a_process": 1000 * statistics.median(r["median"] for r in reports),
+        "no_event_lost": ok,
+        **lost,
+    }
+
+
+def fill(location: str, n: int, batch: int = 5000) -> None:
+    """n runs, each created, started, gate posed and decided, completed: written with the store's
+    own write functions, many runs per transaction (the per-run API would take far longer)."""
+    from prodex_jupyter.store import GateDecided
+
+    store = RunStore(location)
+    gates = [{"gate_id": "g", "node_id": "t", "name": "G", "description": ""}]
+    nodes = [{"id": "t", "kind": "source", "upstream": [], "gate_id": "g"}]
+    created = RunCreated("listed", "f" * 64, {"id": "listed"}, {}, nodes, gates, {"t": "a.csv"})
+    tail = [
+        RunStatusChanged("executing"),
+        GateDecided("g", "confirmed", "bench", "", "high"),
+        RunStatusChanged("completed"),
+    ]
+    done = 0
+    while done < n:
+        count = min(batch, n - done)
+
+        def work(con, start=done, count=count) -> None:
+            for i in range(start, start + count):
+                run_id = f"run-bench-{i:07d}"
+                write_run(con, run_id, "listed", "f" * 64, created)
+                write_events(con, run_id, tail, None, location)
+
+        store.log.transact(work)
+        done += count
+
+
+def runs_list(location: str, n: int) -> dict:
+    start = time.perf_counter()
+    fill(location, n)
+    filled = time.perf_counter() - start
+    store = RunStore(location)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        table = px.runs(store=store)
+        times.append(time.perf_counter() - t0)
+        assert len(table) == n, len(table)
+    return {"runs": n, "fill_s": filled, "median_s": statistics.median(times), "times_s": times}
+
+
+def latency(location: str, folder: Path, n: int, env: dict) -> dict:
+    data = folder / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WAITER, location, str(data), str(n)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    store = RunStore(location)
+    reactions = []
+    for _ in range(n):
+        run_id = proc.stdout.readline().strip()
+        if not run_id.startswith("run-"):
+            raise SystemExit(f"the executor failed:\n{proc.communicate()[1]}")
+        time.sleep(0.3)  # a decision some time after the gate was posed
+        run = px.load_run(run_id, store=store)
+        run.confirm("g", by="bench")
+        events = []
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            events = store.events(run_id)
+            if events[-1].kind == "run_status" and events[-1].event.status == "completed":
+                break
+            time.sleep(0.01)
+        decided = next(e for e in events if e.kind == "gate_decided")
+        reacted = next(e for e in events if e.seq > decided.seq)
+        reactions.append(_ts(reacted.at) - _ts(decided.at))
+    proc.communicate(timeout=60)
+    return {
+        "median_ms": 1000 * statistics.median(reactions),
+        "max_ms": 1000 * max(reactions),
+        "decisions": n,
+    }
+
+
+def _ts(at: str) -> float:
+    return datetime.fromisoformat(at).timestamp()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a PostgreSQL server's database (default: start one)")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--listed", type=int, default=100_000)
+    parser.add_argument("--decisions", type=int, default=10)
+    args = parser.parse_args()
+    report: dict = {"args": vars(args)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["PRODEX_ARTIFACTS"] = str(folder / "artifacts")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        with backends(args.url, folder) as where:
+            for name, location in where.items():
+                print(f"== {name}")
+                result = report[name] = {}
+                result["concurrency"] = concurrency(
+                    location, folder, args.processes, args.runs, env
+                )
+                c = result["concurrency"]
+                print(
+                    f"  {args.processes} processes x {args.runs} runs: "
+                    f"{c['wall_ms_per_run']:.1f} ms per run (wall, all processes), "
+                    f"{c['median_ms_per_run_in_a_process']:.1f} ms median in a process; "
+                    f"no event lost: {c['no_event_lost']} ({c['events_stored']} events)"
+                )
+                other = fresh(location, args.url, "bench_listed", folder)
+                result["runs_list"] = runs_list(other, args.listed)
+                r = result["runs_list"]
+                print(
+                    f"  px.runs() over {r['runs']} runs: {r['median_s']:.3f} s median "
+                    f"(goal < 0.3 s; filled in {r['fill_s']:.0f} s)"
+                )
+                result["latency"] = latency(location, folder, args.decisions, env)
+                lat = result["latency"]
+                print(
+                    f"  decision -> executor reacting in another process: "
+                    f"{lat['median_ms']:.0f} ms median, {lat['max_ms']:.0f} ms max"
+                )
+    print("== side by side (PostgreSQL / SQLite)")
+    for key, label in (
+        ("wall_ms_per_run", "time per run, 4 processes at once"),
+        ("median_ms_per_run_in_a_process", "median per run in one process"),
+    ):
+        a, b = report["postgresql"]["concurrency"][key], report["sqlite"]["concurrency"][key]
+        print(f"  {label}: {a:.1f} ms / {b:.1f} ms = {a / b:.2f}x")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"store_backends-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"full figures: {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
