@@ -46,7 +46,8 @@ def _completed(run: px.Run) -> px.Run:
         for gate_id in run.prompts[0].gate_ids:
             run.confirm(gate_id, note="ok", by="alice")
         run.wait()
-    assert run.status == "completed"
+    state = run.refresh().state
+    assert run.status == "completed", {n: (r.state, r.error) for n, r in state.nodes.items()}
     return run
 
 
