@@ -12,7 +12,7 @@ from prodex_jupyter.checks.evidence import (
     Status,
 )
 from prodex_jupyter.checks.gather import gather_evidence
-from prodex_jupyter.checks.source import DataRef, SourceError
+from prodex_jupyter.checks.source import DataRef, DataStream, SourceError
 
 __all__ = [
     "CheckResult",
@@ -21,6 +21,7 @@ __all__ = [
     "CustomCheckError",
     "CustomResult",
     "DataRef",
+    "DataStream",
     "Drift",
     "DriftFinding",
     "Evidence",

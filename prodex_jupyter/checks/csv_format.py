@@ -41,7 +41,7 @@ def read_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table:
     costs more than it saves, and the engine reads several small sources at once anyway. A row
     longer than a block is read with blocks as large as the file (pyarrow cannot split a row)."""
     path = Path(path)
-    parse, convert = _options(path, encoding)
+    parse, convert = csv_options(path, encoding)
     size = path.stat().st_size
     block = BLOCK_BYTES
     while True:
@@ -59,20 +59,20 @@ def read_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table:
             block = size + 1  # one block: no row can straddle two
     if encoding is None:
         check_utf8(path, table.schema)
-    return table.cast(_settled(table.schema))
+    return table.cast(settled_schema(table.schema))
 
 
 def csv_dataset(path: str | Path, encoding: str | None = None) -> pa_ds.Dataset:
     """The file as a streaming dataset: DuckDB scans it afresh per query, with projection
     pushdown, while pyarrow parses it on its thread pool; no more than a few blocks are held in
     memory."""
-    parse, convert = _options(Path(path), encoding)
+    parse, convert = csv_options(Path(path), encoding)
     read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
     fmt = pa_ds.CsvFileFormat(parse_options=parse, convert_options=convert, read_options=read)
     inferred = pa_ds.dataset(str(path), format=fmt).schema
     if encoding is None:
         check_utf8(Path(path), inferred)
-    schema = _settled(inferred)
+    schema = settled_schema(inferred)
     if schema.equals(inferred):
         return pa_ds.dataset(str(path), format=fmt)
     return pa_ds.dataset(str(path), format=fmt, schema=schema)
@@ -147,7 +147,7 @@ def is_conversion_error(exc: BaseException) -> bool:
     return "CSV conversion error" in str(exc)
 
 
-def _options(
+def csv_options(
     path: Path, encoding: str | None = None
 ) -> tuple[pa_csv.ParseOptions, pa_csv.ConvertOptions]:
     parse = pa_csv.ParseOptions(
@@ -176,7 +176,7 @@ def _delimiter(path: Path, encoding: str | None = None) -> str:
     return ","
 
 
-def _settled(schema: pa.Schema) -> pa.Schema:
+def settled_schema(schema: pa.Schema) -> pa.Schema:
     """Timestamps in microseconds; a column with no value in the rows typed is text, as DuckDB
     and pandas have it (and a streamed file may still hold text further down)."""
     for i, field in enumerate(schema):

@@ -2,19 +2,23 @@
 
 The data is read in one aggregate pass (profile and every check together), plus the first rows
 for the sample; only failing checks read more (up to five offending rows each). Nothing is loaded
-into pandas. Called from worker threads: each call works in its own cursor on one in-memory
-DuckDB database per process (a cursor costs microseconds; a new database about 20 ms).
+into pandas. A stream (a source the engine stores as it parses it) is read exactly once: its head
+is kept for the sample, the aggregate consumes the rest as it goes by, and the later reads go to
+the copy the engine stored. Called from worker threads: each call works in its own cursor on one
+in-memory DuckDB database per process (a cursor costs microseconds; a new database about 20 ms).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from prodex_jupyter.checks.compile_sql import Compiled, Context, compile_check
 from prodex_jupyter.checks.confidence import FEW_ROWS, grade
@@ -40,9 +44,11 @@ from prodex_jupyter.checks.profile import (
 from prodex_jupyter.checks.query import fetch_one
 from prodex_jupyter.checks.source import (
     DataRef,
+    DataStream,
     SourceError,
     data_format,
     open_source,
+    register_stream,
     resolve_path,
 )
 from prodex_jupyter.checks.summary import summarize
@@ -101,7 +107,9 @@ def _database(*, streamed: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def _streamed(data: DataRef) -> bool:
-    """Whether the data is a CSV file (opened as a pyarrow stream by `open_source`)."""
+    """Whether the data is a stream or a CSV file (opened as a pyarrow stream by `open_source`)."""
+    if data.stream is not None:
+        return True
     if data.table is not None or not data.path:
         return False
     try:
@@ -123,6 +131,13 @@ def _gather(
     full_sniff = warnings is not None
     notes = list(warnings or ())  # about reading the data; no check explains them
     warnings = list(notes)
+    stream = data.stream
+    if stream is not None:
+        head, rest = _head_of(stream)
+        if rest is None:  # the stream ended within the head: a table like any other
+            stream, data = None, DataRef(table=head)
+        else:
+            data = DataRef(table=head)  # typed, and the sample and histograms chosen, from it
     try:
         source = open_source(con, data, base_dir=base_dir, full_sniff=full_sniff)
     except SourceError as exc:
@@ -156,10 +171,19 @@ def _gather(
             if isinstance(out, Compiled):
                 exprs.extend(out.exprs)
         select = ", ".join(f"{sql} AS {alias}" for alias, sql in exprs)
+        if stream is not None:  # the pass over the whole stream, its head first
+            assert rest is not None
+            whole = pa.RecordBatchReader.from_batches(stream.schema, rest)
+            ctx.source_sql = register_stream(con, whole)
         row = fetch_one(con, f"SELECT {select} FROM {ctx.from_clause()}")
         if small:
             drop_wide_histograms(row)
+        if stream is not None:  # gone by: later reads go to the stored copy
+            ctx.source_sql = open_source(con, stream.stored()).sql
+            source = replace(source, sql=ctx.source_sql)
     except duckdb.Error as exc:
+        if stream is not None:  # the stream's reader failed: it is the engine's to handle
+            raise
         path = resolve_path(data.path, base_dir) if data.path else None
         if path and is_invalid_utf8(exc):  # past the block the file was typed from
             return _unreadable(gate, label, invalid_utf8_message(path))
@@ -225,6 +249,21 @@ def _gather(
         data_passes=1 + ctx.extra_reads,
         files=tuple(ctx.files),
     )
+
+
+def _head_of(stream: DataStream) -> tuple[pa.Table, Any]:
+    """The stream's first batches, at least `HEAD_ROWS` + 1 rows of them unless it ends first,
+    as a table; and every batch, those first, as one iterator (None when the stream ended within
+    the head, which then is the whole data)."""
+    taken: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in stream.batches:
+        taken.append(batch)
+        rows += batch.num_rows
+        if rows > HEAD_ROWS:
+            head = pa.Table.from_batches(taken, schema=stream.schema)
+            return head, itertools.chain(taken, stream.batches)
+    return pa.Table.from_batches(taken, schema=stream.schema), None
 
 
 def _specs(instructions: str) -> list[CheckSpec | CheckResult]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,13 +43,27 @@ _registered = itertools.count()
 
 
 @dataclass(frozen=True)
+class DataStream:
+    """Data going by once, batch by batch: a source the engine parses, hashes and stores in the
+    same pass (runtime/compute.py). The checker reads its head, then aggregates it as it goes;
+    `stored` gives the same rows to read again once every batch has gone by (the copy the engine
+    wrote), for what the pass leaves to read afterwards (offending rows, custom checks)."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    stored: Callable[[], DataRef]
+
+
+@dataclass(frozen=True)
 class DataRef:
-    """What to profile: a file (csv, parquet, json, ndjson) or an in-memory Arrow table."""
+    """What to profile: a file (csv, parquet, json, ndjson), an in-memory Arrow table, or a
+    stream read once."""
 
     path: str | None = None
     format: str | None = None
     table: pa.Table | None = None
     encoding: str | None = None  # of a CSV file; None: UTF-8
+    stream: DataStream | None = None
 
     @property
     def name(self) -> str:
@@ -178,6 +193,14 @@ def open_source(
         if is_invalid_utf8(exc):
             raise SourceError(invalid_utf8_message(path)) from None
         raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from exc
+
+
+def register_stream(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader) -> str:
+    """A stream on the cursor under a name of its own; the FROM-clause expression that reads it
+    (once: a stream is not read again)."""
+    name = quote_ident(f"__prodex_stream_{next(_registered)}")
+    con.register(name[1:-1], reader)
+    return name
 
 
 def _registered_source(

@@ -13,13 +13,22 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ..checks import DataRef, DataStream
 from ..checks.csv_format import CsvReadError, read_csv_table
 from ..store import InputConsumed, RunStore
 from ..store.artifacts import encode_table, file_sha256
 from ..template import OutputNode, PythonNode, SourceNode, SqlNode, Template
 from ..template.nodes import Node
+from .source_pass import CsvPass, NotStreamable
 from .sql_sandbox import SqlSandbox
-from .values import Value, collapse_output, from_python_result, to_python_arg, to_table
+from .values import (
+    StoredTable,
+    Value,
+    collapse_output,
+    from_python_result,
+    to_python_arg,
+    to_sql_input,
+)
 
 
 @functools.cache
@@ -85,7 +94,76 @@ def resolve_inputs(template: Template, inputs: dict[str, Any] | None) -> dict[st
     return resolved
 
 
-def read_source(src: SourceInput, store: RunStore, run_id: str) -> tuple[pa.Table, InputConsumed]:
+@dataclass(frozen=True)
+class SourceRead:
+    """A source read and stored: its value, artifact, what was consumed, and its gate's evidence
+    when it has a gate."""
+
+    value: Value
+    artifact: str
+    consumed: InputConsumed
+    evidence: dict[str, Any] | None
+
+
+def read_source(
+    src: SourceInput,
+    store: RunStore,
+    run_id: str,
+    gather: Callable[[DataRef], dict[str, Any]] | None = None,
+) -> SourceRead:
+    """Read a source, store it, gather its evidence with `gather` (when it has a gate), and say
+    exactly what was consumed (path, size, sha256, rows). A CSV file is read once, in bounded
+    memory (runtime/source_pass.py); the rest, and a CSV whose first block did not type it
+    right, are read whole into Arrow."""
+    if src.frame is None and (src.format or "csv") == "csv" and _plain(src):
+        streamed = _read_streamed(src, store, run_id, gather)
+        if streamed is not None:
+            return streamed
+    table, consumed = _read_whole(src, store, run_id)
+    artifact = consumed.sha256 if src.frame is not None else store.put_table(table, run_id)
+    evidence = gather(DataRef(table=table)) if gather is not None else None
+    return SourceRead(table, artifact, consumed, evidence)
+
+
+def _plain(src: SourceInput) -> bool:
+    """Neither compressed (the hash is of the file's own bytes) nor empty."""
+    assert src.path is not None
+    compressed = src.path.suffix.lower() in (".gz", ".zst", ".bz2", ".lz4", ".zip")
+    return not compressed and src.path.stat().st_size > 0
+
+
+def _read_streamed(
+    src: SourceInput,
+    store: RunStore,
+    run_id: str,
+    gather: Callable[[DataRef], dict[str, Any]] | None,
+) -> SourceRead | None:
+    """The one pass; None when the file must be read whole (the pass then kept nothing)."""
+    assert src.path is not None
+    try:
+        one = CsvPass(src.path, src.encoding, store, run_id)
+    except (NotStreamable, CsvReadError, pa.ArrowException, OSError):
+        return None  # read whole, which says what is wrong with the file if anything is
+    try:
+        evidence = None
+        if gather is not None:
+            stream = DataStream(one.schema, one.batches, one.stored)
+            evidence = gather(DataRef(stream=stream))
+        artifact = one.artifact()
+        sha = one.file_sha256()
+    except Exception:
+        one.discard()
+        if one.error is None:
+            raise
+        return None
+    value = StoredTable(artifact, store.artifacts.path(artifact), one.schema, one.rows)
+    consumed = InputConsumed(
+        src.node_id, str(src.path), src.path.stat().st_size, sha, one.rows, "csv"
+    )
+    return SourceRead(value, artifact, consumed, evidence)
+
+
+def _read_whole(src: SourceInput, store: RunStore, run_id: str) -> tuple[pa.Table, InputConsumed]:
     """Read a source into Arrow and say exactly what was consumed (path, size, sha256, rows)."""
     if src.frame is not None:
         table = pa.Table.from_pandas(src.frame, preserve_index=False)
@@ -147,7 +225,7 @@ def compute_node(
     sql = node.sql if isinstance(node, (SqlNode, OutputNode)) else None
     if sql is None:
         raise TypeError(f"node '{node.id}' of kind {node.kind} is not computed from upstream")
-    tables = {name: to_table(value, name) for name, value in upstream.items()}
+    tables = {name: to_sql_input(value, name) for name, value in upstream.items()}
     table = sandbox.query(node.id, node.kind, sql, tables, on_query=on_query)
     return collapse_output(table) if isinstance(node, OutputNode) else table
 

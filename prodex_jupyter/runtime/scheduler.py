@@ -10,6 +10,7 @@ concurrently. Readiness looks at values and policy decisions not yet written (`v
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from .deciders import needs_a_person
 from .policy import Policy, policy_name
 from .run import Run
 from .sql_sandbox import sandbox_for
-from .values import Value, describe_columns, to_table
+from .values import StoredTable, Value, describe_columns, is_table, to_table
 
 FINAL_STATUSES = ("completed", "completed_partial", "failed")
 
@@ -133,28 +134,32 @@ class Scheduler:
         connection runs the node's SQL (so a time limit can interrupt it)."""
         started = time.perf_counter()
         node = self.template[node_id]
-        consumed = None
-        if isinstance(node, SourceNode):
-            value, consumed = read_source(self.sources[node_id], self.run.store, self.run.id)
-        else:
-            value = compute_node(node, upstream, self.sql, on_query=on_query)
-        is_table = isinstance(value, pa.Table)
-        artifact = self.run.store.put_table(value, self.run.id) if is_table else None
-        evidence = self._evidence(node_id, value) if node.gate is not None else None
-        return Outcome(value, artifact, consumed, evidence, time.perf_counter() - started)
+        if isinstance(node, SourceNode):  # read, stored and profiled in one pass
+            gather = functools.partial(self._evidence, node_id) if node.gate else None
+            read = read_source(self.sources[node_id], self.run.store, self.run.id, gather)
+            seconds = time.perf_counter() - started
+            return Outcome(read.value, read.artifact, read.consumed, read.evidence, seconds)
+        value = compute_node(node, upstream, self.sql, on_query=on_query)
+        artifact = None
+        if isinstance(value, StoredTable):
+            artifact = value.artifact
+        elif isinstance(value, pa.Table):
+            artifact = self.run.store.put_table(value, self.run.id)
+        evidence = None
+        if node.gate is not None:
+            evidence = self._evidence(node_id, DataRef(table=to_table(value, node_id)))
+        return Outcome(value, artifact, None, evidence, time.perf_counter() - started)
 
-    def _evidence(self, node_id: str, value: Value) -> dict[str, Any]:
+    def _evidence(self, node_id: str, data: DataRef) -> dict[str, Any]:
         node = self.template[node_id]
         assert node.gate is not None
-        # Profile the table this process holds (just read, or just computed and stored), rather
-        # than parse the file or the artifact again: the same rows, and on a large CSV it saves
-        # a whole parse.
+        # Profile the data as this process reads or computes it, rather than parse the file or
+        # the artifact again: the same rows, and on a large CSV it saves a whole parse.
         if isinstance(node, SourceNode):
             src = self.sources[node_id]
             label = f"Source: {src.path.name if src.path else f'DataFrame {node_id!r}'}"
         else:
             label = f"Node: {node_id}"
-        data = DataRef(table=to_table(value, node_id))
         baseline = self.run.store.last_confirmed_evidence(
             self.template.id, node.gate.gate_id, exclude_run=self.run.id
         )
@@ -174,7 +179,10 @@ class Scheduler:
     def _resolve_node(self, name: str) -> DataRef | None:
         if name not in self.template:
             return None
-        return DataRef(table=to_table(self.value(name), name))
+        value = self.value(name)
+        if isinstance(value, StoredTable):
+            return DataRef(path=str(value.path), format="parquet")
+        return DataRef(table=to_table(value, name))
 
     # ------------------------------------------------------------- recording
     def finished(self, node_id: str, outcome: Outcome | NodeFailed) -> list[Event]:
@@ -199,15 +207,15 @@ class Scheduler:
         if outcome.consumed is not None:
             inputs[node_id] = outcome.consumed  # type: ignore[assignment]
         value = outcome.value
-        is_table = isinstance(value, pa.Table)
+        table = is_table(value)
         events.append(
             NodeProduced(
                 node_id=node_id,
-                value_kind="table" if is_table else "scalar",
-                value=None if is_table else value,
+                value_kind="table" if table else "scalar",
+                value=None if table else value,
                 artifact=outcome.artifact,
-                rows=value.num_rows if is_table else None,
-                columns=describe_columns(value) if is_table else [],
+                rows=value.num_rows if table else None,
+                columns=describe_columns(value) if table else [],
                 derivation_code=self._code(node_id),
                 derivation_explanation=node.explanation,
                 sources=[

@@ -3,8 +3,8 @@
 Every SQL node and SQL output runs in a cursor of a locked-down in-memory DuckDB, one per store
 artifact directory and process. The lockdown happens when the database is created, before any
 template SQL reaches it, in the order DuckDB requires (the reverse is an error):
-`allowed_directories` (the store's artifacts, which a later change reads as Parquet, and the
-database's own spill folder), extensions neither installed nor loaded, external access off,
+`allowed_directories` (the store's artifacts, read as Parquet for a source stored in one pass,
+and the database's own spill folder), extensions neither installed nor loaded, external access off,
 configuration locked. No statement can undo a locked configuration, so sharing the database's
 cursors between nodes and runs (microseconds, where a new database costs ~11 ms) keeps the
 lockdown for every statement.
@@ -57,16 +57,23 @@ class SqlSandbox:
         node_id: str,
         kind: str,
         sql: str,
-        upstream: dict[str, pa.Table],
+        upstream: dict[str, pa.Table | Path],
         on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> pa.Table:
-        """The result of one node's SQL over its upstream tables, registered by node id.
+        """The result of one node's SQL over its upstream tables, registered by node id; a
+        Path is a Parquet artifact, read lazily through a view of the cursor.
         `on_query` gets the cursor before the SQL runs (a time limit interrupts it)."""
         check_one_select(sql, _who(node_id, kind))
         cursor = self.database.cursor()
         try:
             for name, table in upstream.items():
-                cursor.register(name, table)
+                if isinstance(table, Path):
+                    cursor.execute(
+                        f"CREATE TEMP VIEW {_ident(name)} AS "
+                        f"SELECT * FROM read_parquet({_sql_string(str(table))})"
+                    )
+                else:
+                    cursor.register(name, table)
             if on_query is not None:
                 on_query(cursor)
             return cursor.sql(sql).to_arrow_table()
@@ -137,6 +144,10 @@ def _function_for(sql: str, path: str) -> str | None:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _who(node_id: str, kind: str) -> str:

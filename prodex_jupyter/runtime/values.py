@@ -5,24 +5,53 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-Value = Any  # pa.Table or a JSON-safe scalar
+Value = Any  # pa.Table, StoredTable or a JSON-safe scalar
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A table held only as its stored Parquet artifact (a source read in one pass): SQL reads
+    the file lazily, a python node gets it loaded; a large source is never in memory whole."""
+
+    artifact: str
+    path: Path
+    schema: pa.Schema
+    num_rows: int
+
+    def load(self) -> pa.Table:
+        return pq.read_table(self.path)
+
+
+def is_table(value: Value) -> bool:
+    return isinstance(value, (pa.Table, StoredTable))
 
 
 def to_table(value: Value, name: str) -> pa.Table:
     """A scalar becomes a one-row table with one column named after its node, so SQL can read it."""
     if isinstance(value, pa.Table):
         return value
+    if isinstance(value, StoredTable):
+        return value.load()
     return pa.table({name: [value]})
+
+
+def to_sql_input(value: Value, name: str) -> pa.Table | Path:
+    """What SQL reads for an upstream value: a stored table as its Parquet file (read lazily,
+    only the columns and row groups the query needs), anything else as an Arrow table."""
+    return value.path if isinstance(value, StoredTable) else to_table(value, name)
 
 
 def to_python_arg(value: Value) -> Any:
     """Python nodes receive pandas DataFrames (and scalars as themselves)."""
-    return value.to_pandas() if isinstance(value, pa.Table) else value
+    return to_table(value, "").to_pandas() if is_table(value) else value
 
 
 def from_python_result(result: Any, node_id: str) -> Value:
@@ -49,6 +78,8 @@ def from_python_result(result: Any, node_id: str) -> Value:
 
 def collapse_output(value: Value) -> Value:
     """An output whose value is one cell is a scalar; anything larger stays a (small) table."""
+    if isinstance(value, StoredTable) and value.num_rows == 1 and len(value.schema) == 1:
+        value = value.load()
     if isinstance(value, pa.Table) and value.num_rows == 1 and value.num_columns == 1:
         return json_scalar(value.column(0)[0].as_py(), value.column_names[0])
     return value

@@ -37,6 +37,23 @@ class ArtifactStore:
                 raise
         return sha
 
+    def temp_path(self) -> Path:
+        """A new empty file in the folder, for an artifact written as it is computed (too large
+        to hold as bytes); `put_file` then names it by its hash."""
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+        os.close(fd)
+        return Path(tmp)
+
+    def put_file(self, tmp: Path, sha256: str) -> None:
+        """Adopt `tmp` (from `temp_path`, whose content hash is `sha256`) as that artifact;
+        atomically, and once: a file already there stays."""
+        target = self.path(sha256)
+        if target.exists():
+            tmp.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+
     def get_table(self, sha256: str) -> pa.Table:
         return pq.read_table(self.path(sha256))
 
@@ -59,8 +76,13 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+ROW_GROUP_ROWS = 1024 * 1024  # pyarrow's default, spelled out: a source streamed row group by
+# row group (runtime/source_pass.py) must store the very bytes this gives for the whole table
+PARQUET_OPTIONS = {"compression": "zstd"}
+
+
 def encode_table(table: pa.Table) -> bytes:
     """A table as the Parquet bytes stored (and hashed) for it."""
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(table, buffer, row_group_size=ROW_GROUP_ROWS, **PARQUET_OPTIONS)
     return buffer.getvalue()

@@ -112,6 +112,12 @@ class RunStore:
             self.artifacts.put_bytes(data)
         return sha
 
+    def put_file(self, tmp: Path, sha256: str, run_id: str) -> None:
+        """Store a file written in the artifact folder (`artifacts.temp_path()`) as the artifact
+        `sha256` of `run_id`; claimed first, so no deletion can remove it once it is in place."""
+        claim(self.log, sha256, run_id)
+        self.artifacts.put_file(tmp, sha256)
+
     def load_table(self, sha256: str) -> pa.Table:
         return self.artifacts.get_table(sha256)
 

@@ -1,0 +1,167 @@
+"""One pass over a CSV source: parse it, hash it, store it as Parquet and hand the same batches
+to the checker, reading the file once and holding no more than a row group in memory.
+
+The stored Parquet is byte for byte what storing the whole table gives (store/artifacts.py
+`encode_table`): the same blocks parsed into the same batches, written in row groups of the same
+rows, so a source has the same artifact hash however it was read. The file is typed from its
+first block; a value further down that does not fit that type (or a row longer than a block,
+bytes that are not UTF-8) stops the pass, and `read_source` (runtime/compute.py) reads the file
+whole instead, typed from all its rows, as before. A first block with a column holding no value
+gives no type at all: such a file is read whole from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from ..checks import DataRef
+from ..checks.csv_format import BLOCK_BYTES, csv_options, settled_schema
+from ..store import RunStore
+from ..store.artifacts import PARQUET_OPTIONS, ROW_GROUP_ROWS
+
+
+class NotStreamable(ValueError):
+    """The first block does not type every column: the file is read whole."""
+
+
+class _Hashing:
+    """A file object that hashes what goes through it: the source as pyarrow reads it, the
+    Parquet as pyarrow writes it."""
+
+    def __init__(self, path: Path, mode: str) -> None:
+        self.file = open(path, mode)  # noqa: SIM115 (closed by `close`)
+        self.sha = hashlib.sha256()
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.sha.update(data)
+        return data
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.file.write(data)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def readable(self) -> bool:
+        return "r" in self.file.mode
+
+    def writable(self) -> bool:
+        return "w" in self.file.mode
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self.file.close()
+
+    def hexdigest(self) -> str:
+        """The hash of the whole file: what was not read yet is read now."""
+        if self.readable() and not self.file.closed:
+            while block := self.file.read(BLOCK_BYTES):
+                self.sha.update(block)
+        return self.sha.hexdigest()
+
+
+class CsvPass:
+    """The one pass over a CSV file. Iterate `batches` (or hand them to the checker), then
+    `stored` gives the artifact: the file's hash, and its Parquet, claimed for the run."""
+
+    def __init__(self, path: Path, encoding: str | None, store: RunStore, run_id: str) -> None:
+        self.path, self.store, self.run_id = path, store, run_id
+        parse, convert = csv_options(path, encoding)
+        read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
+        self._source = _Hashing(path, "rb")
+        try:
+            self._reader = pa_csv.open_csv(
+                pa.PythonFile(self._source, mode="r"),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            )
+        except BaseException:
+            self._source.close()
+            raise
+        inferred = self._reader.schema
+        if any(_untyped(f.type) for f in inferred):
+            self._source.close()
+            raise NotStreamable(str(path))
+        self.schema = settled_schema(inferred)
+        self.rows = 0
+        self.error: BaseException | None = None
+        self._tmp = store.artifacts.temp_path()
+        self._parquet = _Hashing(self._tmp, "wb")
+        self._writer = pq.ParquetWriter(self._parquet, self.schema, **PARQUET_OPTIONS)
+        self._artifact: str | None = None
+        self.batches: Iterator[pa.RecordBatch] = self._batches()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        try:
+            for batch in self._reader:
+                if not batch.schema.equals(self.schema):
+                    batch = batch.cast(self.schema)
+                self.rows += batch.num_rows
+                pending.append(batch)
+                held += batch.num_rows
+                if held >= ROW_GROUP_ROWS:  # row groups as write_table cuts the whole table
+                    group = pa.Table.from_batches(pending, schema=self.schema)
+                    while held >= ROW_GROUP_ROWS:
+                        self._writer.write_table(group.slice(0, ROW_GROUP_ROWS))
+                        group = group.slice(ROW_GROUP_ROWS)
+                        held = group.num_rows
+                    pending = group.to_batches()
+                yield batch
+            if held:
+                self._writer.write_table(pa.Table.from_batches(pending, schema=self.schema))
+            self._writer.close()
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def stored(self) -> DataRef:
+        """The stored copy, once every batch has gone by (reading what is left first)."""
+        return DataRef(path=str(self.store.artifacts.path(self.artifact())), format="parquet")
+
+    def artifact(self) -> str:
+        """The Parquet's hash, stored and claimed for the run (raises the pass's error)."""
+        if self._artifact is None:
+            for _ in self.batches:
+                pass
+            if self.error is not None:
+                raise self.error
+            self._parquet.close()
+            self._artifact = self._parquet.hexdigest()
+            self.store.put_file(self._tmp, self._artifact, self.run_id)
+        return self._artifact
+
+    def file_sha256(self) -> str:
+        sha = self._source.hexdigest()
+        self._source.close()
+        return sha
+
+    def discard(self) -> None:
+        """After a failed pass: nothing is kept."""
+        self._source.close()
+        if not self._parquet.closed:
+            self._writer.close()  # a footer, into the file about to go
+            self._parquet.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _untyped(type_: pa.DataType) -> bool:
+    return pa.types.is_null(type_) or pa.types.is_binary(type_) or pa.types.is_large_binary(type_)
