@@ -13,6 +13,8 @@ gives no type at all: such a file is read whole from the start.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,32 +108,60 @@ class CsvPass:
         self._parquet = _Hashing(self._tmp, "wb")
         self._writer = pq.ParquetWriter(self._parquet, self.schema, **PARQUET_OPTIONS)
         self._artifact: str | None = None
+        # Parquet is encoded in a thread of its own, beside whoever consumes the batches (the
+        # checker's aggregate): a few batches in between at most
+        self._queue: queue.Queue[pa.RecordBatch | object] = queue.Queue(maxsize=4)
+        self._ended = False
+        self._write_error: BaseException | None = None
+        self._write_thread = threading.Thread(
+            target=self._write, name="prodex-parquet", daemon=True
+        )
+        self._write_thread.start()
         self.batches: Iterator[pa.RecordBatch] = self._batches()
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        pending: list[pa.RecordBatch] = []
-        held = 0
         try:
             for batch in self._reader:
                 if not batch.schema.equals(self.schema):
                     batch = batch.cast(self.schema)
                 self.rows += batch.num_rows
+                self._queue.put(batch)
+                yield batch
+        except BaseException as exc:
+            self.error = exc
+            self._end(_ABORT)
+            raise
+        self._end(_END)
+
+    def _end(self, mark: object) -> None:
+        if not self._ended:
+            self._ended = True
+            self._queue.put(mark)
+
+    def _write(self) -> None:
+        """The writer thread: row groups as write_table cuts the whole table."""
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        try:
+            while (batch := self._queue.get()) not in (_END, _ABORT):
+                assert isinstance(batch, pa.RecordBatch)
                 pending.append(batch)
                 held += batch.num_rows
-                if held >= ROW_GROUP_ROWS:  # row groups as write_table cuts the whole table
+                if held >= ROW_GROUP_ROWS:
                     group = pa.Table.from_batches(pending, schema=self.schema)
                     while held >= ROW_GROUP_ROWS:
                         self._writer.write_table(group.slice(0, ROW_GROUP_ROWS))
                         group = group.slice(ROW_GROUP_ROWS)
                         held = group.num_rows
                     pending = group.to_batches()
-                yield batch
-            if held:
+            if held and batch is _END:
                 self._writer.write_table(pa.Table.from_batches(pending, schema=self.schema))
-            self._writer.close()
         except BaseException as exc:
-            self.error = exc
-            raise
+            self._write_error = exc
+            while self._queue.get() not in (_END, _ABORT):  # the reader must never block
+                pass
+        finally:
+            self._writer.close()
 
     def stored(self) -> DataRef:
         """The stored copy, once every batch has gone by (reading what is left first)."""
@@ -144,6 +174,9 @@ class CsvPass:
                 pass
             if self.error is not None:
                 raise self.error
+            self._write_thread.join()
+            if self._write_error is not None:
+                raise self._write_error
             self._parquet.close()
             self._artifact = self._parquet.hexdigest()
             self.store.put_file(self._tmp, self._artifact, self.run_id)
@@ -157,10 +190,13 @@ class CsvPass:
     def discard(self) -> None:
         """After a failed pass: nothing is kept."""
         self._source.close()
-        if not self._parquet.closed:
-            self._writer.close()  # a footer, into the file about to go
-            self._parquet.close()
+        self._end(_ABORT)
+        self._write_thread.join()
+        self._parquet.close()
         self._tmp.unlink(missing_ok=True)
+
+
+_END, _ABORT = object(), object()  # the writer thread's marks: all written, or keep nothing
 
 
 def _untyped(type_: pa.DataType) -> bool:
