@@ -162,10 +162,9 @@ def main() -> None:
                 print(
                     f"  before / duckdb, paired per round: median x{statistics.median(paired):.2f}"
                 )
-        limited = measure("limited", csv, None, args.limit_gib)
-        print(
-            f"  SQL-only pipeline under prlimit --as={args.limit_gib:g} GiB: {json.dumps(limited)}"
-        )
+        for m in ["limited", *(["before-limited"] if args.before else [])]:
+            got = measure(m, csv, args.before, args.limit_gib)
+            print(f"  {m}: SQL-only pipeline under prlimit --as={args.limit_gib:g} GiB: {got}")
     print(f"\nload average at end: {os.getloadavg()}")
 
 
