@@ -8,8 +8,9 @@ harness), each figure against a baseline measured in the same run:
 - Run panel of a 500-node run: command -> first frame painted with the 500 nodes (goal <= 1.5 s).
   Baseline: the run panel of the 7-node demo run.
 - Decision -> checkmark on that panel: click on Confirm -> the node carries the confirmed class
-  (goal <= 0.3 s), and -> `Gates resolved` redrawn from the new record. Baseline: one request
-  round trip from the page (GET /api/status).
+  (goal <= 0.3 s), and -> `Gates resolved` redrawn from the new record; `decision_post` is how
+  long the decision's POST itself took (the server recording it). Baseline: one request round
+  trip from the page (GET /api/status).
 
     python bench/lab_panel.py [--runs 10000] [--nodes 500] [--repeat 5] [--keep DIR]
 
@@ -85,7 +86,7 @@ async ([runId, gateId, nodeId, timeoutMs]) => {
   const cy = panel.querySelector('.jp-prodex-cy')._cyreg.cy;
   const t0 = performance.now();
   card.querySelector('.jp-prodex-confirm').click();
-  const out = {check: null, header: null};
+  const out = {check: null, header: null, post: null};
   return await new Promise((resolve) => {
     const frame = () => {
       const now = performance.now();
@@ -98,6 +99,10 @@ async ([runId, gateId, nodeId, timeoutMs]) => {
       const h = panel.querySelector('.jp-prodex-run-header .jp-prodex-gates-resolved');
       if (out.header === null && h && h.textContent !== before) out.header = now - t0;
       if ((out.check !== null && out.header !== null) || now - t0 > timeoutMs) {
+        // How long the decision's POST took (server and network): the part the page waits on.
+        const post = performance.getEntriesByType('resource')
+          .filter((e) => e.name.includes(`/runs/${runId}/gates/`)).pop();
+        out.post = post ? post.duration : null;
         resolve(out);
         return;
       }
@@ -137,17 +142,7 @@ def time_sidebar(page, server: JupyterServer, pipeline: str) -> float:
         f'document.querySelectorAll(\'.jp-prodex-template[data-pipeline="{pipeline}"]'
         " .jp-prodex-run').length >= 10"
     )
-    page.evaluate(
-        "() => { window.__tab = document.querySelector("
-        "'.jp-SideBar [data-id=\"prodex-pipelines\"]'); }"
-    )
-    ms = page.evaluate(
-        _JS_TIME_UNTIL.replace(
-            "if (command) window.jupyterapp.commands.execute(command, args);",
-            "window.__tab.click();",
-        ),
-        [None, {}, ready, 60_000],
-    )
+    ms = page.evaluate(_JS_TIME_UNTIL, ["prodex:show-workspace", {}, ready, 60_000])
     assert ms is not None, "sidebar never drew the runs"
     return ms / 1000
 
@@ -237,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             "panel_demo",
             "decision_check",
             "decision_header",
+            "decision_post",
             "round_trip",
         )
     }
@@ -260,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures["decision_check"].append(decision["check"])
                 if decision["header"] is not None:
                     figures["decision_header"].append(decision["header"])
+                if decision["post"] is not None:
+                    figures["decision_post"].append(decision["post"])
                 figures["round_trip"].append(page.evaluate(_JS_ROUND_TRIP) / 1000)
                 print(
                     f"  round {i + 1}: "

@@ -41,14 +41,6 @@ export function statusBadge(status: string, interrupted = false): HTMLElement {
   return badge;
 }
 
-/** A status for people: a run stopped at a gate reads "waiting for a decision". */
-export function statusText(status: string, pendingGates: number): string {
-  if (status === 'executing' && pendingGates > 0) {
-    return 'waiting for a decision';
-  }
-  return STATUS_LABELS[status] ?? status;
-}
-
 /** Seconds as "0.4 s", "12 s", "3 min 5 s", "2 h 4 min". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) {

@@ -22,7 +22,7 @@ import { InboxSection } from './inbox';
 
 const REFRESH_MS = 1000;
 const TEMPLATES_EVERY = 5; // polls: templates are re-read every 5th poll (files change rarely)
-export const PAGE_SIZE = 20;
+const PAGE_SIZE = 20;
 
 export class PipelinesPanel extends Widget {
   constructor(private commands: CommandRegistry) {
@@ -238,7 +238,7 @@ interface ITemplateState {
 }
 
 /** One run in the sidebar: status, Gates resolved, started, duration; Resume when interrupted. */
-export function runRow(r: IRunSummary, commands: CommandRegistry): HTMLElement {
+function runRow(r: IRunSummary, commands: CommandRegistry): HTMLElement {
   const row = el('div', 'jp-prodex-run');
   row.dataset.prodexRun = r.run_id;
   row.title = `Open run ${r.run_id}`;

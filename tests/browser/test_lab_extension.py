@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -473,3 +474,64 @@ def test_notebook7_runs_a_pipeline_from_the_editor(
     run_id = panel.locator(".jp-prodex-run-header .jp-prodex-run-id").inner_text()
     assert node_classes(page, run_id, "throughput") is not None
     screenshot(page, "lab-notebook7-run-panel")
+
+
+def test_an_interrupted_run_is_marked_and_resume_continues_it(
+    page, jupyter_server: JupyterServer
+) -> None:
+    from tests.server_support import SLOW
+
+    folder = jupyter_server.root_dir / "slowdemo"
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "data" / "numbers.csv").write_text("n\n1\n2\n3\n4\n")
+    hold = folder / "hold"
+    hold.write_text("")
+    (folder / "slow.prodex.yaml").write_text(SLOW.format(hold=str(hold)))
+    run_id = jupyter_server.api(
+        "POST", "/prodex/api/runs", {"template": "slowdemo/slow.prodex.yaml"}
+    )["run_id"]
+    confirm_by_api(jupyter_server, run_id, "numbers_ok")
+    record = wait_until(
+        lambda: (r := run_record(jupyter_server, run_id))["executing"] and r,
+        what="a worker to execute the held node",
+    )
+    os.kill(record["executor"]["pid"], signal.SIGKILL)  # the worker dies mid-run
+    wait_until(lambda: run_record(jupyter_server, run_id)["interrupted"], what="interrupted")
+
+    open_lab(page, jupyter_server)
+    show_workspace(page)
+    row = page.locator(f'.jp-prodex-run[data-prodex-run="{run_id}"]')
+    _expect()(row.locator(".jp-prodex-status-interrupted")).to_have_text("interrupted")
+    resume = row.locator(".jp-prodex-resume")
+    _expect()(resume).to_be_visible()
+    screenshot(page, "lab-sidebar-interrupted")
+    hold.unlink()
+    resume.click()
+    _expect()(row.locator(".jp-prodex-status-completed")).to_be_visible(timeout=EXPECT_MS)
+    assert run_record(jupyter_server, run_id)["status"] == "completed"
+
+
+def test_run_pipeline_from_the_sidebar_context_menu_and_the_launcher(
+    page, jupyter_server: JupyterServer, demo
+) -> None:
+    open_lab(page, jupyter_server)
+    show_workspace(page)
+    template = page.locator(f'.jp-prodex-template[data-prodex-template="{TEMPLATE}"]')
+    template.locator(".jp-prodex-template-desc").click(button="right")
+    page.locator('.lm-Menu-item[data-command="prodex:run-pipeline"]').click()
+    first = page.locator(".jp-prodex-run-panel:visible .jp-prodex-run-header .jp-prodex-run-id")
+    _expect()(first).to_be_visible(timeout=EXPECT_MS)
+    first_id = first.inner_text()
+
+    page.evaluate("() => window.jupyterapp.commands.execute('launcher:create')")
+    card = page.locator('.jp-LauncherCard[data-command="prodex:run-pipeline"]')
+    _expect()(card).to_be_visible(timeout=EXPECT_MS)
+    card.click()
+    dialog = page.locator(".jp-Dialog")  # no template open: it asks which one
+    _expect()(dialog).to_contain_text("Run Pipeline")
+    dialog.locator("select").select_option(TEMPLATE)
+    dialog.get_by_role("button", name="Run").click()
+    second = page.locator(".jp-prodex-run-panel:visible .jp-prodex-run-header .jp-prodex-run-id")
+    _expect()(second).not_to_have_text(first_id, timeout=EXPECT_MS)
+    ids = {r["run_id"] for r in jupyter_server.api("GET", "/prodex/api/runs?limit=5")["runs"]}
+    assert {first_id, second.inner_text()} <= ids
