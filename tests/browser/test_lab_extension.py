@@ -524,7 +524,7 @@ def test_run_pipeline_from_the_sidebar_context_menu_and_the_launcher(
     first_id = first.inner_text()
 
     page.evaluate("() => window.jupyterapp.commands.execute('launcher:create')")
-    card = page.locator('.jp-LauncherCard[data-command="prodex:run-pipeline"]')
+    card = page.locator(".jp-Launcher:visible .jp-LauncherCard", has_text="Run Pipeline")
     _expect()(card).to_be_visible(timeout=EXPECT_MS)
     card.click()
     dialog = page.locator(".jp-Dialog")  # no template open: it asks which one
