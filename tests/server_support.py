@@ -44,6 +44,11 @@ TINY = (
 """
 )
 
+# The tiny template with a four-eyes gate: whoever started the run cannot confirm it.
+FOUR_EYES = TINY.replace("id: tiny", "id: four_eyes", 1).replace(
+    "      name: Numbers look right\n", "      name: Numbers look right\n      four_eyes: true\n", 1
+)
+
 # A python node that waits while the file `hold` exists in the root: a worker can be caught
 # (and killed) in the middle of executing it.
 SLOW = """\

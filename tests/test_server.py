@@ -16,7 +16,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 
 import prodex_jupyter as px
 
-from .server_support import TINY_HEAD, Api, finished, idle_at_gate, make_root
+from .server_support import FOUR_EYES, TINY_HEAD, Api, finished, idle_at_gate, make_root
 
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = [
@@ -185,6 +185,22 @@ async def test_the_decision_is_by_the_authenticated_user_never_a_name_the_client
     response = await api.fetch("api", "me")  # who jupyter_server says the token's user is
     assert json.loads(response.body)["identity"]["username"] == "alice"
     assert decision["by"] == "alice"
+
+
+async def test_the_jupyter_user_starts_and_deletes_runs_and_four_eyes_holds(api, root, store):
+    (root / "four_eyes.prodex.yaml").write_text(FOUR_EYES)
+    run_id = await start(api, "four_eyes.prodex.yaml")
+    await api.until(run_id, idle_at_gate)
+    assert store.state(run_id).started_by == "alice"  # not the worker's OS user
+    code, body = await api.post(
+        f"runs/{run_id}/gates/numbers_ok", {"decision": "confirm", "note": "fine"}
+    )
+    assert code == 409 and "four" in body["message"].lower(), body
+    assert store.state(run_id).gates["numbers_ok"].status == "pending"  # nothing written
+    code, _ = await api.call("DELETE", f"runs/{run_id}")
+    assert code == 204
+    (tombstone,) = [t for t in store.tombstones() if t.run_id == run_id]
+    assert tombstone.by == "alice"
 
 
 async def test_the_record_carries_the_view_the_front_end_draws(api, store):
@@ -425,9 +441,9 @@ async def test_a_worker_that_cannot_start_the_run_is_a_400_and_the_server_serves
 
     real = workers_module.Workers.start
 
-    async def start_after_removing(self, template, inputs):
+    async def start_after_removing(self, template, inputs, started_by):
         (root / "gone.csv").unlink()
-        return await real(self, template, inputs)
+        return await real(self, template, inputs, started_by)
 
     monkeypatch.setattr(workers_module.Workers, "start", start_after_removing)
     code, reply = await api.post(

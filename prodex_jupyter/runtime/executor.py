@@ -46,6 +46,7 @@ from ..store import (
     StoredEvent,
     open_store,
 )
+from ..store.actor import current_actor
 from ..store.disk_full import is_disk_full
 from ..store.leases import HOST
 from ..template import Template
@@ -57,7 +58,7 @@ from .loop import WORKERS, background_loop, caller_loop
 from .observers import announce
 from .policy import Policy
 from .resume import plan_resume
-from .run import Run, current_actor, load_run
+from .run import Run, load_run
 from .scheduler import Outcome, Scheduler, failure
 
 DECISION_POLL_SECONDS = 0.25
@@ -93,12 +94,15 @@ class Executor:
         store: RunStore | str | None = None,
         policy: Policy | None = None,
         timeout_s: float | None = None,
+        started_by: str | None = None,
     ) -> Run:
         """Create the run record (status pending, no results, no gate decisions) and execute it.
 
         Returns at once. Inside a running event loop (a notebook kernel) the run is a task on
         that loop; elsewhere it runs on a background loop thread and `run.wait()` blocks until it
         needs a decision or ends. `timeout_s` is the time limit of every node that sets none.
+        `started_by` names who started it (four-eyes gates compare deciders with it); by default
+        the one acting here (store/actor.py), and the Jupyter server passes its authenticated user.
         Refused before any record exists when an input is unusable or a python node could not be
         resumed in another process (functions.py says why and what to do).
         """
@@ -135,7 +139,7 @@ class Executor:
             ],
             inputs={node_id: src.describe() for node_id, src in sources.items()},
             base_dir=str(template.base_dir or ""),
-            started_by=current_actor(),
+            started_by=started_by or current_actor(),
             functions=functions.records,
             timeout_s=limit,
         )
@@ -615,6 +619,9 @@ def start_run(
     store: RunStore | str | None = None,
     policy: Policy | None = None,
     timeout_s: float | None = None,
+    started_by: str | None = None,
 ) -> Run:
     """`EXECUTOR.start(...)`: what `Template.run()` calls."""
-    return EXECUTOR.start(template, inputs, store=store, policy=policy, timeout_s=timeout_s)
+    return EXECUTOR.start(
+        template, inputs, store=store, policy=policy, timeout_s=timeout_s, started_by=started_by
+    )

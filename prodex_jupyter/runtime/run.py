@@ -11,8 +11,6 @@ executes the run reacts to them wherever they were made.
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +29,7 @@ from ..store import (
     StoredEvent,
     open_store,
 )
+from ..store.actor import current_actor
 from ..store.disk_full import disk_full_message, is_disk_full
 from ..template import Template
 from .deciders import DecisionRefused, refusal
@@ -73,18 +72,6 @@ class RunEngineError(RuntimeError):
     """The engine itself failed (not a node): the run could not go on."""
 
     run_id: str | None = None
-
-
-def current_actor() -> str:
-    """Who is deciding, when the caller does not say: $PRODEX_USER, else the OS user.
-
-    $PRODEX_USER is a convenience anyone can set; a team store that relies on deciders or four-eyes
-    gates sets PRODEX_TRUST_USER_ENV=0, and then only the OS user counts."""
-    trusted = os.environ.get("PRODEX_TRUST_USER_ENV", "1").strip().lower() not in ("0", "false")
-    try:
-        return (trusted and os.environ.get("PRODEX_USER")) or getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
 
 
 class Run:

@@ -2,7 +2,8 @@
 
 Loaded by jupyter_server from `prodex_jupyter._jupyter_server_extension_points` (enabled by
 `jupyter-config/server-config/prodex_jupyter.json`). The store is the one the server was started
-with: `$PRODEX_HOME`, else `.prodex` under the server's root directory.
+with: `$PRODEX_STORE` (a folder or a PostgreSQL URL), else `$PRODEX_HOME`, else `.prodex` under
+the server's root directory.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode
 
-from ..store import RunStore
+from ..store import open_store
 from .handlers import (
     CompareHandler,
     GateHandler,
@@ -44,13 +45,21 @@ class ProdexApp(ExtensionApp):
     store_path = Unicode(
         "",
         config=True,
-        help="The run store folder (default: $PRODEX_HOME, else .prodex under the root directory).",
+        help=(
+            "The run store: a folder or a postgresql:// URL (default: $PRODEX_STORE, else "
+            "$PRODEX_HOME, else .prodex under the root directory)."
+        ),
     )
 
     def initialize_settings(self) -> None:
         root = Path(self.serverapp.root_dir).resolve()
-        where = self.store_path or os.environ.get("PRODEX_HOME") or str(root / ".prodex")
-        store = RunStore(where)
+        where = (
+            self.store_path
+            or os.environ.get("PRODEX_STORE")
+            or os.environ.get("PRODEX_HOME")
+            or str(root / ".prodex")
+        )
+        store = open_store(where)
         self.settings.update(
             prodex_root=root,
             prodex_store=store,

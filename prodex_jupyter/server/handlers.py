@@ -26,6 +26,7 @@ from ..runtime.compute import resolve_inputs
 from ..runtime.interruption import FINAL, is_interrupted
 from ..runtime.run import note_required
 from ..store import RUN_STATUSES, LeaseHeld, RunNotFound, RunStore
+from ..store.actor import current_actor
 from ..template import TemplateError, load_template
 from . import records
 from .record_cache import RecordCache, UnknownNodes
@@ -61,6 +62,16 @@ class ProdexHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def workers(self) -> Workers:
         return self.settings["prodex_workers"]
+
+    @property
+    def author(self) -> str:
+        """Who acts: the user jupyter_server authenticated (the hub's user name behind
+        JupyterHub), never a name the client sends. jupyter_server's own token or password login
+        knows no names (it makes up an "Anonymous ..." user per browser); whoever holds that
+        token is the person who started the server, so its OS user is named (store/actor.py)."""
+        if type(self.identity_provider).__module__ == "jupyter_server.auth.identity":
+            return current_actor()
+        return self.current_user.username
 
     def reply(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -159,7 +170,7 @@ class RunsHandler(ProdexHandler):
         except InputError as exc:
             raise ApiError(400, f"field 'inputs': {exc}") from None
         try:
-            run_id = await self.workers.start(template_path, inputs)
+            run_id = await self.workers.start(template_path, inputs, self.author)
         except WorkerError as exc:
             raise ApiError(400, f"the run could not start: {exc}") from None
         self.set_header("Location", self.request.path.rstrip("/") + "/" + run_id)
@@ -221,7 +232,7 @@ class RunHandler(ProdexHandler):
     @authorized
     async def delete(self, run_id: str) -> None:
         try:
-            await self.off_loop(self.store.delete_run, run_id)
+            await self.off_loop(functools.partial(self.store.delete_run, run_id, by=self.author))
         except RunNotFound as exc:
             raise ApiError(404, str(exc)) from None
         except LeaseHeld as exc:
@@ -277,8 +288,9 @@ class GateHandler(ProdexHandler):
         note = body.get("note")
         if note is not None and not isinstance(note, str):
             raise ApiError(400, f"field 'note' must be a string, not {_type(note)}")
-        author = self.current_user.username  # never a name sent by the client
-        gate, resume = await self.off_loop(self._decide, run_id, gate_id, decision, note, author)
+        gate, resume = await self.off_loop(
+            self._decide, run_id, gate_id, decision, note, self.author
+        )
         if resume and not self.workers.live(run_id):
             try:
                 await self.workers.resume(run_id)

@@ -1,6 +1,7 @@
 """The worker process the server starts to execute one run, off the server's event loop.
 
-    python -m prodex_jupyter.server.worker --store DIR run TEMPLATE [--input NODE=PATH]...
+    python -m prodex_jupyter.server.worker --store DIR run TEMPLATE [--input NODE=PATH]... \
+        [--by USER]
     python -m prodex_jupyter.server.worker --store DIR resume RUN_ID
 
 It prints one JSON line on stdout as soon as the run is recorded (`{"run_id": ...}`, or
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 
 from ..runtime import Run, load_run, start_run
 from ..runtime.interruption import FINAL, runnable_nodes
-from ..store import RunStore
+from ..store import open_store
 from ..template import load_template
 
 SETTLE_S = 0.2  # a decision that just landed: give the executor time to pick it up
@@ -28,11 +29,13 @@ SETTLE_S = 0.2  # a decision that just landed: give the executor time to pick it
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = RunStore(args.store)
+    store = open_store(args.store)
     try:
         if args.command == "run":
             inputs = dict(item.split("=", 1) for item in args.input)
-            run = start_run(load_template(args.template), inputs, store=store)
+            run = start_run(
+                load_template(args.template), inputs, store=store, started_by=args.by or None
+            )
         else:
             run = load_run(args.run_id, store)
             run.resume()
@@ -67,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run")
     p.add_argument("template")
     p.add_argument("--input", action="append", default=[], metavar="NODE=PATH")
+    p.add_argument("--by", default="", help="who started the run (the server's Jupyter user)")
     p = sub.add_parser("resume")
     p.add_argument("run_id")
     return parser

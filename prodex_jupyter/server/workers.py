@@ -45,9 +45,9 @@ class Workers:
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self._watchers: set[asyncio.Task] = set()
 
-    async def start(self, template: Path, inputs: dict[str, Path]) -> str:
+    async def start(self, template: Path, inputs: dict[str, Path], started_by: str) -> str:
         """A new run of `template` executing in a new worker; returns its run id once recorded."""
-        args = ["run", str(template)]
+        args = ["run", str(template), "--by", started_by]
         for node_id, path in inputs.items():
             args += ["--input", f"{node_id}={path}"]
         return await self._spawn(args)

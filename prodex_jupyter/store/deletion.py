@@ -15,13 +15,12 @@ claim and the removal cannot interleave.
 
 from __future__ import annotations
 
-import getpass
-import os
 import socket
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .actor import current_actor
 from .claims import claimed_elsewhere, forget_claims
 from .disk_full import is_disk_full
 from .ledger import Tombstone
@@ -51,13 +50,9 @@ class Deletion:
 
 
 def default_deleter() -> str:
-    """Who deletes, when the caller does not say: as for gate decisions, $PRODEX_USER, else the
-    OS user; with the host, since a tombstone outlives the session that made it."""
-    try:
-        user = os.environ.get("PRODEX_USER") or getpass.getuser()
-    except (KeyError, OSError):  # no user name in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    """Who deletes, when the caller does not say: as for gate decisions (store/actor.py), with the
+    host, since a tombstone outlives the session that made it."""
+    return f"{current_actor()}@{socket.gethostname()}"
 
 
 def delete_run(
