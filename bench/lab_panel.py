@@ -8,9 +8,8 @@ harness), each figure against a baseline measured in the same run:
 - Run panel of a 500-node run: command -> first frame painted with the 500 nodes (goal <= 1.5 s).
   Baseline: the run panel of the 7-node demo run.
 - Decision -> checkmark on that panel: click on Confirm -> the node carries the confirmed class
-  (goal <= 0.3 s), and -> `Gates resolved` redrawn from the new record; `decision_post` is how
-  long the decision's POST itself took (the server recording it). Baseline: one request round
-  trip from the page (GET /api/status).
+  (goal <= 0.3 s), and -> `Gates resolved` redrawn from the new record. Baseline: one request
+  round trip from the page (GET /api/status).
 
     python bench/lab_panel.py [--runs 10000] [--nodes 500] [--repeat 5] [--keep DIR]
 
@@ -84,10 +83,9 @@ async ([runId, gateId, nodeId, timeoutMs]) => {
   const header = panel.querySelector('.jp-prodex-run-header .jp-prodex-gates-resolved');
   const before = header.textContent;
   const cy = panel.querySelector('.jp-prodex-cy')._cyreg.cy;
-  performance.clearResourceTimings();  // the buffer (250 entries) fills up with polls
   const t0 = performance.now();
   card.querySelector('.jp-prodex-confirm').click();
-  const out = {check: null, header: null, post: null};
+  const out = {check: null, header: null};
   return await new Promise((resolve) => {
     const frame = () => {
       const now = performance.now();
@@ -100,10 +98,6 @@ async ([runId, gateId, nodeId, timeoutMs]) => {
       const h = panel.querySelector('.jp-prodex-run-header .jp-prodex-gates-resolved');
       if (out.header === null && h && h.textContent !== before) out.header = now - t0;
       if ((out.check !== null && out.header !== null) || now - t0 > timeoutMs) {
-        // How long the decision's POST took (server and network): the part the page waits on.
-        const post = performance.getEntriesByType('resource')
-          .filter((e) => e.name.includes(`/runs/${runId}/gates/`)).pop();
-        out.post = post ? post.duration : null;
         resolve(out);
         return;
       }
@@ -233,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
             "panel_demo",
             "decision_check",
             "decision_header",
-            "decision_post",
             "round_trip",
         )
     }
@@ -257,8 +250,6 @@ def main(argv: list[str] | None = None) -> int:
                 figures["decision_check"].append(decision["check"])
                 if decision["header"] is not None:
                     figures["decision_header"].append(decision["header"])
-                if decision["post"] is not None:
-                    figures["decision_post"].append(decision["post"])
                 figures["round_trip"].append(page.evaluate(_JS_ROUND_TRIP) / 1000)
                 print(
                     f"  round {i + 1}: "

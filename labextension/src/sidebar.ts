@@ -66,11 +66,11 @@ export class PipelinesPanel extends Widget {
         this._list = await listTemplates();
       }
       const list = this._list;
-      // The inbox draws on its own: the templates do not wait for its gates' names.
-      const inbox = this.inbox.refresh();
+      // Templates and their runs first; then the inbox, whose query and gate names take
+      // longer over a large store, so the runs never wait behind it.
       await Promise.all(list.map(t => this._refreshRuns(t)));
       this._render(list);
-      await inbox;
+      await this.inbox.refresh();
       this._error.hidden = true;
     } catch (error) {
       this._error.hidden = false;
