@@ -62,6 +62,17 @@ EXECUTOR = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def _both_backends(store, store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs on an SQLite folder and on a PostgreSQL database (tests/conftest.py)."""
+    monkeypatch.setenv("PRODEX_STORE", store_location)
+
+
+def where(tmp_path: Path) -> str:
+    """The test's store: a folder under tmp_path, or a PostgreSQL URL (set by _both_backends)."""
+    return os.environ["PRODEX_STORE"]
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -77,7 +88,7 @@ def _csv(tmp_path: Path, rows: int = 40, factor: int = 1) -> Path:
 
 
 def executor(tmp_path: Path, mode: str, n: int, *extra: str) -> tuple[subprocess.Popen, str]:
-    root, data = tmp_path / "store", tmp_path / "t.csv"
+    root, data = where(tmp_path), tmp_path / "t.csv"
     if not data.exists():
         _csv(tmp_path)
     proc = subprocess.Popen(
@@ -97,7 +108,7 @@ def executor(tmp_path: Path, mode: str, n: int, *extra: str) -> tuple[subprocess
 
 def prodex(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*PRODEX, "--store", str(tmp_path / "store"), *args],
+        [*PRODEX, "--store", where(tmp_path), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -128,7 +139,7 @@ def counts(store: RunStore, run_id: str, kind: str) -> Counter:
 
 def test_a_decision_from_another_process_is_picked_up_within_a_second(tmp_path):
     proc, run_id = executor(tmp_path, "wait", 3)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     wait_for(lambda: store.state(run_id).gates["g"].status == "pending")
 
     # exactly one process executes the run: resuming or deleting it elsewhere is refused
@@ -160,7 +171,7 @@ def test_a_run_the_command_line_left_pending_is_continued_without_recomputing(de
     out = prodex(tmp_path, "run", yaml, "--confirm-high")
     assert out.returncode == 0, out.stderr
     run_id = re.search(r"Run (run-\S+) of plant_kpis started", out.stdout).group(1)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     assert store.leases.holder(run_id) is None  # the command line exited: nobody executes it
 
     # without a terminal, confirm says how to continue; nothing moves until someone does
@@ -183,7 +194,7 @@ def test_a_run_the_command_line_left_pending_is_continued_without_recomputing(de
         [
             *PRODEX[1:],
             "--store",
-            str(tmp_path / "store"),
+            where(tmp_path),
             "confirm",
             run_id,
             "station_means_sanity",
@@ -197,7 +208,7 @@ def test_a_run_the_command_line_left_pending_is_continued_without_recomputing(de
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before
-    state = RunStore(tmp_path / "store").state(run_id)
+    state = RunStore(where(tmp_path)).state(run_id)
     assert state.status == "completed"
     assert set(counts(store, run_id, "node_started").values()) == {1}  # nothing recomputed
     assert set(counts(store, run_id, "node_produced").values()) == {1}
@@ -208,7 +219,7 @@ def test_a_run_the_command_line_left_pending_is_continued_without_recomputing(de
 
 def _kill_mid_run(tmp_path: Path, n: int) -> tuple[str, list[tuple[int, str]]]:
     proc, run_id = executor(tmp_path, "kill", n)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     wait_for(lambda: len(store.events(run_id)) >= 60)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -221,7 +232,7 @@ def _kill_mid_run(tmp_path: Path, n: int) -> tuple[str, list[tuple[int, str]]]:
 
 def test_sigkill_of_the_executor_then_resume_elsewhere_loses_and_duplicates_nothing(tmp_path):
     run_id, before = _kill_mid_run(tmp_path, 300)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     state = store.state(run_id)
     produced_before = set(state.results)
     assert 0 < len(produced_before) < 302
@@ -250,7 +261,7 @@ def test_two_processes_racing_to_resume_a_killed_run_execute_it_once(tmp_path):
     run_id, before = _kill_mid_run(tmp_path, 300)
     racers = [
         subprocess.Popen(
-            [*PRODEX, "--store", str(tmp_path / "store"), "resume", run_id],
+            [*PRODEX, "--store", where(tmp_path), "resume", run_id],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -269,7 +280,7 @@ def test_two_processes_racing_to_resume_a_killed_run_execute_it_once(tmp_path):
             assert (
                 proc.returncode == 2 and f"run {run_id} is being executed by process" in stderr
             ) or (proc.returncode == 0 and "nothing to resume" in stdout), (stdout, stderr)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     assert store.state(run_id).status == "completed"
     events = store.events(run_id)
     assert [(e.seq, e.hash) for e in events[: len(before)]] == before
@@ -282,7 +293,7 @@ def test_resume_reads_no_source_again_and_says_when_a_file_changed(tmp_path):
     proc, run_id = executor(tmp_path, "exit", 2)
     assert proc.wait(timeout=60) == 0
     _csv(tmp_path, rows=50, factor=10)  # the source file changes after the run read it
-    run = px.load_run(run_id, store=tmp_path / "store")
+    run = px.load_run(run_id, store=where(tmp_path))
     run.confirm("g", note="evidence was fine")
     assert run.executor is None
     run.resume().wait(timeout=60)
@@ -296,7 +307,7 @@ def test_resume_reads_no_source_again_and_says_when_a_file_changed(tmp_path):
 def test_resume_refuses_when_a_needed_stored_value_is_gone(tmp_path):
     proc, run_id = executor(tmp_path, "exit", 1)
     assert proc.wait(timeout=60) == 0
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     artifact = store.state(run_id).results["t"].artifact
     store.artifacts.remove(artifact)
     run = px.load_run(run_id, store=store).confirm("g")
@@ -313,13 +324,13 @@ def test_resume_refuses_a_template_whose_code_changed_since(tmp_path, monkeypatc
     assert proc.wait(timeout=60) == 0, proc.stderr.read()
     module.write_text("def double(t):\n    return t.assign(a=t['a'] * 3)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    run = px.load_run(run_id, store=tmp_path / "store").confirm("g")
+    run = px.load_run(run_id, store=where(tmp_path)).confirm("g")
     with pytest.raises(px.ResumeError, match=r"no longer rebuilds as recorded.*nodes changed: d"):
         run.resume()
 
 
 def test_a_lease_expires_without_heartbeat_and_fences_its_old_holder(tmp_path):
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     run_id = store.create_run(RunCreated("t", "f" * 64, {"id": "t"}, {}, [], [])).run_id
     leases = Leases(store.log, ttl=0.6)
     # a holder on another machine: live until its heartbeat is older than the ttl
@@ -355,6 +366,6 @@ def test_confirm_with_resume_continues_the_run_in_the_deciding_process(tmp_path)
     assert out.returncode == 0, out.stderr
     assert f"Run {run_id} of resumable continues in this process" in out.stdout
     assert "status: completed" in out.stdout
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     assert store.state(run_id).results["total"].value == sum(range(40))
     assert set(counts(store, run_id, "node_started").values()) == {1}
