@@ -69,8 +69,9 @@ def _both_backends(store, store_location: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def where(tmp_path: Path) -> str:
-    """The test's store: a folder under tmp_path, or a PostgreSQL URL (set by _both_backends)."""
-    return os.environ["PRODEX_STORE"]
+    """The test's store: a PostgreSQL URL or a folder set by _both_backends, else (a module
+    borrowing these helpers) the folder under tmp_path."""
+    return os.environ.get("PRODEX_STORE") or str(tmp_path / "store")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
