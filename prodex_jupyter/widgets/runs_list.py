@@ -48,18 +48,21 @@ COLUMN_CSS = ["select", *(c for c, _ in SORTABLE), "actions"]
 
 # Fits 1000 px (a notebook in a 1000 px window): the run id and pipeline shrink with an ellipsis
 # (full text on hover), the actions column always holds its buttons whole. Narrower, inputs and
-# then duration give way rather than any button or header being cut.
+# then duration give way rather than any button or header being cut. An interrupted run's row is
+# wider (a second chip, a fourth button): the status column is as wide as its widest chip (the
+# "interrupted" chip goes under the status), and the actions column may narrow to its widest
+# button, the row's buttons wrapping onto a second line rather than running past the grid.
 # Column widths, and the widths of the list below which columns give way, least needed first.
 COLUMN_WIDTHS = {
     "select": "22px",
     "run_id": "max-content",
     "pipeline": "minmax(64px, 1fr)",
-    "status": "max-content",
+    "status": "min-content",
     "gates_resolved": "max-content",
     "started": "max-content",
     "duration": "max-content",
     "inputs": "minmax(40px, 1fr)",
-    "actions": "max-content",
+    "actions": "minmax(min-content, max-content)",
 }
 NARROWER = (  # (container width in px, what changes at or below it)
     (900, "inputs"),
@@ -105,11 +108,12 @@ CSS = (
   text-overflow: ellipsis; }
 .prodex-runs-head.jupyter-button { font-weight: 600; background: transparent; text-align: left;
   padding: 0 2px; width: auto; min-width: max-content; overflow: visible; }
-.prodex-runs-actions { gap: 4px; flex-wrap: nowrap; }
+.prodex-runs-grid .prodex-runs-col-status .widget-html-content { white-space: normal; }
+.prodex-runs-actions { gap: 4px; flex-wrap: wrap; }
 .prodex-runs-actions .jupyter-button { width: auto; min-width: max-content; padding: 0 7px;
   margin: 0; overflow: visible; }
 .prodex-runs-list .prodex-chip { border-radius: 10px; padding: 1px 8px; font-size: 12px;
-  font-weight: 600; }
+  font-weight: 600; white-space: nowrap; }
 .prodex-chip-completed { background: #dcfce7; color: #14532d; }
 .prodex-chip-completed_partial { background: #fef3c7; color: #713f12; }
 .prodex-chip-failed { background: #fee2e2; color: #7f1d1d; }
@@ -191,7 +195,7 @@ class _Row:
             f'<span class="prodex-chip prodex-chip-{_esc(row.status)}">{_esc(row.status)}</span>'
         )
         if row.executing:
-            status += ' <span title="a process is executing this run">●</span>'
+            status += '\u00a0<span title="a process is executing this run">●</span>'
         if row.interrupted:
             status += (
                 ' <span class="prodex-chip prodex-chip-interrupted" title="no process executes '

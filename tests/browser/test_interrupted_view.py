@@ -31,7 +31,7 @@ def _expect():
     return expect
 
 
-def _interrupted(tmp_path: Path) -> str:
+def interrupted_run(tmp_path: Path) -> str:
     """A run whose process exited with its gate pending; the gate then confirmed from the
     command line, with nobody to pick the decision up: interrupted."""
     proc, run_id = executor(tmp_path, "exit", 2)
@@ -44,7 +44,7 @@ def test_the_run_view_of_an_interrupted_run_offers_resume(
     page, jupyter_server: JupyterServer, tmp_path
 ):
     expect = _expect()
-    run_id = _interrupted(tmp_path)
+    run_id = interrupted_run(tmp_path)
     store = str(tmp_path / "store")
     cells = [f"import prodex_jupyter as px\nrun = px.load_run({run_id!r}, store={store!r})\nrun"]
     open_notebook(page, jupyter_server, new_notebook(jupyter_server, cells))
@@ -64,7 +64,7 @@ def test_the_runs_list_marks_an_interrupted_run_and_resumes_it(
     page, jupyter_server: JupyterServer, tmp_path
 ):
     expect = _expect()
-    _interrupted(tmp_path)
+    interrupted_run(tmp_path)
     store = str(tmp_path / "store")
     cells = [f"import prodex_jupyter as px\npx.runs(store={store!r})"]
     open_notebook(page, jupyter_server, new_notebook(jupyter_server, cells))

@@ -24,6 +24,7 @@ from .jupyter_harness import (
     screenshot,
     wait_for_cytoscape,
 )
+from .test_interrupted_view import interrupted_run
 from .test_run_view import (
     CANVAS,
     EXPECT_MS,
@@ -323,10 +324,12 @@ _JS_CLIPPED = """
   const grid = list.querySelector('.prodex-runs-grid');
   const box = grid.getBoundingClientRect();
   const out = {grid: {scroll: grid.scrollWidth, client: grid.clientWidth, right: box.right},
-               viewport: window.innerWidth, clipped: [], outside: [], buttons: 0};
+               viewport: window.innerWidth, clipped: [], outside: [], buttons: 0,
+               texts: []};
   for (const b of grid.querySelectorAll('button')) {
     if (!b.getClientRects().length) continue;
     out.buttons++;
+    out.texts.push(b.textContent.trim());
     const r = b.getBoundingClientRect();
     if (b.scrollWidth > b.clientWidth + 1) out.clipped.push(b.textContent.trim());
     const out_of_box = r.right > box.right + 1 || r.right > window.innerWidth;
@@ -338,8 +341,9 @@ _JS_CLIPPED = """
 
 
 @pytest.mark.parametrize("ui", ["lab", "notebook7"])
-def test_the_runs_list_fits_a_1000px_window(page, jupyter_server, demo, ui):
+def test_the_runs_list_fits_a_1000px_window(page, jupyter_server, demo, ui, tmp_path):
     expect = _expect()
+    interrupted_run(tmp_path)  # in the demo's store: its row shows the chip and Resume
     page.set_viewport_size({"width": 1000, "height": 900})
     cells = [c.format(**demo) for c in RUNS_CELLS]
     nb = new_notebook(jupyter_server, cells)
@@ -348,12 +352,16 @@ def test_the_runs_list_fits_a_1000px_window(page, jupyter_server, demo, ui):
     lists = page.locator(".prodex-runs-list")
     expect(lists).to_have_count(2, timeout=EXPECT_MS)
     full = lists.first
-    expect(full.locator(".prodex-runs-open:visible")).to_have_count(3, timeout=EXPECT_MS)
+    expect(full.locator(".prodex-runs-open:visible")).to_have_count(4, timeout=EXPECT_MS)
+    expect(full.locator(".prodex-chip-interrupted:visible")).to_have_count(1)
+    expect(full.locator(".prodex-runs-resume:visible")).to_have_count(1)
     full.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
     screenshot(page, f"audit-runs-list-1000px-{ui}")
     seen = page.evaluate(_JS_CLIPPED)
-    assert seen["buttons"] >= 3 * 3 + 3, seen  # every row's actions, the visible sort headers
+    # every row's actions (Resume on the interrupted one), the visible sort headers
+    assert seen["buttons"] >= 4 * 3 + 1 + 3, seen
+    assert "Resume" in seen["texts"], seen
     assert seen["grid"]["scroll"] <= seen["grid"]["client"] + 1, seen  # no horizontal scroll
     assert not seen["clipped"], seen  # no button or header cut ("Op…", "Comp…")
     assert not seen["outside"], seen
