@@ -34,12 +34,31 @@ def messages(monkeypatch):
     return sent
 
 
+def _shown(view: RunView, wanted: dict[str, set[str]], absent: dict[str, set[str]] | None = None):
+    """The canvas's classes per node once it shows `wanted` (and none of `absent`): the view
+    renders on its coalescer's thread, possibly an earlier state of the run first, and restyles
+    one node after another, so a single read can catch it halfway."""
+
+    def classes() -> dict[str, set[str]] | None:
+        seen = {n: set(c.split()) for n, c in view.canvas.node_class_map.items()}
+        done = all(w <= seen[n] for n, w in wanted.items())
+        done = done and not any(a & seen[n] for n, a in (absent or {}).items())
+        return seen if done else None
+
+    return until(classes, timeout=30, what=f"the canvas to show {wanted}, without {absent}")
+
+
 def test_classes_follow_kind_state_and_gate(tmp_path, store):
     run = chain(tmp_path).run(store=store)
     view = RunView(run)
     run.wait(timeout=30)
-    until(lambda: "attention" in view.canvas.node_class_map["t"], what="t pending")
-    classes = {n: set(c.split()) for n, c in view.canvas.node_class_map.items()}
+    first = {
+        "t": {"k-source", "st-produced", "gated", "g-pending", "attention"},
+        "sums": {"k-sql", "st-blocked", "gated", "g-not_reached"},
+        "grand_total": {"k-output", "st-blocked"},
+        "mean_a": {"k-python", "st-blocked"},
+    }
+    classes = _shown(view, first, absent={"big": {"gated"}})
     assert {"k-source", "st-produced", "gated", "g-pending", "attention"} <= classes["t"]
     assert {"k-sql", "st-blocked", "gated", "g-not_reached"} <= classes["sums"]
     assert {"k-output", "st-blocked"} <= classes["grand_total"]
@@ -48,20 +67,29 @@ def test_classes_follow_kind_state_and_gate(tmp_path, store):
 
     run.confirm("t_shape")
     run.wait(timeout=30)
-    until(lambda: "attention" in view.canvas.node_class_map["sums"], what="sums pending")
-    classes = {n: set(c.split()) for n, c in view.canvas.node_class_map.items()}
+    second = {
+        "t": {"g-confirmed", "st-produced"},
+        "mean_out": {"st-produced"},
+        "sums": {"g-pending", "attention"},
+    }
+    classes = _shown(view, second, absent={"t": {"attention"}})
     assert {"g-confirmed", "st-produced"} <= classes["t"] and "attention" not in classes["t"]
     assert {"st-produced"} <= classes["mean_out"]
     assert {"g-pending", "attention"} <= classes["sums"]
 
     run.reject("sums_ok", note="totals look off")
     run.wait(timeout=30)
-    until(lambda: "g-rejected" in view.canvas.node_class_map["sums"], what="sums rejected")
-    assert "st-blocked" in view.canvas.node_class_map["grand_total"]
-    # labels: outputs show their value once produced
-    labels = {n.data["id"]: n.data["label"] for n in view.canvas.graph.graph.nodes}
-    assert labels["mean_out"] == "mean_out\n= 19.5"
-    assert labels["t"].endswith("source · csv")
+    classes = _shown(view, {"sums": {"g-rejected"}, "grand_total": {"st-blocked"}})
+    assert "st-blocked" in classes["grand_total"]
+
+    # labels: outputs show their value once produced (set just after the node's classes)
+    def labels() -> dict[str, str]:
+        return {n.data["id"]: n.data["label"] for n in view.canvas.graph.graph.nodes}
+
+    until(lambda: "=" in labels()["mean_out"], timeout=30, what="the output's value in its label")
+    shown = labels()
+    assert shown["mean_out"] == "mean_out\n= 19.5"
+    assert shown["t"].endswith("source · csv")
     view.close()
 
 

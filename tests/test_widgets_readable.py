@@ -52,13 +52,17 @@ def test_inputs_name_the_source_node_beside_the_file(tmp_path, store):
     run = tpl.run(store=store)
     view = RunView(run)
     run.wait(timeout=30)
-    until(lambda: len(run.inputs) == 2, what="both inputs")
+    until(lambda: len(run.inputs) == 2, timeout=30, what="both inputs")
+
+    def shown() -> str:  # the view renders on its coalescer's thread, maybe a while later
+        return text(view.info.inputs.value).replace(" :", ":")
+
     until(
-        lambda: "north" in view.info.inputs.value and "south" in view.info.inputs.value,
-        what="both inputs shown",
+        lambda: "north: line.csv" in shown() and "south: line.csv" in shown(),
+        timeout=30,
+        what="both inputs shown with their source node",
     )
-    shown = text(view.info.inputs.value).replace(" :", ":")
-    assert "north: line.csv" in shown and "south: line.csv" in shown
+    assert "north: line.csv" in shown() and "south: line.csv" in shown()
     view.close()
 
 
