@@ -291,12 +291,9 @@ class GateHandler(ProdexHandler):
         gate, resume = await self.off_loop(
             self._decide, run_id, gate_id, decision, note, self.author
         )
-        if resume and not self.workers.live(run_id):
-            try:
-                await self.workers.resume(run_id)
-            except WorkerError as exc:
-                self.log.warning("prodex: run %s not resumed after a decision: %s", run_id, exc)
         self.reply(gate)
+        if resume:
+            self.workers.resume_soon(run_id)
 
     def _decide(
         self, run_id: str, gate_id: str, decision: str, note: str | None, author: str

@@ -37,9 +37,11 @@ MIN_HEIGHT = 340
 HEIGHT_STEP = 20  # heights come in steps, each with a CSS rule (see `css.py`)
 
 FONT_SIZE = 12
+# cytoscape.js accepts a font list only in double quotes (its parser refuses single quotes and
+# falls back to its default font, with a console warning)
 FONT = (
-    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Noto Sans', "
-    "'Liberation Sans', sans-serif"
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", '
+    '"Liberation Sans", sans-serif'
 )
 TEXT = "#1e293b"
 MUTED = "#475569"  # 6.9:1 on the lightest node fill
