@@ -7,6 +7,7 @@ import functools
 import inspect
 import linecache
 import textwrap
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -189,11 +190,18 @@ def function_source(func: Callable[..., Any]) -> str:
         return f"# source of {callable_ref(func)} is not available"
 
 
+# CPython 3.11 (3.11.7 here) can raise "SystemError: AST constructor recursion depth mismatch"
+# when two threads build ASTs at once (gh-106905): the engine's workers and a view's render thread
+# both read node code.
+_AST_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=256)
 def _function_spans(filename: str, n_lines: int, head: int) -> dict[int, tuple[int, int]]:
     """For every function in a file: first line (decorator or def) -> (def line, last line)."""
     try:
-        tree = ast.parse("".join(linecache.getlines(filename)))
+        with _AST_LOCK:
+            tree = ast.parse("".join(linecache.getlines(filename)))
     except (SyntaxError, ValueError):
         return {}
     spans: dict[int, tuple[int, int]] = {}
