@@ -165,6 +165,7 @@ async def test_a_run_starts_in_a_worker_stops_at_its_gate_and_a_decision_resumes
     code, templates = await api.get("templates")
     tiny = next(t for t in templates["templates"] if t["id"] == "tiny")
     assert tiny["last_run"]["run_id"] == run_id and tiny["last_run"]["status"] == "completed"
+    assert tiny["last_run"]["interrupted"] is False
 
 
 async def test_the_decision_is_by_the_authenticated_user_never_a_name_the_client_sends(
@@ -389,7 +390,10 @@ async def test_a_killed_worker_leaves_the_server_serving_and_the_run_resumable(
     assert record["interrupted"] is True and record["status"] == "executing"
     code, body = await api.get("runs")
     assert code == 200 and body["runs"][0]["interrupted"] is True
-    assert (await api.get("templates"))[0] == 200  # the server serves on
+    code, body = await api.get("templates")  # the server serves on, and marks the last run
+    slow = next(t for t in body["templates"] if t["id"] == "slow")
+    assert code == 200 and slow["last_run"]["run_id"] == run_id
+    assert slow["last_run"]["interrupted"] is True
 
     (root / "hold").unlink()
     done = await asyncio.to_thread(

@@ -10,6 +10,7 @@ export interface IRunRef {
   run_id: string;
   status: string;
   started: string;
+  interrupted: boolean;
 }
 
 export interface ITemplateSummary {

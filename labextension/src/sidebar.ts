@@ -165,8 +165,10 @@ export class PipelinesPanel extends Widget {
     counts.appendChild(el('span', '', `${t.nodes} nodes · ${t.gates} gates`));
     if (t.last_run) {
       const last = el('span', 'jp-prodex-last-run', 'last run ');
-      const badge = statusBadge(t.last_run.status);
-      last.title = `Last run ${t.last_run.run_id}: ${t.last_run.status}`;
+      const badge = statusBadge(t.last_run.status, t.last_run.interrupted);
+      last.title = `Last run ${t.last_run.run_id}: ${
+        t.last_run.interrupted ? 'interrupted' : t.last_run.status
+      }`;
       last.appendChild(badge);
       counts.appendChild(last);
     }

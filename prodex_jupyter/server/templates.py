@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TypedDict
 
+from ..runtime.interruption import FINAL, is_interrupted
 from ..store import RunStore
 from ..template import TemplateError, load_template
 
@@ -22,6 +23,7 @@ class LastRun(TypedDict):
     run_id: str
     status: str
     started: str
+    interrupted: bool  # nobody executes it and work is left (runtime/interruption.py)
 
 
 class TemplateEntry(TypedDict):
@@ -82,5 +84,7 @@ def _last_runs(store: RunStore, pipelines: set[str]) -> dict[str, LastRun]:
                 "run_id": row.run_id,
                 "status": row.status,
                 "started": row.created_at,
+                "interrupted": row.status not in FINAL
+                and is_interrupted(store.state(row.run_id), store.leases.holder(row.run_id)),
             }
     return last

@@ -504,6 +504,9 @@ def test_an_interrupted_run_is_marked_and_resume_continues_it(
     _expect()(row.locator(".jp-prodex-status-interrupted")).to_have_text("interrupted")
     resume = row.locator(".jp-prodex-resume")
     _expect()(resume).to_be_visible()
+    template = page.locator('.jp-prodex-template[data-prodex-template="slowdemo/slow.prodex.yaml"]')
+    last_run = template.locator(".jp-prodex-last-run .jp-prodex-badge")
+    _expect()(last_run).to_have_text("interrupted")  # the template's last run too
     screenshot(page, "lab-sidebar-interrupted")
     hold.unlink()
     resume.click()
