@@ -404,9 +404,11 @@ def test_runs_list_sorts_filters_and_compares(page, jupyter_server: JupyterServe
     runs = []
     for _ in range(2):
         run_id = start_run(jupyter_server)
-        for gate_id in FIRST_GATES:
+        for gate_id in [*FIRST_GATES, "station_means_sanity"]:  # every output is produced
             confirm_by_api(jupyter_server, run_id, gate_id)
         runs.append(run_id)
+    for run_id in runs:
+        wait_until(lambda r=run_id: run_record(jupyter_server, r)["status"] == "completed")
     open_lab(page, jupyter_server)
     page.evaluate("() => window.jupyterapp.commands.execute('prodex:open-runs-list')")
     rows = page.locator(".jp-prodex-runs-list .jp-prodex-virtual .jp-prodex-run")
@@ -424,6 +426,9 @@ def test_runs_list_sorts_filters_and_compares(page, jupyter_server: JupyterServe
     view = page.locator(".jp-prodex-compare-outputs")
     _expect()(view).to_be_visible(timeout=EXPECT_MS)
     _expect()(page.locator(".jp-prodex-pair-head").first).to_contain_text(f"{runs[0]} → {runs[1]}")
+    # the trend line of the numeric output: one point per run compared
+    mean = view.locator("tr", has_text="plant_mean_cycle_time")
+    _expect()(mean.locator(".jp-prodex-trend svg.jp-prodex-sparkline circle")).to_have_count(2)
     screenshot(page, "lab-compare-light")
 
 
