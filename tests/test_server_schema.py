@@ -4,6 +4,9 @@ response conforms to docs/openapi.yaml; real run records are validated against i
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import pkgutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +18,29 @@ import requests
 import schemathesis
 
 from .server_support import finished, http, idle_at_gate, live_server, make_root, wait_for
+
+
+def _import_now(*packages: str) -> None:
+    """pytest rewrites a plugin's modules (schemathesis is one) with `ast.parse` as they are
+    imported, and schemathesis imports most of itself lazily, inside the test. On CPython 3.11
+    (3.11.7 here) that parse fails with "AST constructor recursion depth mismatch" (gh-106905)
+    when another thread of this process builds an AST at the same moment: threads left by
+    earlier tests do. Imported here, at collection, no test's threads run yet."""
+    for name in packages:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            with contextlib.suppress(Exception):  # optional extras of schemathesis
+                importlib.import_module(info.name)
+
+
+_import_now(
+    "schemathesis.core",
+    "schemathesis.engine",
+    "schemathesis.generation",
+    "schemathesis.openapi",
+    "schemathesis.specs",
+    "schemathesis.transport",
+)
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO / "docs" / "openapi.yaml"
