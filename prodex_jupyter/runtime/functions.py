@@ -131,11 +131,11 @@ def _restore(node_id: str, record: Mapping[str, str], store: RunStore) -> Callab
     if how == "capture":
         sha = record["artifact"]
         try:
-            data = store.artifacts.path(sha).read_bytes()
+            data = store.artifacts.read_bytes(sha)
         except OSError:
             raise FunctionRestoreError(
                 f"node '{node_id}': the captured function (artifact {sha[:12]}) is missing from "
-                f"{store.artifacts.root}"
+                f"{store.artifacts.where}"
             ) from None
         if hashlib.sha256(data).hexdigest() != sha:
             raise FunctionRestoreError(

@@ -85,10 +85,10 @@ def plan_resume(run: Run, *, retry_failed: bool = False) -> ResumePlan:
     needed = _needed_values(state, retried)
     for node_id in sorted(needed):
         result = state.results[node_id]
-        if result.artifact and not store.artifacts.path(result.artifact).exists():
+        if result.artifact and not store.artifacts.exists(result.artifact):
             raise ResumeError(
                 f"run {run.id}: the stored value of node '{node_id}' (artifact "
-                f"{result.artifact[:12]}) is missing from {store.artifacts.root}; downstream "
+                f"{result.artifact[:12]}) is missing from {store.artifacts.where}; downstream "
                 "nodes need it and it is never recomputed on resume. Start a new run."
             )
     sources: dict[str, SourceInput] = {}

@@ -81,7 +81,7 @@ def _copy(
         for row in rows[len(have) :]:
             for sha, _ in named_artifacts(json.loads(row[4])):
                 if dst.artifacts.hash_of(sha) != sha:
-                    dst.artifacts.put_bytes(src.artifacts.path(sha).read_bytes())
+                    dst.artifacts.put_bytes(src.artifacts.read_bytes(sha))
                     files += 1
         events += dst.log.import_run(tuple(run_row), rows)
         found = verify_run(dst, run_id)

@@ -2,8 +2,9 @@
 
 Two backends behind this one class. A path (default `.prodex/` in the working directory;
 `PRODEX_STORE` or `PRODEX_HOME` override) is an SQLite store in that folder, its artifacts
-beside it. A `postgresql://` URL (`PRODEX_STORE=postgresql://...`) is a PostgreSQL store a team
-shares (store/postgres_*.py), its artifacts in `PRODEX_ARTIFACTS`, a folder every member reaches.
+beside it (or wherever `artifacts=` says). A `postgresql://` URL (`PRODEX_STORE=postgresql://...`)
+is a PostgreSQL store a team shares (store/postgres_*.py), its artifacts in `PRODEX_ARTIFACTS`: a
+folder every member reaches, or any URI pyarrow's filesystems open (store/artifacts.py).
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ class RunStore:
     """Runs, their events and their artifacts. Safe to open from several processes at once."""
 
     def __init__(self, root: str | Path | None = None, *, artifacts: str | Path | None = None):
+        """`artifacts`: a folder or a pyarrow filesystem URI (`s3://bucket/prefix`, ...)."""
         where = store_root(root)
         if isinstance(where, str):  # a PostgreSQL URL
             self._open_postgres(where, artifacts or os.environ.get("PRODEX_ARTIFACTS"))
             return
         self.root: Path | str = where
         self.log: Any = EventLog(where / "events.sqlite")
-        self.artifacts = ArtifactStore(Path(artifacts or where / "artifacts").resolve())
+        self.artifacts = ArtifactStore(artifacts or where / "artifacts")
         self.index: Any = run_index  # runs list and artifact references (store/run_index.py)
         ensure_index(self.log)
         ensure_claims(self.log)  # artifacts a run stored before its event names them
@@ -60,11 +62,12 @@ class RunStore:
         if not shared:
             raise ValueError(
                 f"the PostgreSQL store {redacted(url)} keeps its artifacts in a folder every "
-                "member of the team reaches: set PRODEX_ARTIFACTS (or pass artifacts=)"
+                "member of the team reaches, or under a URI pyarrow's filesystems open "
+                "(s3://bucket/prefix, ...): set PRODEX_ARTIFACTS (or pass artifacts=)"
             )
+        self.artifacts = ArtifactStore(shared)  # first: an unreachable one opens no connection
         self.log = PgEventLog(url)
         self.root = self.log.path
-        self.artifacts = ArtifactStore(Path(shared).resolve())
         self.index = postgres_index
         self.leases = PgLeases(self.log)
 
@@ -108,12 +111,12 @@ class RunStore:
         shares it cannot remove it before the run's event names it (store/claims.py)."""
         sha = self.artifacts.put_bytes(data)
         claim(self.log, sha, run_id)
-        if not self.artifacts.path(sha).exists():  # a deletion removed it just before the claim
+        if not self.artifacts.exists(sha):  # a deletion removed it just before the claim
             self.artifacts.put_bytes(data)
         return sha
 
     def put_file(self, tmp: Path, sha256: str, run_id: str) -> None:
-        """Store a file written in the artifact folder (`artifacts.temp_path()`) as the artifact
+        """Store a file written by `artifacts.temp_path()` as the artifact
         `sha256` of `run_id`; claimed first, so no deletion can remove it once it is in place."""
         claim(self.log, sha256, run_id)
         self.artifacts.put_file(tmp, sha256)

@@ -234,7 +234,7 @@ def _artifacts(store: RunStore, run_id: str, seq: int, payload: str) -> list[Pro
     found = named_artifacts(data)
     for sha, what in found:
         on_disk = store.artifacts.hash_of(sha)
-        path = store.artifacts.path(sha)
+        path = store.artifacts.location(sha)
         if on_disk is None:
             problems.append(
                 Problem(run_id, seq, f"artifact {sha[:12]} was removed ({what}): {path}")
