@@ -12,6 +12,11 @@ import prodex_jupyter as px
 from prodex_jupyter.cli.main import main as cli_main
 from prodex_jupyter.store import RunStore, verify_store
 from prodex_jupyter.store.copy import CopyRefused, copy_store
+from prodex_jupyter.store.ledger import LedgerEntry, entries
+
+
+def ledger_entries(store: RunStore) -> list[LedgerEntry]:
+    return entries(store.log.query)
 
 
 def _raw(store: RunStore) -> dict[str, list[tuple]]:
@@ -21,6 +26,20 @@ def _raw(store: RunStore) -> dict[str, list[tuple]]:
 
 def _listed(store: RunStore) -> list[tuple]:
     return [tuple(r) for r in store.index.list_runs(store.log)]
+
+
+def _tombstones(store: RunStore) -> list[tuple]:
+    """Who deleted which run, when, why, and where its chain ended (not the ledger position,
+    which is each store's own)."""
+    return sorted(
+        (t.run_id, t.at, t.by, t.reason, t.template_id, t.last_seq, t.last_hash, t.events)
+        for t in store.tombstones()
+    )
+
+
+def _cli(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    code = cli_main(list(args))
+    return code, capsys.readouterr().out
 
 
 @pytest.fixture
@@ -72,8 +91,58 @@ def test_a_history_goes_to_postgresql_and_back_unchanged(history, pg_server, tmp
     assert _listed(back) == _listed(history)
 
     again = cli_main(["store", "copy", str(history.root), url, "--dst-artifacts", str(shared)])
-    assert again == 0 and "0 copied" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert again == 0 and "0 copied" in out and "1 tombstones of deleted runs, 0 copied" in out
     assert _raw(pg) == _raw(history)  # nothing duplicated
+    assert _tombstones(pg) == _tombstones(history) == _tombstones(back)
+    assert len(pg.tombstones()) == 1
+
+
+def test_tombstones_of_deleted_runs_are_copied_both_ways(
+    history, pg_server, tmp_path, capsys, monkeypatch
+):
+    url = pg_server.create_database()
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("PRODEX_ARTIFACTS", str(shared))
+    code, out = _cli("store", "copy", str(history.root), url, capsys=capsys)
+    assert code == 0, out
+    assert "1 tombstones of deleted runs, 1 copied" in out
+    [gone] = history.tombstones()
+    assert gone.by and gone.reason == "a test"
+    pg = RunStore(url, artifacts=shared)
+    assert _tombstones(pg) == _tombstones(history)
+    # `prodex verify` on the destination tells the same history: runs intact, the same tombstone
+    for where in (str(history.root), url):
+        code, out = _cli("--store", where, "verify", capsys=capsys)
+        assert code == 0 and "2 runs intact, 1 tombstones of deleted runs" in out, out
+        code, out = _cli("--store", where, "verify", gone.run_id, capsys=capsys)
+        said = f"run {gone.run_id} deleted {gone.at} by {gone.by} (a test): {gone.events} events"
+        assert said in out and gone.last_hash[:12] in out, out
+
+    # PostgreSQL -> SQLite: a run deleted in PostgreSQL after the first copy
+    done = history.run_ids()[0]
+    own = {r.artifact for r in pg.state(done).results.values() if r.artifact}
+    px.delete_run(done, store=pg, by="carol@team", reason="superseded")
+    back = RunStore(tmp_path / "back")
+    copied = copy_store(pg, back)
+    assert (copied.runs_written, copied.tombstones, copied.tombstones_written) == (1, 2, 2)
+    assert _tombstones(back) == _tombstones(pg) and verify_store(back) == []
+    # ... and into the SQLite store that still holds it: deleted there too, with the same
+    # tombstone, its artifacts used by no other run removed
+    assert any(history.artifacts.exists(sha) for sha in own)
+    copied = copy_store(pg, history)
+    assert (copied.runs_written, copied.tombstones_written) == (0, 1)
+    assert history.run_ids() == pg.run_ids() == back.run_ids()
+    assert _tombstones(history) == _tombstones(pg)
+    assert verify_store(history) == [] and verify_store(pg) == []
+    kept = {r.artifact for r in history.state(history.run_ids()[0]).results.values()}
+    assert not any(history.artifacts.exists(sha) for sha in own - kept)
+    # re-run in both directions: nothing more, nothing twice
+    for src, dst in ((pg, history), (history, pg), (pg, back)):
+        again = copy_store(src, dst)
+        assert (again.runs_written, again.tombstones_written) == (0, 0)
+    assert len(history.tombstones()) == len(pg.tombstones()) == len(back.tombstones()) == 2
+    assert all(e.seq == i for i, e in enumerate(ledger_entries(history)))
 
 
 def test_an_interrupted_copy_is_re_run_without_duplicates(history, pg_server, tmp_path):

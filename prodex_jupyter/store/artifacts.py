@@ -19,6 +19,7 @@ anything else is fetched on first use. Nothing else of the store is ever written
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import io
 import os
@@ -26,6 +27,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -117,10 +119,8 @@ class ArtifactStore:
             tmp.unlink(missing_ok=True)
 
     def remove(self, sha256: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.fs.delete_file(self.key(sha256))
-        except FileNotFoundError:
-            pass
         if self.remote:
             (self.root / sha256[:2] / f"{sha256}.parquet").unlink(missing_ok=True)
 
@@ -148,7 +148,7 @@ class ArtifactStore:
         return digest.hexdigest()
 
     # --------------------------------------------------------------- internal
-    def _publish(self, key: str, write) -> None:  # noqa: ANN001 (a writer of a pyarrow stream)
+    def _publish(self, key: str, write: Callable[[pa.NativeFile], object]) -> None:
         """Write `key` whole or not at all."""
         if self._direct:
             with self.fs.open_output_stream(key) as out:
@@ -161,10 +161,8 @@ class ArtifactStore:
                 write(out)
             self.fs.move(tmp, key)
         except BaseException:
-            try:  # a full disk must not keep half a file
+            with contextlib.suppress(OSError):  # a full disk must not keep half a file
                 self.fs.delete_file(tmp)
-            except OSError:
-                pass
             raise
 
     def _fetch(self, sha256: str, local: Path) -> None:

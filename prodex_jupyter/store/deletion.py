@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .actor import current_actor
 from .claims import claimed_elsewhere, forget_claims
 from .disk_full import is_disk_full
-from .ledger import Tombstone
+from .ledger import LedgerEntry, Tombstone
 
 if TYPE_CHECKING:
     from .run_store import RunStore
@@ -101,21 +102,7 @@ def _delete_run(store: RunStore, run_id: str, *, by: str | None, reason: str) ->
         found["only"] = [sha for sha in found["all"] if not index.used_elsewhere(con, sha, run_id)]
 
     tombstone = store.log.delete_run(run_id, by=by or default_deleter(), reason=reason, guard=guard)
-
-    def remove_unused(con: sqlite3.Connection) -> list[str]:
-        """A run started since may have taken an artifact up (an event, or a claim): check
-        again and remove the files in the same transaction, so no claim slips in between."""
-        forget_claims(con, run_id)
-        unused = [
-            sha
-            for sha in found["only"]
-            if not index.used_elsewhere(con, sha) and not claimed_elsewhere(con, sha, run_id)
-        ]
-        for sha in unused:
-            store.artifacts.remove(sha)
-        return unused
-
-    removed = store.log.transact(remove_unused)
+    removed = _remove_unused(store, run_id, found["only"])
     return Deletion(
         run_id,
         template_id,
@@ -126,4 +113,46 @@ def _delete_run(store: RunStore, run_id: str, *, by: str | None, reason: str) ->
     )
 
 
-__all__ = ["Deletion", "delete_run"]
+def delete_as_recorded(
+    store: RunStore, run_id: str, created: Mapping[str, Any] | None, entry: LedgerEntry
+) -> bool:
+    """Enter a deletion another store recorded (`prodex store copy` of a tombstone, `entry`, and
+    the run's creation entry detail `created`): the same tombstone, and, for a run copied here
+    before it was deleted there, its rows and the artifacts no other run uses, as `delete_run`
+    removes them. False when this store has the tombstone already."""
+    refuse_if_live = store.leases.refuse_if_live(run_id, "delete")
+    index = store.index
+    only: list[str] = []
+
+    def guard(con: sqlite3.Connection) -> None:
+        refuse_if_live(con)
+        mine = index.artifacts_of(con, run_id)
+        only[:] = [sha for sha in mine if not index.used_elsewhere(con, sha, run_id)]
+
+    if not store.log.import_deletion(run_id, created, entry.data, entry.at, guard=guard):
+        return False
+    _remove_unused(store, run_id, only)
+    return True
+
+
+def _remove_unused(store: RunStore, run_id: str, only: list[str]) -> list[str]:
+    """After the deletion committed: a run started since may have taken an artifact up (an
+    event, or a claim), so check again and remove the files in one write transaction, where no
+    claim slips in between."""
+    index = store.index
+
+    def remove_unused(con: sqlite3.Connection) -> list[str]:
+        forget_claims(con, run_id)
+        unused = [
+            sha
+            for sha in only
+            if not index.used_elsewhere(con, sha) and not claimed_elsewhere(con, sha, run_id)
+        ]
+        for sha in unused:
+            store.artifacts.remove(sha)
+        return unused
+
+    return store.log.transact(remove_unused)
+
+
+__all__ = ["Deletion", "delete_as_recorded", "delete_run"]

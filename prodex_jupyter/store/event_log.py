@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -224,6 +224,21 @@ class EventLog:
         with self._lock, self._transaction():
             return write_import(self._con, run_row, rows)
 
+    def import_deletion(
+        self,
+        run_id: str,
+        created: Mapping[str, Any] | None,
+        deleted: Mapping[str, Any],
+        at: str,
+        guard: Guard | None = None,
+    ) -> bool:
+        """Enter a run's deletion as another store recorded it (`prodex store copy`); False when
+        this ledger already has it. One transaction (see write_copied_deletion)."""
+        with self._lock, self._transaction():
+            if guard is not None:
+                guard(self._con)
+            return write_copied_deletion(self._con, run_id, created, deleted, at, _remove_run)
+
     # ------------------------------------------------------------------ reads
     def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:
         """A run's events with seq greater than `after`, in order."""
@@ -404,6 +419,31 @@ def write_import(con: DbApi, run_row: Sequence[object], rows: Sequence[Sequence[
     con.executemany(_INSERT, new)
     con.execute(_MOVE_HEAD, (run_id, new[-1][1], new[-1][6]))
     return len(new)
+
+
+def write_copied_deletion(
+    con: DbApi,
+    run_id: str,
+    created: Mapping[str, Any] | None,
+    deleted: Mapping[str, Any],
+    at: str,
+    remove: Callable[[DbApi, str], object],
+) -> bool:
+    """A deleted run's record copied from another store: its creation on the ledger unless it is
+    there (`created`: the source's entry detail; None for a run deleted before the source kept a
+    ledger), then its tombstone as the source wrote it (who, why, its last event and hash) at the
+    time it was written there; then the run's rows go, for a run copied before its deletion.
+    False, and nothing written, when this ledger already has the tombstone."""
+    kinds = {
+        row[0] for row in con.execute("SELECT kind FROM run_ledger WHERE run_id = ?", (run_id,))
+    }
+    if ledger.DELETED in kinds:
+        return False
+    if ledger.CREATED not in kinds and created is not None:
+        ledger.enter(con, ledger.CREATED, run_id, {**created, "copied": True}, utc_now())
+    ledger.enter(con, ledger.DELETED, run_id, {**deleted, "copied": True}, at)
+    remove(con, run_id)
+    return True
 
 
 def decode_row(row: tuple) -> StoredEvent:

@@ -13,12 +13,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 
-from .event_log import write_deletion, write_events, write_import, write_run
+from .event_log import (
+    write_copied_deletion,
+    write_deletion,
+    write_events,
+    write_import,
+    write_run,
+)
 from .events import Event, StoredEvent, decode_event
 from .ledger import Tombstone
 from .postgres_schema import DECISIONS_CHANNEL, SCRIPT, VERSION
@@ -131,6 +137,22 @@ class PgEventLog:
             db.execute("SELECT pg_advisory_xact_lock(?)", (_LEDGER_LOCK,))
             db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_RUN_LOCK, run_row[0]))
             return write_import(db, run_row, rows)
+
+    def import_deletion(
+        self,
+        run_id: str,
+        created: Mapping[str, Any] | None,
+        deleted: Mapping[str, Any],
+        at: str,
+        guard: Callable[[Db], None] | None = None,
+    ) -> bool:
+        """Enter a run's deletion as another store recorded it (see EventLog.import_deletion)."""
+        with self._transaction() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (_LEDGER_LOCK,))
+            db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_RUN_LOCK, run_id))
+            if guard is not None:
+                guard(db)
+            return write_copied_deletion(db, run_id, created, deleted, at, _remove_run)
 
     # ------------------------------------------------------------------ reads
     def events(self, run_id: str, after: int = -1) -> list[StoredEvent]:
