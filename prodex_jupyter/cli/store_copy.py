@@ -12,14 +12,18 @@ from ..store.copy import CopyRefused, copy_store
 def add_command(sub: Any) -> None:
     p = sub.add_parser("store", help="manage whole stores (copy between SQLite and PostgreSQL)")
     actions = p.add_subparsers(metavar="ACTION")
-    c = actions.add_parser("copy", help="copy every run, verified on both sides; re-runnable")
+    c = actions.add_parser(
+        "copy", help="copy every run and tombstone, verified on both sides; re-runnable"
+    )
     c.add_argument("src", help="a store folder or a postgresql:// URL")
     c.add_argument("dst", help="a store folder or a postgresql:// URL")
     c.add_argument(
-        "--src-artifacts", help="the source's artifacts folder (default: $PRODEX_ARTIFACTS)"
+        "--src-artifacts",
+        help="the source's artifacts: a folder or URI (default: $PRODEX_ARTIFACTS)",
     )
     c.add_argument(
-        "--dst-artifacts", help="the destination's artifacts folder (default: $PRODEX_ARTIFACTS)"
+        "--dst-artifacts",
+        help="the destination's artifacts: a folder or URI (default: $PRODEX_ARTIFACTS)",
     )
     c.set_defaults(handler=_copy)
 
