@@ -1,28 +1,34 @@
-"""Run All -> first paint of the run view for generated 200- and 500-node templates, in a real
-JupyterLab in headless Chromium (the browser-test harness), against a bare ipycytoscape graph of
-the same DAG as the baseline.
+"""Cell -> first paint of the run view on a warm kernel, for the example run and generated
+200- and 500-node templates, in a real JupyterLab in headless Chromium (the browser-test
+harness), against a bare ipycytoscape graph of the same DAG as the baseline.
 
-    python bench/canvas_paint.py [--sizes 200 500] [--repeat 3]
+    python bench/canvas_paint.py [--sizes example 200 500] [--repeat 3] [--before DIR]
 
-For each size the template (10 gated CSV sources heading lanes of SQL steps, every tenth step
-gated, outputs at the lane ends; see tests/test_widgets_support.py) is written once as YAML with
-its data. Each repetition opens a fresh notebook (fresh kernel) whose one cell loads it and
-starts a run (`run = tpl.run(...)`, which displays the run view), clicks Run All and waits for
-the first frame with every node painted (`measure_run_all_to_paint`). The cell prints its own
-split: importing prodex_jupyter, loading the template, starting the run and building the view.
-The baseline notebook imports ipycytoscape only and draws the same nodes and edges with dagre.
+`example` is examples/plant_kpis.prodex.yaml (7 nodes); a number is a generated template (10
+gated CSV sources heading lanes of SQL steps, every tenth step gated, outputs at the lane ends;
+see tests/test_widgets_support.py), written once as YAML with its data. Each repetition opens a
+fresh notebook (fresh kernel) of two cells: the first (run alone, not timed) imports
+prodex_jupyter and loads the template, so the kernel is warm; the second starts a run
+(`run = tpl.run(...)`, which displays the run view) and is timed from the moment it is asked to
+run until the first frame with every drawn node painted (`measure_cell_to_paint`; a big graph
+opens with chains of steps collapsed into groups, see prodex_jupyter/view/groups.py, so its
+canvas draws fewer nodes). The cells print their kernel-side split.
+The baseline notebook imports ipycytoscape in its first cell; its second draws the same nodes and
+edges (all of them) with dagre. `--before DIR` adds the run view of the code in DIR (e.g. a
+worktree of main), put first on the kernel's sys.path.
 
 Then, on the run view: one Confirm click, and the time until the confirmed badge's class is on
 the node in the page (a decision's round trip: click, kernel, event, incremental restyle).
 
-Medians over --repeat, sizes and variants interleaved; results are printed and saved in
-bench/results/canvas-paint-<time>.json.
+Medians over --repeat, sizes and variants interleaved, ratios against the baseline paired per
+round; results are printed and saved in bench/results/canvas-paint-<time>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,40 +40,48 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+import prodex_jupyter as px  # noqa: E402
+from prodex_jupyter.view.canvas import canvas_groups, fold_state  # noqa: E402
 from tests.browser.jupyter_harness import (  # noqa: E402
     cell_output_text,
     launch_browser,
-    measure_run_all_to_paint,
+    measure_cell_to_paint,
     new_notebook,
     open_notebook,
+    run_cell,
     start_jupyter_server,
     wait_for_idle,
 )
 from tests.test_widgets_support import generated  # noqa: E402
 
-RUN_VIEW_CELL = """\
-import time
-_t0 = time.perf_counter()
+WARM_CELL = """\
+import sys, time
+{path}_t0 = time.perf_counter()
 import prodex_jupyter as px
 _t1 = time.perf_counter()
 tpl = px.load_template({template!r})
-_t2 = time.perf_counter()
-run = tpl.run(store={store!r})
-_t3 = time.perf_counter()
-print(f"kernel: import {{_t1 - _t0:.3f}}s, load {{_t2 - _t1:.3f}}s, run+view {{_t3 - _t2:.3f}}s")"""
+print(f"kernel: import {{_t1 - _t0:.3f}}s, load {{time.perf_counter() - _t1:.3f}}s")"""
 
-BARE_CELL = """\
+RUN_VIEW_CELL = """\
+_t0 = time.perf_counter()
+run = tpl.run(store={store!r})
+print(f"kernel: run+view {{time.perf_counter() - _t0:.3f}}s")"""
+
+BARE_WARM_CELL = """\
 import time
 _t0 = time.perf_counter()
 import ipycytoscape
-_t1 = time.perf_counter()
+graph = {graph!r}
+print(f"kernel: import {{time.perf_counter() - _t0:.3f}}s")"""
+
+BARE_CELL = """\
+_t0 = time.perf_counter()
 g = ipycytoscape.CytoscapeWidget()
-g.graph.add_graph_from_json({graph!r}, directed=True)
+g.graph.add_graph_from_json(graph, directed=True)
 g.set_layout(name="dagre", rankDir="LR")
 g.add_class("bench-bare")
 display(g)
-print(f"kernel: import {{_t1 - _t0:.3f}}s, build {{time.perf_counter() - _t1:.3f}}s")"""
-
+print(f"kernel: build {{time.perf_counter() - _t0:.3f}}s")"""
 # Time from a click on the first Confirm to the confirmed class on its node in the page.
 _JS_CLICK_TO_CLASS = """
 async ([nodeId]) => {
@@ -97,12 +111,19 @@ def _kernel_split(text: str) -> dict[str, float]:
     return out
 
 
-def prepare(root: Path, n: int) -> tuple[str, dict]:
-    folder = root / f"gen_{n}"
-    folder.mkdir(parents=True, exist_ok=True)
-    tpl = generated(folder, n)
-    path = folder / f"generated_{n}.prodex.yaml"
-    tpl.save(path)
+def prepare(root: Path, size: str) -> dict:
+    """The template's YAML path, its DAG for the baseline, and how many nodes each canvas
+    draws when it opens (the run view's groups collapsed)."""
+    folder = root / f"tpl_{size}"
+    if size == "example":
+        shutil.copytree(REPO / "examples", folder)
+        path = folder / "plant_kpis.prodex.yaml"
+        tpl = px.load_template(path)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        tpl = generated(folder, int(size))
+        path = folder / f"generated_{size}.prodex.yaml"
+        tpl.save(path)
     graph = {
         "nodes": [{"data": {"id": node_id, "label": node_id}} for node_id in tpl.nodes],
         "edges": [
@@ -111,77 +132,107 @@ def prepare(root: Path, n: int) -> tuple[str, dict]:
             for up in tpl[node_id].upstream
         ],
     }
-    return str(path), graph
+    run = tpl.run(store=str(root / f"probe_{size}"))
+    run.wait(timeout=120)
+    state = run.state
+    return {
+        "template": str(path),
+        "graph": graph,
+        "drawn": len(fold_state(state, canvas_groups(state), set()).order),
+        "nodes": len(tpl.nodes),
+        "gate_nodes": {node.gate_id: n for n, node in state.nodes.items() if node.gate_id},
+    }
+
+
+def one(page, server, base: Path, variant: str, size: str, rep: int, spec: dict, before: str):
+    if variant == "bare":
+        cells = [BARE_WARM_CELL.format(graph=spec["graph"]), BARE_CELL.format()]
+        selector, min_nodes = ".bench-bare", spec["nodes"]
+    else:
+        path = f"sys.path.insert(0, {before!r})\n" if variant == "before" else ""
+        store = str(base / f"store-{variant}-{size}-{rep}")
+        cells = [
+            WARM_CELL.format(path=path, template=spec["template"]),
+            RUN_VIEW_CELL.format(store=store),
+        ]
+        selector = ".prodex-canvas"
+        min_nodes = spec["nodes"] if variant == "before" else spec["drawn"]
+    nb = new_notebook(server, cells)
+    open_notebook(page, server, nb)
+    run_cell(page, 0, timeout=120)
+    timing = measure_cell_to_paint(page, 1, min_nodes=min_nodes, selector=selector, timeout=120)
+    wait_for_idle(page, timeout=120)
+    timing["drawn"] = min_nodes
+    timing.update(_kernel_split(cell_output_text(page, 0)))
+    timing.update(_kernel_split(cell_output_text(page, 1)))
+    if variant != "bare":
+        page.wait_for_selector(".prodex-gate-card.prodex-prompt .prodex-confirm")
+        page.wait_for_timeout(300)
+        # the first card's first gate, and the node it is on
+        gate = page.evaluate(
+            "() => [...document.querySelector("
+            "'.prodex-gate-card.prodex-prompt').classList]"
+            ".find(c => c.startsWith('prodex-gate-') &&"
+            " c !== 'prodex-gate-card').slice(12)"
+        )
+        node = spec["gate_nodes"][gate]
+        timing["confirm_to_restyle"] = page.evaluate(_JS_CLICK_TO_CLASS, [node])
+    return timing
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 500])
+    parser.add_argument("--sizes", nargs="+", default=["example", "200", "500"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", help="a checkout of the code to compare with (e.g. main)")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="canvas-paint-"))
     server = start_jupyter_server(base / "jupyter")
     results: dict[str, list[dict]] = {}
+    variants = ["run_view", "bare"] + (["before"] if args.before else [])
     try:
-        prepared = {n: prepare(server.root_dir, n) for n in args.sizes}
+        prepared = {size: prepare(server.root_dir, size) for size in args.sizes}
         with sync_playwright() as pw:
             context = launch_browser(pw, base / "profile")
             context.set_default_timeout(60_000)
             for rep in range(args.repeat):
-                for n in args.sizes:
-                    template, graph = prepared[n]
-                    for variant in ("run_view", "bare"):
+                for size in args.sizes:
+                    for variant in variants:
                         page = context.new_page()
                         try:
-                            if variant == "run_view":
-                                store = str(base / f"store-{n}-{rep}")
-                                cell = RUN_VIEW_CELL.format(template=template, store=store)
-                                selector = ".prodex-canvas"
-                            else:
-                                cell = BARE_CELL.format(graph=graph)
-                                selector = ".bench-bare"
-                            nb = new_notebook(server, [cell])
-                            open_notebook(page, server, nb)
-                            timing = measure_run_all_to_paint(
-                                page, min_nodes=n, selector=selector, timeout=120
+                            timing = one(
+                                page, server, base, variant, size, rep, prepared[size], args.before
                             )
-                            wait_for_idle(page, timeout=120)
-                            timing.update(_kernel_split(cell_output_text(page, 0)))
-                            if variant == "run_view":
-                                page.wait_for_selector(
-                                    ".prodex-gate-card.prodex-prompt .prodex-confirm"
-                                )
-                                page.wait_for_timeout(300)
-                                # the first card's first gate, on node <node>_shape / <node>_ok
-                                gate = page.evaluate(
-                                    "() => [...document.querySelector("
-                                    "'.prodex-gate-card.prodex-prompt').classList]"
-                                    ".find(c => c.startsWith('prodex-gate-') &&"
-                                    " c !== 'prodex-gate-card').slice(12)"
-                                )
-                                node = gate.rsplit("_", 1)[0]
-                                timing["confirm_to_restyle"] = page.evaluate(
-                                    _JS_CLICK_TO_CLASS, [node]
-                                )
                         finally:
                             page.close()
                             server.delete_all_sessions()
-                        results.setdefault(f"{variant}-{n}", []).append(timing)
-                        print(f"rep {rep + 1} {variant:8s} {n:4d} nodes: {timing}", flush=True)
+                        timing["loadavg"] = float(Path("/proc/loadavg").read_text().split()[0])
+                        results.setdefault(f"{variant}-{size}", []).append(timing)
+                        print(f"rep {rep + 1} {variant:8s} {size:>7s}: {timing}", flush=True)
             context.close()
     finally:
         server.stop()
 
-    summary = {}
-    print("\nmedians (seconds):")
+    summary: dict[str, dict] = {}
+    print("\nmedians (seconds; paint = cell asked to run -> canvas painted, warm kernel):")
     for key, runs in results.items():
         keys = sorted({k for r in runs for k in r if r[k] is not None})
         med = {
             k: round(statistics.median(r[k] for r in runs if r.get(k) is not None), 3) for k in keys
         }
         summary[key] = med
-        print(f"  {key:14s} Run All -> paint {med['paint']:.2f}  {med}")
+        print(f"  {key:16s} paint {med['paint']:.3f}  {med}")
+    print("\nratios against bare ipycytoscape, paired per round (median):")
+    for size in args.sizes:
+        bare = results.get(f"bare-{size}", [])
+        for variant in variants[:1] + variants[2:]:
+            ours = results.get(f"{variant}-{size}", [])
+            ratios = [o["paint"] / b["paint"] for o, b in zip(ours, bare, strict=False)]
+            if ratios:
+                ratio = round(statistics.median(ratios), 3)
+                summary[f"{variant}-{size}"]["ratio_to_bare"] = ratio
+                print(f"  {variant}-{size}: x{ratio}  (rounds: {[round(r, 2) for r in ratios]})")
     out = REPO / "bench" / "results" / f"canvas-paint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(

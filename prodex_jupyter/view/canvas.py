@@ -11,6 +11,7 @@ from ..runtime import prompt_queue
 from ..store import RunState
 from . import badges
 from .graph_layout import NODE_H, NODE_W, Layout, layered_layout
+from .groups import COLLAPSE_ABOVE, Folded, Group, chain_groups, fold
 
 KINDS = {
     "source": "source",
@@ -137,6 +138,93 @@ def canvas_elements(
         for node_id in state.nodes
     ]
     return {"nodes": nodes, "edges": edge_elements(state)}
+
+
+def canvas_groups(state: RunState) -> tuple[Group, ...]:
+    """The groups a big graph opens with collapsed (`view.groups`); none for a small one."""
+    if len(state.nodes) <= COLLAPSE_ABOVE:
+        return ()
+    nodes = state.nodes
+
+    def plain(node_id: str) -> bool:
+        node = nodes[node_id]
+        return node.kind in ("sql", "python") and not node.gate_id
+
+    return chain_groups(list(nodes), {n: nodes[n].upstream for n in nodes}, plain)
+
+
+def fold_state(state: RunState, groups: tuple[Group, ...], expanded: set[str]) -> Folded:
+    """The graph as drawn with `groups` collapsed except those in `expanded`."""
+    nodes = state.nodes
+    return fold(list(nodes), {n: nodes[n].upstream for n in nodes}, groups, expanded)
+
+
+def folded_layout(folded: Folded) -> Layout:
+    """Positions of the drawn graph (groups take one node's place)."""
+    return layered_layout(folded.order, folded.upstream)
+
+
+def folded_elements(
+    state: RunState, folded: Folded, layout: Layout, selected: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The drawn graph as cytoscape elements: nodes, collapsed groups, edges between them."""
+    shown = display_states(state)
+    attention = set(attention_nodes(state))
+    nodes = []
+    for visible in folded.order:
+        group = folded.groups.get(visible)
+        if group is None:
+            nodes.append(node_element(state, visible, shown[visible], attention, layout, selected))
+        else:
+            nodes.append(group_element(state, group, shown, layout))
+    edges = [
+        {"data": {"id": f"{u}->{v}", "source": u, "target": v}, "classes": "directed"}
+        for v in folded.order
+        for u in folded.upstream[v]
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def group_element(
+    state: RunState, group: Group, shown: dict[str, str], layout: Layout
+) -> dict[str, Any]:
+    """A collapsed group as cytoscape takes it (its full name: first and last member)."""
+    x, y = layout.positions[group.id]
+    first, last = group.members[0], group.members[-1]
+    return {
+        "data": {
+            "id": group.id,
+            "label": group_label(group, shown),
+            "name": f"{first} … {last} ({len(group.members)} steps, click to expand)",
+            "kind": "group",
+        },
+        "classes": group_classes(group, shown),
+        "position": {"x": x, "y": y},
+    }
+
+
+# A group's state: the first of these one of its members is in, else every member produced.
+_GROUP_STATES = ("failed", "running", "blocked", "waiting")
+
+
+def group_state(group: Group, shown: dict[str, str]) -> str:
+    states = {shown[m] for m in group.members}
+    return next((s for s in _GROUP_STATES if s in states), "produced")
+
+
+def group_classes(group: Group, shown: dict[str, str]) -> str:
+    state = group_state(group, shown)
+    classes = ["prodex-node", "prodex-group", "k-group", f"st-{state}"]
+    if state == "produced":
+        classes.append("done-group")
+    return " ".join(classes)
+
+
+def group_label(group: Group, shown: dict[str, str]) -> str:
+    first, last = group.members[0], group.members[-1]
+    names = fit_text(f"{first} … {last}", NODE_W - 16, FONT_SIZE)
+    done = sum(shown[m] == "produced" for m in group.members)
+    return f"{names}\n{len(group.members)} steps · {done} done"
 
 
 def attention_nodes(state: RunState) -> list[str]:
@@ -285,6 +373,20 @@ def stylesheet() -> list[dict[str, Any]]:
     style += [
         {"selector": "node.k-output", "style": {"text-margin-x": -7}},
         {
+            # A collapsed group: a stack of steps (a double border and a shadow card behind).
+            "selector": "node.k-group",
+            "style": {
+                "shape": "round-rectangle",
+                "border-color": KIND_COLOURS["sql"][0],
+                "border-style": "double",
+                "border-width": 4,
+                "underlay-color": KIND_COLOURS["sql"][0],
+                "underlay-padding": 4,
+                "underlay-opacity": 0.12,
+                "underlay-shape": "round-rectangle",
+            },
+        },
+        {
             "selector": "node.st-waiting",
             "style": {"border-style": "dashed", "color": MUTED, "background-color": "#ffffff"},
         },
@@ -301,7 +403,7 @@ def stylesheet() -> list[dict[str, Any]]:
             },
         },
     ]
-    for kind, (_border, fill) in KIND_COLOURS.items():
+    for kind, (_border, fill) in [*KIND_COLOURS.items(), ("group", KIND_COLOURS["sql"])]:
         style.append(
             {
                 "selector": f"node.done-{kind}",
@@ -417,7 +519,9 @@ def find_nodes(state: RunState, text: str) -> list[str]:
     return [n for n in state.nodes if lowered in n.lower()]
 
 
-def legend_html() -> str:
+def legend_html(groups: bool = False) -> str:
+    """The legend; `groups`: the canvas shows collapsed groups (say how to open one)."""
+
     def swatch(kind: str, text: str) -> str:
         border, fill = KIND_COLOURS[kind]
         radius = {"source": "8px/50%", "sql": "4px", "output": "4px 10px 10px 4px"}[kind]
@@ -440,5 +544,12 @@ def legend_html() -> str:
         + badge("pending", "gate waiting")
         + badge("confirmed", "confirmed")
         + badge("rejected", "rejected")
+        + (
+            '<span class="prodex-legend-item"><span class="prodex-swatch" style="border-style:'
+            f'double;border-width:3px;border-color:{KIND_COLOURS["sql"][0]};border-radius:4px">'
+            "</span>steps collapsed: click to expand</span>"
+            if groups
+            else ""
+        )
         + "</div>"
     )

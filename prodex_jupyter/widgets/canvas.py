@@ -4,6 +4,10 @@ Built once per view in one batch (every node and edge widget created with its st
 lists sent in one message), then updated incrementally: each batch of run events changes the
 `classes` (and, for outputs, the label) of the nodes whose look changed, nothing else.
 
+ipycytoscape makes every node and edge a widget model of its own, and the browser's time to
+draw the canvas grows with their number: a big graph opens with its chains of plain steps
+collapsed into groups (`view.groups`), each expanding in place of itself on a click.
+
 Positions come from `graph_layout` (a left-to-right layered layout computed here), so the view
 can open at a readable zoom on the node that needs attention. ipycytoscape sends no viewport
 back from the browser; the viewport is set through the `preset` layout's zoom and pan (or fit),
@@ -34,10 +38,14 @@ from ..view.canvas import (
     SMALL_GRAPH,
     ZOOM_STEP,
     attention_nodes,
-    canvas_elements,
+    canvas_groups,
     display_states,
     find_nodes,
-    graph_layout,
+    fold_state,
+    folded_elements,
+    folded_layout,
+    group_classes,
+    group_label,
     legend_html,
     node_classes,
     node_label,
@@ -53,8 +61,13 @@ class RunCanvas(w.VBox):
 
     def __init__(self, state: RunState, *, height: int | None = None) -> None:
         self._order = list(state.nodes)
-        self.positions: Layout = graph_layout(state)
-        self._small = len(self._order) <= SMALL_GRAPH and self.positions.n_ranks <= MAX_FIT_RANKS
+        self._groups = canvas_groups(state)
+        self._expanded: set[str] = set()
+        self._folded = fold_state(state, self._groups, self._expanded)
+        self.positions: Layout = folded_layout(self._folded)  # of what is drawn
+        self._small = (
+            len(self._folded.order) <= SMALL_GRAPH and self.positions.n_ranks <= MAX_FIT_RANKS
+        )
         self.height = _step(height) if height else self._height()
         self.selected: str | None = None
         self._click_handlers: list[Callable[[str], None]] = []
@@ -81,7 +94,8 @@ class RunCanvas(w.VBox):
         # height applies (ipycytoscape's CSS says 400px): a fit then misses. A CSS class sets
         # the height from the first frame.
         self.graph.add_class(f"prodex-h-{self.height}")
-        self._nodes: dict[str, ipycytoscape.Node] = {}
+        self._nodes: dict[str, ipycytoscape.Node] = {}  # what is drawn: nodes and groups
+        self._edges: dict[str, ipycytoscape.Edge] = {}
         self._build(state)
         self.graph.on("node", "click", self._clicked)
         self.graph.on("node", "mouseover", self._hover)
@@ -108,7 +122,7 @@ class RunCanvas(w.VBox):
         self.search.observe(lambda change: self.find(change["new"]), "value")
         self.hover_line = w.HTML()  # the hovered node's full name, or what a search found
         self.hover_line.add_class("prodex-hover-line")
-        self.legend = w.HTML(legend_html())
+        self.legend = w.HTML(legend_html(groups=bool(self._groups)))
         self.legend.add_class("prodex-legend")
         toolbar = w.HBox(
             [
@@ -138,19 +152,69 @@ class RunCanvas(w.VBox):
     def _build(self, state: RunState) -> None:
         """Every node and edge widget is created with its full state (one message each), and
         the graph's node and edge lists reach the front end in one message."""
-        elements = canvas_elements(state, self.positions)
-        nodes = []
-        for element in elements["nodes"]:
+        elements = folded_elements(state, self._folded, self.positions)
+        with self.graph.graph.hold_sync():
+            self.graph.graph.add_nodes(self._new_nodes(elements["nodes"]))
+            self.graph.graph.add_edges(self._new_edges(elements["edges"]), directed=True)
+
+    def _new_nodes(self, elements: list[dict[str, Any]]) -> list[ipycytoscape.Node]:
+        made = []
+        for element in elements:
             node = ipycytoscape.Node(**element, grabbable=False, pannable=True, selectable=False)
             self._nodes[element["data"]["id"]] = node
-            nodes.append(node)
-        edges = [
-            ipycytoscape.Edge(**element, pannable=True, selectable=False)
-            for element in elements["edges"]
-        ]
-        with self.graph.graph.hold_sync():
-            self.graph.graph.add_nodes(nodes)
-            self.graph.graph.add_edges(edges, directed=True)
+            made.append(node)
+        return made
+
+    def _new_edges(self, elements: list[dict[str, Any]]) -> list[ipycytoscape.Edge]:
+        made = []
+        for element in elements:
+            edge = ipycytoscape.Edge(**element, pannable=True, selectable=False)
+            self._edges[element["data"]["id"]] = edge
+            made.append(edge)
+        return made
+
+    # ------------------------------------------------------------------ groups
+    @property
+    def collapsed(self) -> dict[str, tuple[str, ...]]:
+        """The groups drawn collapsed now: group id -> its nodes, upstream first."""
+        return {gid: g.members for gid, g in self._folded.groups.items()}
+
+    def shown_as(self, node_id: str) -> str:
+        """The id drawing `node_id`: itself, or the collapsed group holding it."""
+        return self._folded.shown_as[node_id]
+
+    def expand(self, group_id: str) -> bool:
+        """Draw a collapsed group's nodes in its place (what a click on a group does): the
+        drawn graph is laid out again, the view centred on the group's first node. Returns
+        whether there was such a group."""
+        group = self._folded.groups.get(group_id)
+        if group is None:
+            return False
+        if self.hovered == group_id:
+            self.hover(None)
+        self._expanded.add(group_id)
+        self._folded = fold_state(self._state, self._groups, self._expanded)
+        self.positions = folded_layout(self._folded)
+        elements = folded_elements(self._state, self._folded, self.positions, self.selected)
+        graph = self.graph.graph
+        with graph.hold_sync():
+            graph.remove_node(self._nodes.pop(group_id))  # and its edges
+            for edge_id in [e for e in self._edges if group_id in e.split("->")]:
+                del self._edges[edge_id]
+            fresh = []
+            for element in elements["nodes"]:
+                node = self._nodes.get(element["data"]["id"])
+                if node is None:
+                    fresh.append(element)
+                elif dict(node.position) != element["position"]:
+                    node.position = element["position"]
+            graph.add_nodes(self._new_nodes(fresh))
+            wanted = [e for e in elements["edges"] if e["data"]["id"] not in self._edges]
+            graph.add_edges(self._new_edges(wanted), directed=True)
+        x, y = self.positions.positions[group.members[0]]
+        zoom = max(READABLE_ZOOM, self._view.get("zoom") or READABLE_ZOOM)
+        self._show(x, y, zoom, mode="manual")
+        return True
 
     # ----------------------------------------------------------------- update
     def update(self, state: RunState) -> int:
@@ -160,12 +224,16 @@ class RunCanvas(w.VBox):
         attention_list = attention_nodes(state)
         attention = set(attention_list)
         changed = 0
-        for node_id in self._order:
+        for node_id in self._folded.order:
             node = self._nodes[node_id]
-            classes = node_classes(state, node_id, shown[node_id], attention, self.selected)
+            group = self._folded.groups.get(node_id)
+            if group is None:
+                classes = node_classes(state, node_id, shown[node_id], attention, self.selected)
+                label = node_label(state, node_id)
+            else:
+                classes, label = group_classes(group, shown), group_label(group, shown)
             if node_id == self.hovered:
                 classes += " hovered"
-            label = node_label(state, node_id)
             if classes == node.classes and label == node.data.get("label"):
                 continue
             changed += 1
@@ -179,6 +247,7 @@ class RunCanvas(w.VBox):
 
     @property
     def node_class_map(self) -> dict[str, str]:
+        """The classes of every node and group drawn (a node in a collapsed group has none)."""
         return {node_id: node.classes for node_id, node in self._nodes.items()}
 
     # ------------------------------------------------------------------ clicks
@@ -187,7 +256,9 @@ class RunCanvas(w.VBox):
 
     def _clicked(self, event: Mapping[str, Any]) -> None:
         node_id = (event.get("data") or {}).get("id")
-        if node_id in self._nodes:
+        if node_id in self._folded.groups:
+            self.expand(node_id)
+        elif node_id in self._nodes:
             self.click(node_id)
 
     def click(self, node_id: str) -> None:
@@ -208,8 +279,16 @@ class RunCanvas(w.VBox):
         takes it away. What the mouse entering and leaving a node does."""
         previous, self.hovered = self.hovered, node_id
         self._move_class("hovered", previous, node_id)
+        group = self._folded.groups.get(node_id or "")
         if node_id is None:
             self.hover_line.value = ""
+        elif group is not None:
+            self.hover_line.value = (
+                f'<span class="prodex-hover-name">{esc(group.members[0])} … '
+                f"{esc(group.members[-1])}</span> "
+                f'<span class="prodex-hover-kind">{len(group.members)} steps, click to expand'
+                "</span>"
+            )
         else:
             kind = self._state.nodes[node_id].kind
             self.hover_line.value = (
@@ -231,6 +310,7 @@ class RunCanvas(w.VBox):
                 )
             return None
         node_id = found[0]
+        self.expand(self.shown_as(node_id))  # a node in a collapsed group: open the group
         self.hover_line.value = f'Found <span class="prodex-hover-name">{esc(node_id)}</span>'
         self.focus(node_id)
         self.click(node_id)
@@ -280,7 +360,7 @@ class RunCanvas(w.VBox):
         if target is None:
             self._show_start("auto")
             return
-        x, y = self.positions.positions[target]
+        x, y = self.positions.positions[self.shown_as(target)]
         zoom = self._view.get("zoom", READABLE_ZOOM) if self._view["mode"] != "fit" else None
         self._show(x, y, max(READABLE_ZOOM, zoom or READABLE_ZOOM), mode="auto")
 

@@ -6,6 +6,10 @@ State flows one way: the run's events -> `render()` -> the widgets' traits, each
 become events and come back the same way. Bursts of events are coalesced into at most one
 render per `RENDER_INTERVAL`; a render only sends what changed.
 
+In a kernel, the gate cards (the most widget models after the canvas: a 200-node run's first
+prompts hold about 200) are first rendered just after the cell that opened the view, so the
+browser draws the canvas before it builds them.
+
 In a kernel, the view also keeps a one-second clock on the kernel's loop while the run is not
 finished: it advances the elapsed time while nodes compute, and, for a run executing in another
 process (opened with `load_run`), folds in the events that process wrote.
@@ -95,6 +99,7 @@ class RunView(w.VBox):
         self._static_sink: Callable[[Mapping[str, str]], None] | None = None
         self._static_key: tuple | None = None
         self._static_at = 0.0
+        self._cards_pending = self._defer_cards()
         self._unsubscribe = run.subscribe(self._on_events)
         self.render()
         self._start_clock()
@@ -114,11 +119,27 @@ class RunView(w.VBox):
             self._render_header(state)
             self.info.update(state)
             self.canvas.update(state)
-            self.cards.update(state)
+            if not self._cards_pending:
+                self.cards.update(state)
             self.drawer.update(state)
             self.resume_bar.update()
             self.renders += 1
         self._push_static(state)
+
+    def _defer_cards(self) -> bool:
+        """In a kernel (a running loop): schedule the cards' first render for when the cell
+        is done, and say they wait. Elsewhere they render with everything else."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        loop.call_soon(self._show_cards)
+        return True
+
+    def _show_cards(self) -> None:
+        self._cards_pending = False
+        if not self._closed:
+            self._render_safely()
 
     def _render_safely(self) -> None:
         # A listener's exception would reach the code that wrote the events (the engine):

@@ -1141,6 +1141,61 @@ def measure_run_all_to_paint(
     }
 
 
+_JS_RUN_CELL = _js(
+    _JS_PANEL,
+    """
+async ([index, stamp]) => {
+  const p = __panel();
+  p.content.activeCellIndex = index;
+  p.content.deselectAll();
+  if (stamp) window.__harnessPaint.runAllAt = performance.now();
+  await window.jupyterapp.commands.execute('notebook:run-cell');
+}
+""",
+)
+
+
+def run_cell(page: Page, index: int, *, timeout: float = EXECUTION_TIMEOUT) -> dict[str, Any]:
+    """Run cell ``index`` alone (the notebook's Run Selected Cell) and wait until idle."""
+    wait_for_kernel_idle(page)
+    page.evaluate(_JS_RUN_CELL, [index, False])
+    return wait_for_idle(page, timeout=timeout)
+
+
+def measure_cell_to_paint(
+    page: Page,
+    index: int,
+    *,
+    min_nodes: int,
+    selector: str | None = None,
+    timeout: float = EXECUTION_TIMEOUT,
+) -> dict[str, float | None]:
+    """Run cell ``index`` alone on a warm kernel (earlier cells already run with
+    :func:`run_cell`) and time, on the page's clock, until a cytoscape canvas holding
+    ``min_nodes`` nodes is painted; the same figures as :func:`measure_run_all_to_paint`,
+    counted from the moment the cell is asked to run."""
+    wait_for_kernel_idle(page)
+    page.evaluate(_JS_PAINT_WATCH, [selector, min_nodes, timeout * 1000])
+    page.evaluate(_JS_RUN_CELL, [index, True])
+    result = page.evaluate("() => window.__harnessPaintDone")
+    if result["paintedAt"] is None:
+        shot = _save_failure_screenshot(page, "paint")
+        raise HarnessError(
+            f"no painted cytoscape canvas with >= {min_nodes} nodes within {timeout:.0f}s of "
+            f"running cell {index}: {result}; widgets: "
+            f"{cytoscape_state(page, selector=selector)}\nscreenshot: {shot}"
+        )
+
+    def secs(t: float | None) -> float | None:
+        return None if t is None else round((t - result["runAllAt"]) / 1000, 3)
+
+    return {
+        "paint": secs(result["paintedAt"]),
+        "widget": secs(result["widgetAt"]),
+        "nodes": secs(result["nodesAt"]),
+    }
+
+
 def texts(page: Page, selector: str) -> list[str]:
     """Inner texts of all elements matching ``selector`` (handy for widget labels)."""
     return page.locator(selector).all_inner_texts()
@@ -1160,6 +1215,7 @@ __all__: Sequence[str] = [
     "cytoscape_node_point",
     "cytoscape_state",
     "launch_browser",
+    "measure_cell_to_paint",
     "measure_run_all_to_paint",
     "new_notebook",
     "open_in_notebook7",
@@ -1167,6 +1223,7 @@ __all__: Sequence[str] = [
     "place_notebook",
     "run_all",
     "run_all_and_wait",
+    "run_cell",
     "screenshot",
     "start_jupyter_server",
     "texts",
