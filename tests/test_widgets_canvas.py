@@ -143,8 +143,11 @@ def test_graph_is_built_in_one_batch_and_updated_incrementally(tmp_path, store, 
     built_in = time.perf_counter() - started
     kinds = Counter(kind for kind, _ in messages)
     updates = [d for kind, d in messages if kind == "comm_msg"]
-    # one comm_open per element (with its state), a handful of updates, none per node
-    assert kinds["comm_open"] >= n_nodes + n_edges
+    # one comm_open per element drawn (with its state), a handful of updates, none per node;
+    # the graph opens with its chains of steps collapsed: far fewer elements than nodes + edges
+    drawn = len(canvas.graph.graph.nodes) + len(canvas.graph.graph.edges)
+    assert drawn < (n_nodes + n_edges) / 2
+    assert drawn <= kinds["comm_open"] < drawn + 30
     assert len(updates) < 40, Counter(tuple(sorted(d.get("state", {}))) for d in updates)
     graph_updates = [d for d in updates if "nodes" in d.get("state", {})]
     assert len(graph_updates) == 1 and "edges" in graph_updates[0]["state"]
@@ -157,10 +160,12 @@ def test_graph_is_built_in_one_batch_and_updated_incrementally(tmp_path, store, 
     messages.clear()
     changed = canvas.update(run.state)
     node_updates = [
-        d for kind, d in messages if kind == "comm_msg" and "classes" in d.get("state", {})
+        d
+        for kind, d in messages
+        if kind == "comm_msg" and {"classes", "data"} & set(d.get("state", {}))
     ]
     assert 0 < changed < n_nodes / 2
-    assert len(node_updates) == changed
+    assert len(node_updates) == changed  # a class, or a group's count of steps done
     messages.clear()
     assert canvas.update(run.state) == 0  # nothing changed: nothing sent
     assert not [d for kind, d in messages if "classes" in d.get("state", {})]
@@ -318,3 +323,101 @@ def test_hover_shows_the_full_name_and_search_focuses_a_node(tmp_path, store):
     canvas.search.value = "total"
     assert canvas.selected == "total"
     view.close()
+
+
+def test_a_big_graph_opens_with_chains_collapsed_into_groups(tmp_path, store):
+    from prodex_jupyter.view.groups import COLLAPSE_ABOVE, MIN_GROUP
+
+    run = generated(tmp_path, 200).run(store=store)
+    run.wait(timeout=60)
+    state = run.state
+    canvas = RunCanvas(state)
+    groups = canvas.collapsed
+    assert groups and len(state.nodes) > COLLAPSE_ABOVE
+    members = [m for path in groups.values() for m in path]
+    assert len(members) == len(set(members))  # a node is in one group at most
+    for path in groups.values():
+        assert len(path) >= MIN_GROUP
+        for up, down in itertools.pairwise(path):  # a path of steps, each reading the one before
+            assert up in state.nodes[down].upstream
+        for m in path:  # only plain steps: sources, outputs and gated nodes stay drawn
+            assert state.nodes[m].kind in ("sql", "python") and not state.nodes[m].gate_id
+    drawn = {n.data["id"] for n in canvas.graph.graph.nodes}
+    assert drawn == set(groups) | (set(state.nodes) - set(members))
+    # every edge of the template is drawn, between the ids drawing its ends, once
+    edges = {(e.data["source"], e.data["target"]) for e in canvas.graph.graph.edges}
+    wanted = {
+        (canvas.shown_as(u), canvas.shown_as(n))
+        for n in state.nodes
+        for u in state.nodes[n].upstream
+        if canvas.shown_as(u) != canvas.shown_as(n)
+    }
+    assert edges == wanted and len(edges) == len(canvas.graph.graph.edges)
+    # drawn left to right: the folded graph is still a DAG
+    pos = canvas.positions.positions
+    assert all(pos[u][0] < pos[v][0] for u, v in edges)
+    # a group shows its first and last node, how many steps and how many are done
+    gid, path = next(iter(groups.items()))
+    node = canvas._nodes[gid]
+    assert node.data["label"].startswith(path[0]) and f"{len(path)} steps" in node.data["label"]
+    assert {"k-group", "st-blocked"} <= set(node.classes.split())  # waits behind its gate
+
+
+def test_a_click_on_a_group_expands_it_and_a_search_opens_the_group_of_its_node(tmp_path, store):
+    run = generated(tmp_path, 200).run(store=store)
+    run.wait(timeout=60)
+    view = RunView(run)
+    canvas = view.canvas
+    gid, path = next(iter(canvas.collapsed.items()))
+    handlers = canvas.graph._interaction_handlers["node"]
+    handlers["mouseover"]({"data": {"id": gid}})
+    assert f"{len(path)} steps, click to expand" in canvas.hover_line.value
+    before = list(canvas.graph.graph.nodes)
+    handlers["click"]({"data": {"id": gid}})
+    assert gid not in canvas.collapsed and gid not in canvas.node_class_map
+    # the group and its edges are hidden (the lists only grow: see RunCanvas.expand)
+    shown = [n for n in canvas.graph.graph.nodes if "gone" not in n.classes.split()]
+    drawn = {n.data["id"] for n in shown}
+    assert set(path) <= drawn and gid not in drawn
+    assert canvas.graph.graph.nodes[: len(before)] == before  # appended, nothing removed
+    for edge in canvas.graph.graph.edges:
+        ends = (edge.data["source"], edge.data["target"])
+        assert ("gone" in edge.classes.split()) == (gid in ends), edge.data
+    assert not view.drawer.is_open  # expanding opens no drawer
+    # positions travel with the nodes: every drawn node at its place in the new layout
+    for node in shown:
+        x, y = canvas.positions.positions[node.data["id"]]
+        assert dict(node.position) == {"x": x, "y": y}
+    # the view shows the group's first node at a readable zoom
+    layout = canvas.graph.cytoscape_layout
+    x, y = canvas.positions.positions[path[0]]
+    assert layout["zoom"] >= READABLE_ZOOM
+    assert 0 < layout["pan"]["x"] + layout["zoom"] * x < 700
+    handlers["click"]({"data": {"id": path[1]}})  # a node of it opens the drawer
+    assert view.drawer.is_open and view.drawer.node_id == path[1]
+
+    # Searching a node inside a collapsed group expands that group, focuses and opens it.
+    other, inside = next(iter(canvas.collapsed.items()))
+    canvas.search.value = inside[2]
+    assert other not in canvas.collapsed and canvas.selected == inside[2]
+    assert view.drawer.node_id == inside[2]
+    assert "selected" in canvas.node_class_map[inside[2]].split()
+
+    # Statuses keep following the run on expanded nodes and on groups still collapsed.
+    for prompt in run.prompts:
+        for gate_id in prompt.gate_ids:
+            run.confirm(gate_id)
+    run.wait(timeout=60)
+    view.render()
+    assert "st-produced" in canvas.node_class_map[inside[0]]
+    last = next(iter(canvas.collapsed))
+    assert "st-blocked" not in canvas.node_class_map[last] or run.prompts
+    view.close()
+
+
+def test_a_small_graph_is_drawn_whole(demo_template, store):
+    run = demo_template.run(store=store)
+    canvas = RunCanvas(run.state)
+    assert canvas.collapsed == {}
+    assert len(canvas.graph.graph.nodes) == len(run.state.nodes)
+    assert "click to expand" not in canvas.legend.value

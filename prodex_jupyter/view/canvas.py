@@ -479,6 +479,8 @@ def stylesheet() -> list[dict[str, Any]]:
                 "underlay-shape": "round-rectangle",
             },
         },
+        # An expanded group, and its edges: no longer drawn (see `widgets.canvas`).
+        {"selector": ".gone", "style": {"display": "none"}},
         {
             # Hovered: the full name over the graph, dark on white whatever the theme.
             "selector": "node.hovered",

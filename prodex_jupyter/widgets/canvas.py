@@ -197,10 +197,15 @@ class RunCanvas(w.VBox):
         self.positions = folded_layout(self._folded)
         elements = folded_elements(self._state, self._folded, self.positions, self.selected)
         graph = self.graph.graph
+        # The group and its edges are hidden, not removed: ipycytoscape's front end re-creates
+        # every element after the first one a list update changes, and removes the old ones
+        # only afterwards (asynchronously), which takes the re-created ones with them. So the
+        # lists only ever grow, at their end.
         with graph.hold_sync():
-            graph.remove_node(self._nodes.pop(group_id))  # and its edges
+            gone = self._nodes.pop(group_id)
+            gone.classes = "prodex-group k-group gone"
             for edge_id in [e for e in self._edges if group_id in e.split("->")]:
-                del self._edges[edge_id]
+                self._edges.pop(edge_id).classes = "directed gone"
             fresh = []
             for element in elements["nodes"]:
                 node = self._nodes.get(element["data"]["id"])

@@ -306,7 +306,8 @@ def test_200_node_run_opens_readable_on_the_pending_gate(page, jupyter_server, c
     expect = _expect()
     nb = new_notebook(jupyter_server, [GENERATED_CELL.format(n=200)])
     open_notebook(page, jupyter_server, nb)
-    timing = measure_run_all_to_paint(page, min_nodes=200, selector=CANVAS)
+    # drawn with its chains of steps collapsed into groups: fewer nodes than the template's
+    timing = measure_run_all_to_paint(page, min_nodes=40, selector=CANVAS)
     wait_for_idle(page)
     prompt = page.locator(".prodex-gate-card.prodex-prompt").first
     expect(prompt).to_be_visible(timeout=EXPECT_MS)
@@ -353,6 +354,73 @@ def test_200_node_run_opens_readable_on_the_pending_gate(page, jupyter_server, c
         fh.write(json.dumps({"nodes": 200, **timing}) + "\n")
     with capsys.disabled():
         print("\n" + line)
+
+
+_JS_GROUPS = """
+(selector) => {
+  const cy = document.querySelector(selector)._cyreg.cy;
+  return {
+    nodes: cy.nodes(':visible').length,
+    groups: cy.nodes('.k-group:visible').map(n => ({id: n.id(), label: n.data('label')})),
+  };
+}
+"""
+
+_JS_HAS = """
+([selector, ids]) => {
+  const cy = document.querySelector(selector)._cyreg.cy;
+  return ids.map(id => cy.getElementById(id).visible());
+}
+"""
+
+
+def _wait_drawn(page, present: list[str], absent: list[str]) -> None:
+    for _ in range(200):
+        have = page.evaluate(_JS_HAS, [CANVAS, present + absent])
+        if all(have[: len(present)]) and not any(have[len(present) :]):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"canvas never showed {present} without {absent}")
+
+
+def test_a_collapsed_group_expands_on_click_and_on_search(page, jupyter_server):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [GENERATED_CELL.format(n=200)])
+    open_notebook(page, jupyter_server, nb)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=40)
+    drawn = page.evaluate(_JS_GROUPS, CANVAS)
+    assert drawn["groups"] and drawn["nodes"] < 200, drawn
+    group = drawn["groups"][0]
+    first = group["id"].removeprefix("group:")
+    steps = int(re.search(r"(\d+) steps", group["label"]).group(1))
+    assert group["label"].startswith(first), group
+
+    # A click on a group draws its steps in its place.
+    click_cytoscape_node(page, group["id"], selector=CANVAS, pan_into_view=True)
+    _wait_drawn(page, [first], [group["id"]])
+    after = page.evaluate(_JS_GROUPS, CANVAS)
+    assert after["nodes"] == drawn["nodes"] + steps - 1, (drawn, after)
+    assert group["id"] not in [g["id"] for g in after["groups"]]
+    expect(page.locator(".prodex-drawer")).to_be_hidden()
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-7-group-expanded")
+    # a step of it is a node like any other: a click opens its drawer
+    click_cytoscape_node(page, first, selector=CANVAS, pan_into_view=True)
+    drawer = page.locator(".prodex-drawer")
+    expect(drawer).to_be_visible(timeout=EXPECT_MS)
+    expect(drawer).to_contain_text(first)
+    wait_for_classes(page, first, {"selected"})
+
+    # Searching a step inside another collapsed group opens that group and its drawer.
+    other = after["groups"][0]
+    inside = other["id"].removeprefix("group:")
+    search = page.locator(".prodex-search input")
+    search.fill(inside)
+    search.press("Enter")
+    _wait_drawn(page, [inside], [other["id"]])
+    expect(drawer).to_contain_text(inside, timeout=EXPECT_MS)
+    wait_for_classes(page, inside, {"selected"})
 
 
 def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server, demo):
