@@ -1,7 +1,8 @@
 """Artifacts under any URI pyarrow's filesystems open (issue 12): `file://` and `s3://` (a real
 HTTP S3 endpoint, tests/s3_server.py) hold a run's tables, its captured functions and its source
-snapshot; they are read back by another store object and another process, verified, deleted with
-their run, and tampering is named; SQL still reads nothing but local copies; a location that
+snapshot; they are read back by another store object and another process (a killed run resumes
+elsewhere from them alone), verified, deleted with their run (claims still keep a table another
+run stores meanwhile), and tampering is named; SQL still reads nothing but local copies; a location that
 cannot be opened is named without its secrets; two processes in two working directories, sharing
 nothing but the artifacts location, run and decide each other's runs through one PostgreSQL
 store."""
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -303,3 +305,111 @@ def test_two_working_directories_share_only_the_artifacts_location(location, pg_
         assert _named(store, run_id) <= set(_objects(location))
         decided = store.state(run_id).gates["g"].last_decision.by
         assert decided == ({ann_run: "bob", bob_run: "ann"}[run_id])
+
+
+def test_claims_keep_a_table_stored_during_a_deletion_behind_s3(s3, pg_server, tmp_path):
+    """store/claims.py on a team store with S3 artifacts: another run storing the very same table
+    between the deletion's transaction and its removal of files keeps it (its claim), and a table
+    stored again after its deletion is uploaded again."""
+    store = RunStore(pg_server.create_database(), artifacts=s3.uri())
+    doomed = _template(tmp_path, 1).run(store=store, policy=px.confirm_high).wait(timeout=60)
+    assert doomed.status == "completed"
+    sha, gone = doomed.results["big"].artifact, doomed.results["plus"].artifact
+    table, gone_table = store.load_table(sha), store.load_table(gone)
+    other = store.create_run(px.store.RunCreated("other", "f" * 64, {}, {}, [], [])).run_id
+    delete_events = store.log.delete_run
+
+    def then_the_other_run_stores_it(run_id, **kw):
+        done = delete_events(run_id, **kw)
+        assert store.put_table(table, other) == sha  # found present: nothing uploaded
+        return done
+
+    store.log.delete_run = then_the_other_run_stores_it
+    deletion = px.delete_run(doomed.id, store=store)
+    store.log.delete_run = delete_events
+    assert sha not in deletion.artifacts_removed and store.artifacts.exists(sha)
+    assert gone in deletion.artifacts_removed and not store.artifacts.exists(gone)
+    store.append(other, px.store.NodeProduced("n", "table", None, sha, 30, [], "", "", [], [], 0))
+    assert verify_run(store, other) == []
+    assert store.put_table(gone_table, other) == gone  # stored again after its deletion
+    assert store.artifacts.hash_of(gone) == gone
+
+
+STARTER = textwrap.dedent(
+    """
+    import sys
+    import prodex_jupyter as px
+    tpl = px.Template("handover", base_dir=".")
+    gate = {"gate_id": "g", "name": "G", "instructions": "- at least 1 rows"}
+    tpl.source("t", "t.csv", gate=gate)
+    k = 5
+    def plus_k(t):  # uses a global of __main__: captured, restored from the artifacts on resume
+        return t.assign(c=t["a"] + k)
+    tpl.python("plus")(plus_k)
+    tpl.output("n", sql="SELECT sum(c) AS n FROM plus")
+    run = tpl.run()
+    run.wait(timeout=60)
+    print(run.id, run.gates["g"].status, flush=True)
+    sys.stdin.readline()  # held here until killed
+    """
+)
+
+
+def _own_env(folder: Path, url: str, artifacts: str, user: str) -> dict[str, str]:
+    """A member's process: its own working directory, HOME and TMPDIR; the team's store."""
+    for sub in ("home", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PRODEX_")},
+        "PYTHONPATH": str(REPO),
+        "HOME": str(folder / "home"),
+        "TMPDIR": str(folder / "tmp"),
+        "PRODEX_STORE": url,
+        "PRODEX_ARTIFACTS": artifacts,
+        "PRODEX_USER": user,
+    }
+
+
+def test_a_killed_run_resumes_in_another_working_directory_from_s3(s3, pg_server, tmp_path):
+    """Its source table and its captured function come back from the S3 artifacts alone."""
+    url, uri = pg_server.create_database(), s3.uri()
+    ann, bob = tmp_path / "ann", tmp_path / "bob"
+    ann.mkdir()
+    (ann / "t.csv").write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_own_env(ann, url, uri, "ann"),
+        cwd=ann,
+    )
+    line = starter.stdout.readline().split()
+    assert len(line) == 2 and line[1] == "pending", line or starter.stderr.read()
+    run_id = line[0]
+    starter.kill()
+    starter.communicate(timeout=30)
+    store = RunStore(url, artifacts=uri)
+    capture = store.events(run_id)[0].event.functions["plus"]
+    assert capture["how"] == "capture" and store.artifacts.exists(capture["artifact"])
+    deadline = time.time() + 10
+    while store.leases.holder(run_id) is not None:  # the server ends the dead session
+        assert time.time() < deadline
+        time.sleep(0.05)
+    bob.mkdir()
+    resumed = subprocess.run(
+        [*PRODEX, "confirm", run_id, "g", "--note", "looked", "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=_own_env(bob, url, uri, "bob"),
+        cwd=bob,
+        stdin=subprocess.DEVNULL,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    state = store.state(run_id)
+    assert state.status == "completed" and state.gates["g"].last_decision.by == "bob"
+    assert px.load_run(run_id, store=store).value("n") == sum(i + 5 for i in range(40))
+    assert verify_run(store, run_id) == []
+    assert sorted(p.name for p in bob.iterdir()) == ["home", "tmp"]  # nothing else written here
