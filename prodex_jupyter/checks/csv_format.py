@@ -28,6 +28,7 @@ import pyarrow.dataset as pa_ds
 DELIMITERS = ",;\t|"
 BLOCK_BYTES = 1 << 20  # pyarrow's default block; a streamed file is typed from its first one
 SNIFF_BYTES = 16_384  # the dialect is guessed from the first lines, never from the whole file
+WHOLE_FILE_BYTES = 64 << 20  # the checker reads a CSV up to this size whole (`small_csv_table`)
 
 
 class CsvReadError(ValueError):
@@ -60,6 +61,38 @@ def read_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table:
     if encoding is None:
         check_utf8(path, table.schema)
     return table.cast(settled_schema(table.schema))
+
+
+def small_csv_table(path: str | Path, encoding: str | None, schema: pa.Schema) -> pa.Table | None:
+    """A file of up to `WHOLE_FILE_BYTES` read whole, on pyarrow's threads, typed with `schema`
+    (its stream's, from the first block); None for a larger or compressed file, or when reading
+    it whole fails.
+
+    A small file's costs are the stream's fixed ones: a scanner started for every statement,
+    the head's statement parsing blocks ahead that the pass parses again, each failing check's
+    offending rows parsed again from the start. Read whole, it is parsed once, with the stream's
+    types (given explicitly: pyarrow's table reader would otherwise type each column from all
+    blocks), into the same batches in the same order, so every figure is the same. On an error
+    the caller streams the file, which fails as it always did (the same message, the same
+    retyping), so reading a file whole changes nothing but the time.
+    """
+    path = Path(path)
+    names = schema.names
+    if (
+        path.suffix.lower() in (".gz", ".zst", ".bz2")  # its size says little of its rows
+        or path.stat().st_size > WHOLE_FILE_BYTES
+        or len(set(names)) != len(names)  # column types are given by name
+    ):
+        return None
+    parse, _ = csv_options(path, encoding)
+    read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
+    convert = pa_csv.ConvertOptions(strings_can_be_null=True, column_types=schema)
+    try:
+        return pa_csv.read_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowException:
+        return None
 
 
 def csv_dataset(path: str | Path, encoding: str | None = None) -> pa_ds.Dataset:

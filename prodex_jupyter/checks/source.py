@@ -25,6 +25,7 @@ from prodex_jupyter.checks.csv_format import (
     invalid_utf8_message,
     is_invalid_utf8,
     is_straddling,
+    small_csv_table,
     straddling_message,
 )
 from prodex_jupyter.template.instructions import known_set_path_problem
@@ -165,7 +166,9 @@ def open_source(
     try:
         if fmt == "csv" and not full_sniff:
             dataset = csv_dataset(path, data.encoding)
-            return replace(_registered_source(con, dataset), guessed_types=True)
+            table = small_csv_table(path, data.encoding, dataset.schema)
+            opened = _registered_source(con, dataset if table is None else table)
+            return replace(opened, guessed_types=True)
         if fmt == "csv":
             query = f"SELECT Prompt, Columns FROM sniff_csv({lit}, sample_size=-1)"
             prompt, sniffed = con.execute(query).fetchall()[0]
