@@ -399,3 +399,62 @@ def test_gather_evidence_runs_in_worker_threads(tmp_path: Path) -> None:
         results = list(pool.map(lambda _: evidence(path, "- at least 5 rows"), range(8)))
     assert {r.confidence for r in results} == {"medium"}  # 5 rows: fewer than 30
     assert {r.row_count for r in results} == {5}
+
+
+def _several_blocks(path: Path, tail: str = "") -> Path:
+    """A CSV of about 3 MiB (three of pyarrow's blocks): a text column of 30 codes plus rare
+    unknown ones, a number with nulls and a timestamp; `tail` rows appended after the first
+    block."""
+    rows = [
+        (f"R{i % 30:02d}," if i % 997 else f"X{i % 7},")
+        + f"{'' if i % 101 == 0 else i % 500},2024-01-{i % 28 + 1:02d} 10:{i % 60:02d}:00"
+        for i in range(90_000)
+    ]
+    path.write_text("code,n,ts\n" + "\n".join(rows) + "\n" + tail)
+    assert path.stat().st_size > 2 << 20
+    return path
+
+
+GATE_SEVERAL = (
+    "- code in known set from codes.csv (code)\n- n between 0 and 400\n"
+    "- mean of n between 0 and 300\n- code is unique\n- no nulls in n"
+)
+
+
+@pytest.mark.parametrize("tail", ["", "R01,unknown,2024-02-01 00:00:00\n"])
+def test_a_small_csv_read_whole_gives_the_evidence_of_the_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tail: str
+) -> None:
+    """A file of up to 64 MiB is parsed whole rather than streamed: the same types (from the
+    first block, even where pyarrow's table reader would type a column from all its rows), the
+    same figures, offending rows in the same order, and the same retyping when a value past the
+    first block does not fit."""
+    from prodex_jupyter.checks import csv_format
+
+    path = _several_blocks(tmp_path / "w.csv", tail)
+    write(tmp_path / "codes.csv", [f"R{i:02d}" for i in range(30)], header="code\n")
+    whole = evidence(path, GATE_SEVERAL, base_dir=tmp_path)
+    monkeypatch.setattr(csv_format, "WHOLE_FILE_BYTES", 0)  # every file streamed
+    streamed = evidence(path, GATE_SEVERAL, base_dir=tmp_path)
+    assert whole.to_dict() == streamed.to_dict()
+    assert check(whole, "code in").unexpected_count == 91  # X0..X6, every 997th row
+    assert any("did not hold" in w for w in whole.warnings) == bool(tail)
+
+
+def test_values_outside_a_known_set_counted_from_the_histogram_as_sql_counts_them(
+    tmp_path: Path, recipes: Path
+) -> None:
+    """A text column whose histogram rides in the pass has its values outside a known set counted
+    from it: the same count as DuckDB's own NOT IN over the file, nulls and case kept apart."""
+    rows = [f"{c},1,2024-01-01 00:00:00" for c in ["R01", "r01", "R02", "", "R04", "R03 "] * 3000]
+    path = write(tmp_path / "w.csv", rows, header="code,n,ts\n")
+    ev = evidence(path, "- code in known set from recipes.csv (code)", base_dir=tmp_path)
+    expected = duckdb.execute(
+        f"SELECT count(*) FROM read_csv('{path}', all_varchar=true) "
+        "WHERE code IS NOT NULL AND code NOT IN ('R01', 'R02', 'R03')"
+    ).fetchall()[0][0]
+    assert expected == 9000
+    result = check(ev, "code in")
+    assert result.unexpected_count == expected and result.observed["outside"] == expected
+    assert ev.column("code").categories is not None  # the histogram was there to count from
+    assert [r["code"] for r in result.unexpected_rows] == ["r01", "R04", "R03 ", "r01", "R04"]

@@ -75,6 +75,7 @@ class Context:
     profiles: tuple[ColumnProfile, ...] = ()
     row: dict[str, Any] = field(default_factory=dict)
     baseline_row_count: int | None = None
+    histograms: frozenset[str] = frozenset()  # columns whose full histogram the pass gives
     extra_reads: int = 0
     joins: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)  # known sets read: path, sha256
@@ -464,14 +465,19 @@ def _set_membership(
         f"SELECT DISTINCT __prodex_v FROM (VALUES {rows}) t(__prodex_v)"
     )
     shown = "{" + ", ".join(_text(v) for v in values[:5]) + ", …}"
-    return _join_membership(ctx, lhs, table), shown
+    pred, join = _membership_join(lhs, table)
+    ctx.joins.append(join)
+    return pred, shown
 
 
-def _join_membership(ctx: Context, lhs: str, table: str) -> str:
-    """Join `table` (distinct non-null values) to the data; the predicate for a value outside."""
+def _membership_join(lhs: str, table: str) -> tuple[str, str]:
+    """The predicate for a value outside `table` (distinct non-null values), and the join of
+    `table` to the data it needs."""
     alias = f"{table}_j"
-    ctx.joins.append(f"LEFT JOIN {table} AS {alias} ON {lhs} = {alias}.__prodex_v")
-    return f"({lhs} IS NOT NULL AND {alias}.__prodex_v IS NULL)"
+    return (
+        f"({lhs} IS NOT NULL AND {alias}.__prodex_v IS NULL)",
+        f"LEFT JOIN {table} AS {alias} ON {lhs} = {alias}.__prodex_v",
+    )
 
 
 def _text(value: Any) -> str:
@@ -567,13 +573,25 @@ def _in_known_set(
     }
     q = quote_ident(name)
     lhs = q if same_kind else f"CAST({q} AS VARCHAR)"
-    pred = _join_membership(ctx, lhs, table)
-    join = ctx.joins[-1:]
+    pred, join = _membership_join(lhs, table)
+    # Text against text, with the column's histogram in the pass: the values outside are counted
+    # from it, as the join would count them (both compare the strings as they are), and the pass
+    # joins nothing (a hash probe per row, a fifth of the pass on 1M rows here).
+    i = [n for n, _ in ctx.columns].index(name)
+    from_histogram = (
+        name in ctx.histograms and type_name.upper() == "VARCHAR" and kcol[1].upper() == "VARCHAR"
+    )
+    if not from_histogram:
+        ctx.joins.append(join)
     k = next(_ids)
     where = f"the known set from {spec.source} ({spec.source_column}, {len(known_values)} values)"
 
     def finish(c: Context) -> CheckResult:
-        bad = int(c.row[f"c{k}_bad"] or 0)
+        if from_histogram:
+            hist = c.row[f"hist_{i}"] or {}
+            bad = sum(int(n) for v, n in hist.items() if v not in known_values)
+        else:
+            bad = int(c.row[f"c{k}_bad"] or 0)
         observed: dict[str, Any] = {
             "outside": bad,
             "source": spec.source,
@@ -585,7 +603,7 @@ def _in_known_set(
             return CheckResult(
                 spec.bullet, "pass", f"All values of {name} in {where}.", observed, 0
             )
-        rows = c.offending_rows(pred, join)
+        rows = c.offending_rows(pred, [join])
         counts = _outside_values(
             c, name, lambda v: v in known_values or str(v) in {str(x) for x in known_values}
         )
@@ -593,7 +611,8 @@ def _in_known_set(
         msg = _values_outside(name, f"not in {where}", bad, counts, rows)
         return CheckResult(spec.bullet, "fail", msg, observed, bad, tuple(rows))
 
-    return Compiled(spec, [(f"c{k}_bad", f"count(*) FILTER (WHERE {pred})")], finish)
+    exprs = [] if from_histogram else [(f"c{k}_bad", f"count(*) FILTER (WHERE {pred})")]
+    return Compiled(spec, exprs, finish)
 
 
 def _unique(spec: Unique, ctx: Context) -> Outcome:

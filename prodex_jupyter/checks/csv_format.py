@@ -63,36 +63,42 @@ def read_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table:
     return table.cast(settled_schema(table.schema))
 
 
-def small_csv_table(path: str | Path, encoding: str | None, schema: pa.Schema) -> pa.Table | None:
-    """A file of up to `WHOLE_FILE_BYTES` read whole, on pyarrow's threads, typed with `schema`
-    (its stream's, from the first block); None for a larger or compressed file, or when reading
-    it whole fails.
+def small_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table | None:
+    """A file of up to `WHOLE_FILE_BYTES` read whole, on pyarrow's threads, typed as its stream
+    (`csv_dataset`) types it, from its first block; None for a larger or compressed file, or
+    whenever the stream would say something (a column typed binary, a read that fails).
 
     A small file's costs are the stream's fixed ones: a scanner started for every statement,
     the head's statement parsing blocks ahead that the pass parses again, each failing check's
     offending rows parsed again from the start. Read whole, it is parsed once, with the stream's
     types (given explicitly: pyarrow's table reader would otherwise type each column from all
-    blocks), into the same batches in the same order, so every figure is the same. On an error
-    the caller streams the file, which fails as it always did (the same message, the same
-    retyping), so reading a file whole changes nothing but the time.
+    blocks), into the same batches in the same order, so every figure is the same. On None the
+    caller streams the file, which fails as it always did (the same message, the same retyping),
+    so reading a file whole changes nothing but the time.
     """
     path = Path(path)
-    names = schema.names
-    if (
-        path.suffix.lower() in (".gz", ".zst", ".bz2")  # its size says little of its rows
-        or path.stat().st_size > WHOLE_FILE_BYTES
-        or len(set(names)) != len(names)  # column types are given by name
-    ):
-        return None
-    parse, _ = csv_options(path, encoding)
+    if path.suffix.lower() in (".gz", ".zst", ".bz2") or path.stat().st_size > WHOLE_FILE_BYTES:
+        return None  # a compressed file's size says little of its rows
+    parse, convert = csv_options(path, encoding)
     read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
-    convert = pa_csv.ConvertOptions(strings_can_be_null=True, column_types=schema)
     try:
+        with pa_csv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        ) as first_block:
+            inferred = first_block.schema
+        names = inferred.names
+        if len(set(names)) != len(names) or any(_untyped(f.type) for f in inferred):
+            return None  # types are given by name; a binary column is refused by the stream
+        convert.column_types = settled_schema(inferred)
         return pa_csv.read_csv(
             path, read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowException:
         return None
+
+
+def _untyped(type_: pa.DataType) -> bool:
+    return pa.types.is_binary(type_) or pa.types.is_large_binary(type_)
 
 
 def csv_dataset(path: str | Path, encoding: str | None = None) -> pa_ds.Dataset:

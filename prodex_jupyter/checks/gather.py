@@ -158,6 +158,7 @@ def _gather(
             sample, histograms = read_head(
                 con, source.sql, source.columns, head_rows=HEAD_ROWS, sample_rows=SAMPLE_ROWS
             )
+            ctx.histograms = histograms  # kept whole: checks may count from them
         outcomes: list[tuple[CheckSpec | None, Any]] = []
         for spec in specs:
             if isinstance(spec, CheckResult):  # a malformed bullet that slipped past validation

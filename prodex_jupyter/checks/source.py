@@ -165,10 +165,9 @@ def open_source(
     lit = sql_string(str(path))
     try:
         if fmt == "csv" and not full_sniff:
-            dataset = csv_dataset(path, data.encoding)
-            table = small_csv_table(path, data.encoding, dataset.schema)
-            opened = _registered_source(con, dataset if table is None else table)
-            return replace(opened, guessed_types=True)
+            table = small_csv_table(path, data.encoding)
+            data_read = csv_dataset(path, data.encoding) if table is None else table
+            return replace(_registered_source(con, data_read), guessed_types=True)
         if fmt == "csv":
             query = f"SELECT Prompt, Columns FROM sniff_csv({lit}, sample_size=-1)"
             prompt, sniffed = con.execute(query).fetchall()[0]
