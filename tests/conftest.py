@@ -50,6 +50,7 @@ BOTH_BACKENDS = {
     "test_lineage",
     "test_deciders",
     "test_postgres_store",
+    "test_cli",
 }
 
 
