@@ -7,7 +7,9 @@
 #   bash scripts/demo.sh --terminal  the demo pipeline end to end in this terminal: gate prompts,
 #                                    the decisions taken, the outputs with their derivations.
 #                                    Extra arguments go to `prodex demo`.
-# The run store is examples/.prodex (PRODEX_HOME to change it).
+# The run store is examples/.prodex in JupyterLab, .prodex with --terminal; PRODEX_HOME names
+# another folder, PRODEX_STORE=postgresql://... a team's PostgreSQL store (its artifacts folder in
+# PRODEX_ARTIFACTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -17,7 +19,7 @@ python="${PYTHON:-python3}"
 if [ "${1:-}" = "--terminal" ]; then
     shift
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
-    exec .venv/bin/prodex --store "${PRODEX_HOME:-.prodex}" demo "$@"
+    exec .venv/bin/prodex --store "${PRODEX_STORE:-${PRODEX_HOME:-.prodex}}" demo "$@"
 fi
 
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[lab]'

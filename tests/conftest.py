@@ -51,6 +51,7 @@ BOTH_BACKENDS = {
     "test_deciders",
     "test_postgres_store",
     "test_cli",
+    "test_demo_script",
 }
 
 
