@@ -290,6 +290,7 @@ class Execution:
         self._queries: dict[str, duckdb.DuckDBPyConnection] = {}  # SQL running, by node
         self._retired = False
         self._disk_full: BaseException | None = None  # a worker found the store's disk full
+        self._ended = threading.Event()  # drive() has returned: written, lease released
         self._unsubscribe = run.subscribe(self._on_events)
 
     # --------------------------------------------------------------- interface
@@ -319,10 +320,11 @@ class Execution:
             else:
                 self.loop.call_soon_threadsafe(task.cancel)
             return lambda _timeout: None  # ends when its loop next runs
-        task.cancel()  # a concurrent future: cancels the task on the background loop
-        done = threading.Event()
-        task.add_done_callback(lambda _f: done.set())
-        return done.wait
+        # A concurrent future: cancels the task on the background loop. The future counts as
+        # done at once; what is computed is written and the lease released only when drive()
+        # has handled the cancellation, so wait for that.
+        task.cancel()
+        return self._ended.wait
 
     def retire(self) -> None:
         """A newer execution of the same run takes over: hear nothing more, write nothing more."""
@@ -408,6 +410,8 @@ class Execution:
                 self._write(*events, failed)
             finally:
                 self._stop(exc)
+        finally:
+            self._ended.set()
 
     # ----------------------------------------------------------------- writing
     def _queue_events(self, events: list[Event]) -> None:
