@@ -52,6 +52,7 @@ BOTH_BACKENDS = {
     "test_postgres_store",
     "test_cli",
     "test_demo_script",
+    "test_interrupted",
 }
 
 
@@ -104,3 +105,12 @@ def store(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         # subprocesses (the command line, a second executor) find the same artifacts folder
         monkeypatch.setenv("PRODEX_ARTIFACTS", str(tmp_path / "artifacts"))
     return px.RunStore(store_location)
+
+
+@pytest.fixture
+def store_env(store: px.RunStore, store_location: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """PRODEX_STORE set to the test's store (either backend), as a user sets it: subprocesses and
+    code that opens the default store find it. Modules use it with
+    `pytestmark = pytest.mark.usefixtures("store_env")`."""
+    monkeypatch.setenv("PRODEX_STORE", store_location)
+    return store_location

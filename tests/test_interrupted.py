@@ -1,4 +1,5 @@
-"""Interrupted runs show and recover; node time limits (issue 9 §4).
+"""Interrupted runs show and recover; node time limits (issue 9 §4). On both backends
+(tests/conftest.py): an SQLite folder and a PostgreSQL database.
 
 A run is interrupted when it is not final, no live process holds its lease, and work could go on
 (runtime/interruption.py). It shows as such in `px.runs()`, `prodex runs`, `prodex show`, the
@@ -23,7 +24,10 @@ from prodex_jupyter.store import RunStore
 from prodex_jupyter.widgets import RunView
 from prodex_jupyter.widgets.runs_list import RunsList
 
-from .test_resume import PRODEX, _env, _kill_mid_run, executor, prodex, wait_for
+from .test_resume import PRODEX, _env, _kill_mid_run, executor, prodex, wait_for, where
+
+# Each test runs on an SQLite folder and on a PostgreSQL database (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_env")
 
 CLEAN = "- required columns: a, b\n- at least 1 rows"
 
@@ -34,7 +38,7 @@ def _row(store: RunStore, run_id: str):
 
 def test_a_killed_executor_leaves_the_run_interrupted_everywhere_until_resumed(tmp_path):
     run_id, _ = _kill_mid_run(tmp_path, 300)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     row = _row(store, run_id)
     assert row["status"] == "executing" and row["interrupted"] and not row["executing"]
     assert px.load_run(run_id, store=store).interrupted
@@ -60,7 +64,7 @@ def test_a_killed_executor_leaves_the_run_interrupted_everywhere_until_resumed(t
 def test_a_run_waiting_for_a_decision_is_not_interrupted_until_one_is_made(tmp_path):
     proc, run_id = executor(tmp_path, "exit", 2)
     assert proc.wait(timeout=60) == 0  # gone, with its gate pending: nothing could move
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     row = _row(store, run_id)
     assert row["status"] == "executing" and not row["interrupted"]
     assert "INTERRUPTED" not in prodex(tmp_path, "runs").stdout
@@ -73,7 +77,7 @@ def test_a_run_waiting_for_a_decision_is_not_interrupted_until_one_is_made(tmp_p
 
 def test_a_run_another_live_process_executes_is_not_interrupted(tmp_path):
     proc, run_id = executor(tmp_path, "wait", 2)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     try:
         wait_for(lambda: store.state(run_id).gates["g"].status == "pending")
         px.load_run(run_id, store=store).confirm("g")  # it has work: but a live process has it
@@ -118,14 +122,14 @@ def _slow_template(folder: Path, sleep: float) -> Path:
 def test_ctrl_c_on_prodex_run_exits_at_once_and_leaves_the_run_interrupted(tmp_path):
     yaml = _slow_template(tmp_path, sleep=120)
     proc = subprocess.Popen(
-        [*PRODEX, "--store", str(tmp_path / "store"), "run", str(yaml), "--confirm-high"],
+        [*PRODEX, "--store", where(tmp_path), "run", str(yaml), "--confirm-high"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
         stdin=subprocess.DEVNULL,
     )
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     wait_for(lambda: store.run_ids(), timeout=60)
     (run_id,) = store.run_ids()
     wait_for(lambda: store.state(run_id).nodes["slow"].state == "running", timeout=60)
@@ -138,6 +142,8 @@ def test_ctrl_c_on_prodex_run_exits_at_once_and_leaves_the_run_interrupted(tmp_p
     assert f"continue it with: prodex resume {run_id}" in stdout
     assert "Traceback" not in stderr
     assert store.leases.holder(run_id) is None
+    # released by the process as it left, not only dead with it (no row left behind)
+    assert store.log.query("SELECT count(*) FROM leases WHERE run_id = ?", (run_id,)) == [(0,)]
     row = _row(store, run_id)
     assert row["interrupted"] and row["status"] == "executing"
     assert store.state(run_id).nodes["slow"].state == "running"  # left running: resumable
@@ -238,7 +244,7 @@ def test_prodex_run_timeout_never_hangs_the_process(tmp_path):
         [
             *PRODEX,
             "--store",
-            str(tmp_path / "store"),
+            where(tmp_path),
             "run",
             str(yaml),
             "--timeout",
@@ -267,7 +273,7 @@ def _interrupted_run(tmp_path: Path) -> str:
 
 def test_the_runs_list_marks_an_interrupted_run_and_resumes_it(tmp_path):
     run_id = _interrupted_run(tmp_path)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     widget = RunsList(px.runs(store=store))
     row = next(r for r in widget.rows if r.run_id == run_id)
     status = row.cells[2].value
@@ -283,7 +289,7 @@ def test_the_runs_list_marks_an_interrupted_run_and_resumes_it(tmp_path):
 
 def test_the_run_view_marks_an_interrupted_run_and_resume_continues_it(tmp_path):
     run_id = _interrupted_run(tmp_path)
-    run = px.load_run(run_id, store=tmp_path / "store")
+    run = px.load_run(run_id, store=where(tmp_path))
     view = RunView(run)
     assert view.resume_bar.layout.display is None
     assert "Interrupted" in view.resume_bar.message.value
@@ -298,7 +304,7 @@ def test_the_run_view_marks_an_interrupted_run_and_resume_continues_it(tmp_path)
 def test_a_decision_in_the_run_view_of_an_interrupted_run_continues_it_here(tmp_path):
     proc, run_id = executor(tmp_path, "exit", 2)
     assert proc.wait(timeout=60) == 0
-    run = px.load_run(run_id, store=tmp_path / "store")
+    run = px.load_run(run_id, store=where(tmp_path))
     view = RunView(run)
     assert view.resume_bar.layout.display == "none"  # waiting for a person: not interrupted
     card = next(c for c in view.cards.prompt_cards if c.gate_ids == ("g",))
@@ -312,7 +318,7 @@ def test_a_decision_in_the_run_view_of_an_interrupted_run_continues_it_here(tmp_
 
 def test_resume_of_a_run_a_live_process_executes_is_refused_in_the_view(tmp_path):
     proc, run_id = executor(tmp_path, "wait", 2)
-    store = RunStore(tmp_path / "store")
+    store = RunStore(where(tmp_path))
     try:
         wait_for(lambda: store.state(run_id).gates["g"].status == "pending")
         view = RunView(px.load_run(run_id, store=store))
@@ -354,17 +360,17 @@ def test_a_decision_in_a_kernel_run_view_continues_the_run_in_that_kernel(tmp_pa
         client = manager.client()
         client.start_channels()
         client.wait_for_ready(timeout=60)
-        cell = KERNEL_CELL.format(run_id=run_id, store=str(tmp_path / "store"))
+        cell = KERNEL_CELL.format(run_id=run_id, store=where(tmp_path))
         printed = _execute(client, cell)
         client.stop_channels()
     finally:
         manager.shutdown_kernel(now=True)
     assert "HERE True True True" in printed, printed  # on the kernel's own loop
     assert f"STATUS completed {sum(range(40))}" in printed, printed
-    state = RunStore(tmp_path / "store").state(run_id)
+    state = RunStore(where(tmp_path)).state(run_id)
     reasons = [
         e.event.reason
-        for e in RunStore(tmp_path / "store").events(run_id)
+        for e in RunStore(where(tmp_path)).events(run_id)
         if e.kind == "run_status"
     ]
     assert state.status == "completed" and any("resumed by process" in r for r in reasons)

@@ -62,14 +62,12 @@ EXECUTOR = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def _both_backends(store, store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test runs on an SQLite folder and on a PostgreSQL database (tests/conftest.py)."""
-    monkeypatch.setenv("PRODEX_STORE", store_location)
+# Each test runs on an SQLite folder and on a PostgreSQL database (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_env")
 
 
 def where(tmp_path: Path) -> str:
-    """The test's store: a PostgreSQL URL or a folder set by _both_backends, else (a module
+    """The test's store: a PostgreSQL URL or a folder set by store_env, else (a module
     borrowing these helpers) the folder under tmp_path."""
     return os.environ.get("PRODEX_STORE") or str(tmp_path / "store")
 
