@@ -369,8 +369,6 @@ def test_a_decision_in_a_kernel_run_view_continues_the_run_in_that_kernel(tmp_pa
     assert f"STATUS completed {sum(range(40))}" in printed, printed
     state = RunStore(where(tmp_path)).state(run_id)
     reasons = [
-        e.event.reason
-        for e in RunStore(where(tmp_path)).events(run_id)
-        if e.kind == "run_status"
+        e.event.reason for e in RunStore(where(tmp_path)).events(run_id) if e.kind == "run_status"
     ]
     assert state.status == "completed" and any("resumed by process" in r for r in reasons)
