@@ -53,6 +53,7 @@ BOTH_BACKENDS = {
     "test_cli",
     "test_demo_script",
     "test_interrupted",
+    "test_tamper",
 }
 
 
@@ -66,6 +67,7 @@ SQLITE_FILE_TESTS = {
     "test_a_store_written_before_the_index_existed_is_back_filled",
     "test_delete_removes_the_run_and_only_artifacts_no_other_run_uses",
     "test_a_lease_expires_without_heartbeat_and_fences_its_old_holder",  # the SQLite heartbeat
+    "test_a_store_from_before_the_ledger_is_adopted",  # SQLite stores older than the ledger
 }
 
 

@@ -74,6 +74,14 @@ class RunStore:
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
 
+    @property
+    def location(self) -> str:
+        """Where to open this store again (`RunStore(store.location)`, another process's
+        `--store`): its folder, or its whole URL. Unlike `root` it keeps a URL's password, so it
+        is for handing to a process (in its environment, not on a command line) and never for
+        messages."""
+        return str(self.log.url if self.log.dialect == "postgresql" else self.root)
+
     def watch(self, run_id: str, callback: Callable[[], None]) -> Callable[[], None] | None:
         """Have `callback()` called (from another thread) when a decision on the run is recorded
         anywhere; returns the function that stops it. None when the backend cannot notify (SQLite:

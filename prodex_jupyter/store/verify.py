@@ -401,7 +401,8 @@ def _runs_list(
             problems.append(Problem(run_id, seq, f"{row[3]} is missing from the runs list's marks"))
     listed = records.listed.get(run_id)
     if listed is None:
-        problems.append(Problem(run_id, None, "missing from the runs list (idx_run_facts)"))
+        table = "run_summary" if store.log.dialect == "postgresql" else "idx_run_facts"
+        problems.append(Problem(run_id, None, f"missing from the runs list ({table})"))
         return problems
     if not readable:
         return problems  # the events themselves are damaged: already named
