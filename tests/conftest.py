@@ -54,6 +54,7 @@ BOTH_BACKENDS = {
     "test_demo_script",
     "test_interrupted",
     "test_tamper",
+    "test_server",
 }
 
 
@@ -68,6 +69,7 @@ SQLITE_FILE_TESTS = {
     "test_delete_removes_the_run_and_only_artifacts_no_other_run_uses",
     "test_a_lease_expires_without_heartbeat_and_fences_its_old_holder",  # the SQLite heartbeat
     "test_a_store_from_before_the_ledger_is_adopted",  # SQLite stores older than the ledger
+    "test_the_store_is_prodex_home_when_set",  # PRODEX_HOME names a folder
 }
 
 

@@ -5,6 +5,10 @@ No mock: the PostgreSQL backend is tested against the real thing. `scripts/ensur
 installs the server binaries when they are missing (scripts/test.sh runs it). As root, the
 cluster is created and run by the `postgres` user (the server refuses to run as root).
 Durability is switched off (fsync, synchronous_commit): a test cluster is thrown away anyway.
+
+Every role but one logs in without a password (`trust`); the role `prodex_pw` must give its
+password (scram-sha-256), so a test with `url(db, password=True)` shows that whatever the store
+hands on (to a worker process, say) still carries the password a team's URL has.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 USER = "prodex"
+PASSWORD_USER = "prodex_pw"
 
 
 def server_binaries() -> Path | None:
@@ -44,18 +49,21 @@ class Server:
 
     def __init__(self, bin_dir: Path, folder: Path, port: int) -> None:
         self.bin_dir, self.folder, self.port = bin_dir, folder, port
+        self.password = secrets.token_hex(8)
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, password: bool = False) -> str:
+        who = f"{PASSWORD_USER}:{self.password}" if password else USER
+        return f"postgresql://{who}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """A new empty database (one per test keeps tests independent); returns its URL."""
+    def create_database(self, *, password: bool = False) -> str:
+        """A new empty database (one per test keeps tests independent); returns its URL, with
+        the password of a role that must give it when `password`."""
         import psycopg
 
         name = f"t_{secrets.token_hex(6)}"
         with psycopg.connect(self.url(), autocommit=True) as con:
             con.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
+        return self.url(name, password=password)
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -95,6 +103,8 @@ def running_server() -> Iterator[Server]:
         ),
         **quiet,
     )
+    hba = data / "pg_hba.conf"  # first match wins: the password role's line goes first
+    hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     options = (
         f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -105,8 +115,15 @@ def running_server() -> Iterator[Server]:
         _as_server_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
         **quiet,
     )
+    server = Server(bin_dir, folder, port)
     try:
-        yield Server(bin_dir, folder, port)
+        import psycopg
+
+        with psycopg.connect(server.url(), autocommit=True) as con:
+            con.execute(
+                f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{server.password}'"
+            )
+        yield server
     finally:
         subprocess.run(
             _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),

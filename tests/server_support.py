@@ -144,6 +144,22 @@ class Api:
             await asyncio.sleep(0.2)
 
 
+def close_store(store: Any) -> None:
+    """Close a PostgreSQL store a server opened (its connections would outlive the test's
+    database otherwise); an SQLite store holds nothing that needs it."""
+    from prodex_jupyter.store import run_store
+
+    if store.log.dialect != "postgresql":
+        return
+    for key, opened in list(run_store._OPEN.items()):
+        if opened is store:
+            del run_store._OPEN[key]
+    session = store.leases._session
+    if session is not None:
+        session.close()
+    store.log.close()
+
+
 def idle_at_gate(record: dict) -> bool:
     """A run waiting for a person: a gate pending and no process executing it."""
     return bool(record["prompts"]) and not record["executing"]

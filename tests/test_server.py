@@ -1,4 +1,9 @@
-"""The REST API of the server extension, through a real jupyter_server (pytest-jupyter)."""
+"""The REST API of the server extension, through a real jupyter_server (pytest-jupyter).
+
+On both backends (tests/conftest.py): the store the server starts with is `.prodex` under its
+root (the default), or a PostgreSQL database named by PRODEX_STORE, as a team's JupyterHub sets
+it; that URL carries a password the database asks for, which the workers the server starts must
+be handed too."""
 
 from __future__ import annotations
 
@@ -16,7 +21,15 @@ from jupyter_server.auth.identity import IdentityProvider, User
 
 import prodex_jupyter as px
 
-from .server_support import FOUR_EYES, TINY_HEAD, Api, finished, idle_at_gate, make_root
+from .server_support import (
+    FOUR_EYES,
+    TINY_HEAD,
+    Api,
+    close_store,
+    finished,
+    idle_at_gate,
+    make_root,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = [
@@ -40,7 +53,17 @@ class HubLikeIdentity(IdentityProvider):
 
 
 @pytest.fixture
-def jp_server_config():
+def store_location(backend: str, jp_root_dir: Path, request: pytest.FixtureRequest) -> str:
+    """The server's store: its default folder, or a PostgreSQL database (with a password)."""
+    if backend == "sqlite":
+        return str(jp_root_dir / ".prodex")
+    return request.getfixturevalue("pg_server").create_database(password=True)
+
+
+@pytest.fixture
+def jp_server_config(backend: str, request: pytest.FixtureRequest):
+    if backend == "postgresql":  # set before the server starts, as a user would
+        request.getfixturevalue("store_env")  # PRODEX_STORE (and PRODEX_ARTIFACTS)
     return {
         "ServerApp": {
             "jpserver_extensions": {"prodex_jupyter": True},
@@ -60,11 +83,7 @@ def api(jp_fetch, root, jp_serverapp, jp_asyncio_loop):
     workers = jp_serverapp.web_app.settings["prodex_workers"]
     workers.kill_all()
     jp_asyncio_loop.run_until_complete(workers.wait_all())
-
-
-@pytest.fixture
-def store(root: Path) -> px.RunStore:
-    return px.RunStore(root / ".prodex")
+    close_store(jp_serverapp.web_app.settings["prodex_store"])
 
 
 async def start(api: Api, template: str = "tiny.prodex.yaml", **inputs: str) -> str:
@@ -403,7 +422,7 @@ async def test_a_killed_worker_leaves_the_server_serving_and_the_run_resumable(
             "-m",
             "prodex_jupyter.cli.main",
             "--store",
-            str(store.root),
+            store.location,
             "resume",
             run_id,
         ],

@@ -1,8 +1,11 @@
 """The worker process the server starts to execute one run, off the server's event loop.
 
-    python -m prodex_jupyter.server.worker --store DIR run TEMPLATE [--input NODE=PATH]... \
+    python -m prodex_jupyter.server.worker [--store STORE] run TEMPLATE [--input NODE=PATH]... \
         [--by USER]
-    python -m prodex_jupyter.server.worker --store DIR resume RUN_ID
+    python -m prodex_jupyter.server.worker [--store STORE] resume RUN_ID
+
+The server hands the store over in PRODEX_STORE (a PostgreSQL URL may hold a password, which
+must not show on a command line); `--store` overrides it.
 
 It prints one JSON line on stdout as soon as the run is recorded (`{"run_id": ...}`, or
 `{"error": ...}` when the run cannot start), drives the run while it holds the run's lease, and
@@ -65,7 +68,7 @@ def _say(message: dict) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m prodex_jupyter.server.worker")
-    parser.add_argument("--store", required=True)
+    parser.add_argument("--store", default=None, help="default: $PRODEX_STORE")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run")
     p.add_argument("template")

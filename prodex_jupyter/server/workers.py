@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,14 +83,16 @@ class Workers:
         return process is not None and process.returncode is None
 
     async def _spawn(self, args: Sequence[str]) -> str:
+        # The store goes in the worker's environment, whole: `store.root` hides a URL's password,
+        # and a command line is visible to every user of the machine.
+        env = {**os.environ, "PRODEX_STORE": self.store.location}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "prodex_jupyter.server.worker",
-            "--store",
-            str(self.store.root),
             *args,
             cwd=str(self.cwd),
+            env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

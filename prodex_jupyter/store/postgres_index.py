@@ -49,9 +49,11 @@ def pipelines(log: PgEventLog) -> list[str]:
 
 
 def change_marker(log: PgEventLog) -> tuple:
-    """Moves whenever the database is written (its WAL position): a cache of the runs list is
-    keyed on it, and is re-read a little more often than strictly needed, never less."""
-    return tuple(log.query("SELECT pg_current_wal_lsn()::text")[0])
+    """Moves whenever the database is written (its WAL insert position): a cache of the runs
+    list is keyed on it, and is re-read a little more often than strictly needed, never less.
+    Not `pg_current_wal_lsn()`, the position written out: with asynchronous commit another
+    session's commit may still be in the WAL buffers, and the cached list would outlive it."""
+    return tuple(log.query("SELECT pg_current_wal_insert_lsn()::text")[0])
 
 
 def artifacts_of(db: Db, run_id: str) -> list[str]:
