@@ -88,12 +88,12 @@ class RunCanvas(w.VBox):
             auto_ungrabify=True,
             auto_unselectify=True,
             cytoscape_style=stylesheet(),
+            # The front end lays the graph out as soon as the widget is attached, before its
+            # Layout height applies (ipycytoscape's CSS says 400px): a fit then misses. A CSS
+            # class sets the height from the first frame. (Classes given at creation send no
+            # message of their own.)
+            _dom_classes=("prodex-canvas", f"prodex-h-{self.height}"),
         )
-        self.graph.add_class("prodex-canvas")
-        # The front end lays the graph out as soon as the widget is attached, before its Layout
-        # height applies (ipycytoscape's CSS says 400px): a fit then misses. A CSS class sets
-        # the height from the first frame.
-        self.graph.add_class(f"prodex-h-{self.height}")
         self._nodes: dict[str, ipycytoscape.Node] = {}  # what is drawn: nodes and groups
         self._edges: dict[str, ipycytoscape.Edge] = {}
         self._build(state)
@@ -117,13 +117,14 @@ class RunCanvas(w.VBox):
             ensure_option=False,
             continuous_update=False,
             layout=w.Layout(width="180px", height="28px"),
+            _dom_classes=("prodex-search",),
         )
-        self.search.add_class("prodex-search")
         self.search.observe(lambda change: self.find(change["new"]), "value")
-        self.hover_line = w.HTML()  # the hovered node's full name, or what a search found
-        self.hover_line.add_class("prodex-hover-line")
-        self.legend = w.HTML(legend_html(groups=bool(self._groups)))
-        self.legend.add_class("prodex-legend")
+        # the hovered node's full name, or what a search found
+        self.hover_line = w.HTML(_dom_classes=("prodex-hover-line",))
+        self.legend = w.HTML(
+            legend_html(groups=bool(self._groups)), _dom_classes=("prodex-legend",)
+        )
         toolbar = w.HBox(
             [
                 self.fit_button,
@@ -135,10 +136,9 @@ class RunCanvas(w.VBox):
                 self.legend,
             ],
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
+            _dom_classes=("prodex-canvas-toolbar",),
         )
-        toolbar.add_class("prodex-canvas-toolbar")
-        super().__init__([toolbar, self.graph])
-        self.add_class("prodex-canvas-panel")
+        super().__init__([toolbar, self.graph], _dom_classes=("prodex-canvas-panel",))
         self._apply_view(state)
 
     # ------------------------------------------------------------------ build
@@ -462,7 +462,6 @@ def _tool(description: str, icon: str, tooltip: str, css: str) -> w.Button:
         icon=icon,
         tooltip=tooltip,
         layout=w.Layout(width="auto", height="28px", margin="0 4px 0 0"),
+        _dom_classes=("prodex-tool", css),
     )
-    button.add_class("prodex-tool")
-    button.add_class(css)
     return button

@@ -23,23 +23,26 @@ class Drawer(w.VBox):
     def __init__(self, run: Run) -> None:
         self.run = run
         self.node_id: str | None = None
-        self.title = w.HTML()
-        self.title.add_class("prodex-drawer-title")
+        # classes given at creation: no message of their own (see `RunView`)
+        self.title = w.HTML(_dom_classes=("prodex-drawer-title",))
         self.close_button = w.Button(
-            description="Close", icon="times", layout=w.Layout(width="auto", height="28px")
+            description="Close",
+            icon="times",
+            layout=w.Layout(width="auto", height="28px"),
+            _dom_classes=("prodex-drawer-close",),
         )
-        self.close_button.add_class("prodex-drawer-close")
         self.close_button.on_click(lambda _b: self.hide())
         head = w.HBox(
-            [self.title, self.close_button], layout=w.Layout(justify_content="space-between")
+            [self.title, self.close_button],
+            layout=w.Layout(justify_content="space-between"),
+            _dom_classes=("prodex-drawer-head",),
         )
-        head.add_class("prodex-drawer-head")
-        self.body = w.HTML()
-        self.body.add_class("prodex-drawer-body")
+        self.body = w.HTML(_dom_classes=("prodex-drawer-body",))
         self._on_hide: list[Callable[[], None]] = []
         self._key: Any = None
-        super().__init__([head, self.body], layout=w.Layout(display="none"))
-        self.add_class("prodex-drawer")
+        super().__init__(
+            [head, self.body], layout=w.Layout(display="none"), _dom_classes=("prodex-drawer",)
+        )
 
     @property
     def is_open(self) -> bool:

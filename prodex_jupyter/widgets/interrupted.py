@@ -29,11 +29,14 @@ class ResumeBar(w.HBox):
             description="Resume",
             button_style="primary",
             tooltip="Continue the run in this kernel, recomputing nothing stored",
+            _dom_classes=("prodex-resume",),
         )
-        self.button.add_class("prodex-resume")
         self.button.on_click(lambda _: self.resume())
-        super().__init__([self.message, self.button], layout=w.Layout(display="none"))
-        self.add_class("prodex-interrupted")
+        super().__init__(
+            [self.message, self.button],
+            layout=w.Layout(display="none"),
+            _dom_classes=("prodex-interrupted",),
+        )
         self.interrupted = False
         self._decisions = _decisions(run)
 

@@ -20,15 +20,17 @@ __all__ = ["FINAL", "RunInfo"]
 class RunInfo(w.VBox):
     """A thin view of a run's state; `update(state)` re-renders every row from it."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: RunState | None = None) -> None:
+        # The rows are created with `state`'s values: no update message before the first display.
+        rows = run_info_rows(state) if state is not None else {}
         self.title = w.HTML('<div class="prodex-panel-title">Run Information</div>')
-        self.status = _row("prodex-status")
-        self.gates = _row("prodex-gates-resolved")
-        self.nodes = _row("prodex-nodes-produced")
-        self.started = _row("prodex-started")
-        self.elapsed = _row("prodex-elapsed")
-        self.inputs = _row("prodex-inputs-consumed")
-        self.ids = _row("prodex-run-ids")
+        self.status = _row("prodex-status", rows.get("status", ""))
+        self.gates = _row("prodex-gates-resolved", rows.get("gates", ""))
+        self.nodes = _row("prodex-nodes-produced", rows.get("nodes", ""))
+        self.started = _row("prodex-started", rows.get("started", ""))
+        self.elapsed = _row("prodex-elapsed", rows.get("elapsed", ""))
+        self.inputs = _row("prodex-inputs-consumed", rows.get("inputs", ""))
+        self.ids = _row("prodex-run-ids", rows.get("ids", ""))
         super().__init__(
             [
                 self.title,
@@ -39,9 +41,9 @@ class RunInfo(w.VBox):
                 self.elapsed,
                 self.inputs,
                 self.ids,
-            ]
+            ],
+            _dom_classes=("prodex-run-info",),  # set at creation: no message of its own
         )
-        self.add_class("prodex-run-info")
         self.status_text = ""
         self.gates_text = ""
         self.nodes_text = ""
@@ -63,10 +65,8 @@ class RunInfo(w.VBox):
         _set(self.elapsed, elapsed_html(state))
 
 
-def _row(css: str) -> w.HTML:
-    row = w.HTML()
-    row.add_class(css)
-    return row
+def _row(css: str, value: str = "") -> w.HTML:
+    return w.HTML(value, _dom_classes=(css,))
 
 
 def _set(widget: w.HTML, value: str) -> None:

@@ -60,20 +60,22 @@ class RunView(w.VBox):
         self.last_error: BaseException | None = None
         self._lock = threading.RLock()
         state = run.state
-        self.header = w.HTML()
-        self.header.add_class("prodex-header")
+        # Classes are given at creation, values rendered before the first display where they
+        # can be: every message before the view's display delays the canvas' first paint (the
+        # browser handles the kernel's messages one after the other).
+        self.header = w.HTML(_header_html(state), _dom_classes=("prodex-header",))
         self.canvas = RunCanvas(state, height=canvas_height)
-        self.info = RunInfo()
+        self.info = RunInfo(state)
         self.drawer = Drawer(run)
         self.cards = GateCards(run, on_decided=self._after_decision)
         self.resume_bar = ResumeBar(run, on_resumed=self._render_safely)
-        self.error = w.HTML()
-        self.error.add_class("prodex-view-error")
-        self.notice = w.HTML()  # says so when the run was deleted elsewhere
-        self.notice.add_class("prodex-view-notice")
+        self.error = w.HTML(_dom_classes=("prodex-view-error",))
+        # says so when the run was deleted elsewhere
+        self.notice = w.HTML(_dom_classes=("prodex-view-notice",))
         self.deleted = False
-        top = w.HBox([self.canvas, self.info], layout=w.Layout(width="100%"))
-        top.add_class("prodex-top")
+        top = w.HBox(
+            [self.canvas, self.info], layout=w.Layout(width="100%"), _dom_classes=("prodex-top",)
+        )
         super().__init__(
             [
                 style_widget(),
@@ -86,8 +88,8 @@ class RunView(w.VBox):
                 self.error,
             ],
             layout=w.Layout(width="100%"),
+            _dom_classes=("prodex-run-view",),
         )
-        self.add_class("prodex-run-view")
         self.canvas.on_node_click(self.open_node)
         self.drawer.on_hide(self._drawer_closed)
 
@@ -167,13 +169,7 @@ class RunView(w.VBox):
             log.exception("prodex run view could not follow run %s", self.run.id)
 
     def _render_header(self, state: RunState) -> None:
-        description = str(state.template.get("description") or "")
-        if len(description) > 160:
-            description = description[:159] + "…"
-        value = (
-            f'<span class="prodex-title">{esc(state.template_id)}</span>'
-            f'<span class="prodex-subtitle">{esc(description)}</span>'
-        )
+        value = _header_html(state)
         if self.header.value != value:
             self.header.value = value
 
@@ -291,3 +287,13 @@ class RunView(w.VBox):
 
     def __repr__(self) -> str:
         return f"RunView({self.run!r})"
+
+
+def _header_html(state: RunState) -> str:
+    description = str(state.template.get("description") or "")
+    if len(description) > 160:
+        description = description[:159] + "…"
+    return (
+        f'<span class="prodex-title">{esc(state.template_id)}</span>'
+        f'<span class="prodex-subtitle">{esc(description)}</span>'
+    )

@@ -8,6 +8,4 @@ from ..view.css import run_view_css
 
 
 def style_widget() -> w.HTML:
-    style = w.HTML(f"<style>{run_view_css()}</style>")
-    style.add_class("prodex-style")
-    return style
+    return w.HTML(f"<style>{run_view_css()}</style>", _dom_classes=("prodex-style",))
