@@ -55,13 +55,14 @@ def record_functions(template: Template) -> RecordedFunctions:
     """How to find every function-object python node again; a TemplateError, before any record
     exists, for a function that can be neither imported nor captured."""
     out = RecordedFunctions()
+    roots: dict[tuple[str, str], str] = {}  # (module file, name) -> import root, once per module
     for node in template.nodes.values():
         if not isinstance(node, PythonNode) or node.ref or node.source is not None:
             continue
         func = node.func
         assert func is not None
         digest = code_digest(node.code)
-        ref, path = importable(func)
+        ref, path = importable(func, roots)
         if ref is not None:
             out.records[node.id] = {"how": "import", "ref": ref, "digest": digest, "path": path}
             continue
@@ -79,9 +80,13 @@ def restore_functions(
     return {node_id: _restore(node_id, record, store) for node_id, record in records.items()}
 
 
-def importable(func: Callable[..., Any]) -> tuple[str | None, str]:
+def importable(
+    func: Callable[..., Any], roots: dict[tuple[str, str], str] | None = None
+) -> tuple[str | None, str]:
     """(`module:qualname`, the folder the module was found under) when importing that name gives
-    back this very function; (None, "") for `__main__`, notebook cells, closures, lambdas."""
+    back this very function; (None, "") for `__main__`, notebook cells, closures, lambdas.
+    `roots` keeps the folders already found (resolving a path costs more than the rest here, and
+    a template's functions usually share one module)."""
     module_name = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", None)
     if not module_name or not qualname or module_name == "__main__" or "<" in qualname:
@@ -93,15 +98,21 @@ def importable(func: Callable[..., Any]) -> tuple[str | None, str]:
             obj = getattr(obj, part)
     except Exception:
         return None, ""
-    if inspect.unwrap(obj) is not inspect.unwrap(func):
+    if obj is not func and inspect.unwrap(obj) is not inspect.unwrap(func):
         return None, ""
-    return f"{module_name}:{qualname}", _import_root(module, module_name)
-
-
-def _import_root(module: Any, module_name: str) -> str:
     file = getattr(module, "__file__", None)
     if not file:
-        return ""
+        return f"{module_name}:{qualname}", ""
+    key = (file, module_name)
+    root = roots.get(key) if roots is not None else None
+    if root is None:
+        root = _import_root(file, module_name)
+        if roots is not None:
+            roots[key] = root
+    return f"{module_name}:{qualname}", root
+
+
+def _import_root(file: str, module_name: str) -> str:
     root = Path(file).resolve().parent
     depth = module_name.count(".") + (1 if Path(file).stem == "__init__" else 0)
     for _ in range(depth):
