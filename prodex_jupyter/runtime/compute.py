@@ -210,12 +210,13 @@ def _read_file(path: Path, fmt: str, encoding: str | None = None) -> pa.Table:
 def compute_node(
     node: Node,
     upstream: dict[str, Value],
-    sandbox: SqlSandbox,
+    sandbox: SqlSandbox | None,
     on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Value:
     """The value of a sql, python or output node from its upstream values; SQL runs in the
-    `sandbox`, reading the upstream values by node id and nothing else. `on_query` is handed the
-    connection that runs the node's SQL before it runs (so a time limit can interrupt it)."""
+    `sandbox`, reading the upstream values by node id and nothing else (a python node needs
+    none). `on_query` is handed the connection that runs the node's SQL before it runs (so a time
+    limit can interrupt it)."""
     if isinstance(node, PythonNode):
         assert node.func is not None
         args = {name: to_python_arg(upstream[name]) for name in node.upstream}
@@ -225,6 +226,8 @@ def compute_node(
     sql = node.sql if isinstance(node, (SqlNode, OutputNode)) else None
     if sql is None:
         raise TypeError(f"node '{node.id}' of kind {node.kind} is not computed from upstream")
+    if sandbox is None:
+        raise TypeError(f"node '{node.id}': its SQL needs a sandbox to run in")
     tables = {name: to_sql_input(value, name) for name, value in upstream.items()}
     table = sandbox.query(node.id, node.kind, sql, tables, on_query=on_query)
     return collapse_output(table) if isinstance(node, OutputNode) else table

@@ -518,7 +518,7 @@ class Execution:
         WORKERS.submit(self._run_node, node_id, upstream)
 
     def _limit(self, node_id: str) -> float | None:
-        own = self.scheduler.template[node_id].timeout_s
+        own = self.scheduler.nodes[node_id].timeout_s
         return own if own is not None else self.default_limit
 
     def _run_node(self, node_id: str, upstream: dict[str, Any]) -> None:

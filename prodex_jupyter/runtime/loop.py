@@ -33,15 +33,18 @@ class Workers:
             queue.SimpleQueue()
         )
         self._lock = threading.Lock()
-        self._idle = threading.Semaphore(0)
+        # Threads done with their work, counted as in concurrent.futures, but under a plain lock:
+        # a threading.Semaphore is Python code, and it was taken and given once per node.
+        self._idle = 0
         self._threads = 0
         self._abandoned = 0
 
     def submit(self, work: Callable[..., Any], *args: Any) -> None:
         self._queue.put((work, args))
-        if self._idle.acquire(blocking=False):
-            return  # a waiting thread takes it
         with self._lock:
+            if self._idle:
+                self._idle -= 1
+                return  # a waiting thread takes it
             if self._threads >= self.size + self._abandoned:
                 return
             self._threads += 1
@@ -65,7 +68,8 @@ class Workers:
                 work(*args)
             except BaseException:  # work reports its own errors; never lose the thread
                 log.exception("prodex worker: unexpected error")
-            self._idle.release()  # counts idle threads, as in concurrent.futures
+            with self._lock:
+                self._idle += 1
 
 
 WORKERS = Workers(min(32, (os.cpu_count() or 2) + 8), "prodex-node")

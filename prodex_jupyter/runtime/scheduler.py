@@ -22,12 +22,13 @@ import pyarrow as pa
 
 from ..checks import DataRef, Evidence, gather_evidence
 from ..store import Event, GateDecided, GatePosed, InputConsumed, NodeFailed, NodeProduced
-from ..template import SourceNode, Template
+from ..store.events import make
+from ..template import PythonNode, SourceNode, Template
 from .compute import SourceInput, compute_node, read_source
 from .deciders import needs_a_person
 from .policy import Policy, policy_name
 from .run import Run
-from .sql_sandbox import sandbox_for
+from .sql_sandbox import SqlSandbox, sandbox_for
 from .values import StoredTable, Value, describe_columns, is_table, to_table
 
 FINAL_STATUSES = ("completed", "completed_partial", "failed")
@@ -60,19 +61,39 @@ class Scheduler:
         self.policy = policy
         self.order = template.topological_order()
         self.position = {node_id: i for i, node_id in enumerate(self.order)}
+        self.nodes = template.nodes
         self.children: dict[str, list[str]] = {n: [] for n in self.order}
+        # Per node, its upstream nodes and the gates on them: what readiness looks at, per node.
+        self.upstream: dict[str, tuple[str, ...]] = {}
+        self.upstream_gates: dict[str, tuple[str, ...]] = {}
         for node_id in self.order:
-            for up in template[node_id].upstream:
+            ups = tuple(template[node_id].upstream)
+            self.upstream[node_id] = ups
+            self.upstream_gates[node_id] = tuple(
+                gate.gate_id for gate in (template[up].gate for up in ups) if gate is not None
+            )
+            for up in ups:
                 self.children[up].append(node_id)
         self.source_ancestors, self.gate_ancestors = _lineage(template, self.order)
         self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
         self.candidates: set[str] = set(self.order)
-        self.sql = sandbox_for(run.store.artifacts.root)  # where its SQL nodes run, locked down
+        self._sql: SqlSandbox | None = None
         self.failed_here: set[str] = set()
         self.decided_here: dict[str, str] = {}  # policy decisions not yet written, by gate
         self.posed = False  # a gate was posed without a policy decision: watch for decisions
         self._codes: dict[str, str] = {}
+        # Lineage entries as last built, kept while what they describe has not changed: most nodes
+        # of a run share its sources and gates, and their records are read-only.
+        self._source_refs: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._gate_refs: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def sql(self) -> SqlSandbox:
+        """Where the run's SQL runs, locked down (runtime/sql_sandbox.py), made when the first
+        SQL node needs it: a new database costs more than a whole run of python nodes."""
+        if self._sql is None:
+            self._sql = sandbox_for(self.run.store.artifacts.root)
+        return self._sql
 
     # -------------------------------------------------------------- readiness
     def on_decisions(self, gate_ids: list[str]) -> None:
@@ -96,24 +117,26 @@ class Scheduler:
         return ready
 
     def _is_ready(self, node_id: str) -> bool:
-        if node_id in self.inflight or node_id in self.values or node_id in self.failed_here:
+        values = self.values
+        if node_id in self.inflight or node_id in values or node_id in self.failed_here:
             return False
         fold = self.run.fold
-        if fold.nodes[node_id].state in ("produced", "failed"):
+        nodes = fold.nodes
+        if nodes[node_id].state in ("produced", "failed"):
             return False
-        for up in self.template[node_id].upstream:
-            if up not in self.values and fold.nodes[up].state != "produced":
+        for up in self.upstream[node_id]:
+            if up not in values and nodes[up].state != "produced":
                 return False
-            gate = self.template[up].gate
-            if gate is not None:
-                status = self.decided_here.get(gate.gate_id) or fold.gates[gate.gate_id].status
-                if status != "confirmed":
-                    return False
+        for gate_id in self.upstream_gates[node_id]:
+            status = self.decided_here.get(gate_id) or fold.gates[gate_id].status
+            if status != "confirmed":
+                return False
         return True
 
     def upstream_values(self, node_id: str) -> dict[str, Value]:
         """The node's inputs (raises when a stored upstream artifact is gone)."""
-        return {up: self.value(up) for up in self.template[node_id].upstream}
+        values = self.values
+        return {up: values[up] if up in values else self.value(up) for up in self.upstream[node_id]}
 
     def value(self, node_id: str) -> Value:
         if node_id not in self.values:  # produced before this process took over: read it back
@@ -133,13 +156,14 @@ class Scheduler:
         """In a worker thread: compute, persist, gather evidence. `on_query` is told which DuckDB
         connection runs the node's SQL (so a time limit can interrupt it)."""
         started = time.perf_counter()
-        node = self.template[node_id]
+        node = self.nodes[node_id]
         if isinstance(node, SourceNode):  # read, stored and profiled in one pass
             gather = functools.partial(self._evidence, node_id) if node.gate else None
             read = read_source(self.sources[node_id], self.run.store, self.run.id, gather)
             seconds = time.perf_counter() - started
             return Outcome(read.value, read.artifact, read.consumed, read.evidence, seconds)
-        value = compute_node(node, upstream, self.sql, on_query=on_query)
+        sandbox = None if isinstance(node, PythonNode) else self.sql()
+        value = compute_node(node, upstream, sandbox, on_query=on_query)
         artifact = None
         if isinstance(value, StoredTable):
             artifact = value.artifact
@@ -148,7 +172,17 @@ class Scheduler:
         evidence = None
         if node.gate is not None:
             evidence = self._evidence(node_id, DataRef(table=to_table(value, node_id)))
-        return Outcome(value, artifact, None, evidence, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return make(
+            Outcome,
+            {
+                "value": value,
+                "artifact": artifact,
+                "consumed": None,
+                "evidence": evidence,
+                "seconds": seconds,
+            },
+        )
 
     def _evidence(self, node_id: str, data: DataRef) -> dict[str, Any]:
         node = self.template[node_id]
@@ -198,37 +232,34 @@ class Scheduler:
 
     def _landing(self, node_id: str, outcome: Outcome) -> list[Event]:
         """The events recording a produced node, written in one transaction."""
-        node = self.template[node_id]
+        node = self.nodes[node_id]
         fold = self.run.fold
         events: list[Event] = []
+        inputs: Any = fold.inputs
         if outcome.consumed is not None:
             events.append(outcome.consumed)
-        inputs = dict(fold.inputs)
-        if outcome.consumed is not None:
-            inputs[node_id] = outcome.consumed  # type: ignore[assignment]
+            inputs = {**inputs, node_id: outcome.consumed}
+        gates = fold.gates
         value = outcome.value
         table = is_table(value)
-        events.append(
-            NodeProduced(
-                node_id=node_id,
-                value_kind="table" if table else "scalar",
-                value=None if table else value,
-                artifact=outcome.artifact,
-                rows=value.num_rows if table else None,
-                columns=describe_columns(value) if table else [],
-                derivation_code=self._code(node_id),
-                derivation_explanation=node.explanation,
-                sources=[
-                    _source_ref(inputs[s]) for s in self.source_ancestors[node_id] if s in inputs
-                ],
-                gates_passed=[
-                    _gate_ref(fold.gates[g])
-                    for g in self.gate_ancestors[node_id]
-                    if g in fold.gates
-                ],
-                seconds=round(outcome.seconds, 6),
-            )
-        )
+        produced = {
+            "node_id": node_id,
+            "value_kind": "table" if table else "scalar",
+            "value": None if table else value,
+            "artifact": outcome.artifact,
+            "rows": value.num_rows if table else None,
+            "columns": describe_columns(value) if table else [],
+            "derivation_code": self._code(node_id),
+            "derivation_explanation": node.explanation,
+            "sources": [
+                self._source_ref(inputs[s]) for s in self.source_ancestors[node_id] if s in inputs
+            ],
+            "gates_passed": [
+                self._gate_ref(gates[g]) for g in self.gate_ancestors[node_id] if g in gates
+            ],
+            "seconds": round(outcome.seconds, 6),
+        }
+        events.append(make(NodeProduced, produced))
         if outcome.evidence is not None and node.gate is not None:
             posed = GatePosed(
                 node.gate.gate_id,
@@ -262,6 +293,22 @@ class Scheduler:
         by = policy_name(self.policy)
         note = f"{by}: confidence {posed.confidence}"
         return [GateDecided(posed.gate_id, decision, by, note, posed.confidence)]
+
+    def _source_ref(self, consumed: Any) -> dict[str, Any]:
+        """A source as a produced value's lineage names it (the same entry while its input
+        record is the same object)."""
+        known = self._source_refs.get(consumed.node_id)
+        if known is None or known[0] is not consumed:
+            known = self._source_refs[consumed.node_id] = (consumed, _source_ref(consumed))
+        return known[1]
+
+    def _gate_ref(self, gate: Any) -> dict[str, Any]:
+        """A gate as a produced value's lineage names it (the fold replaces a gate's record
+        whenever the gate changes, so the same record means the same entry)."""
+        known = self._gate_refs.get(gate.gate_id)
+        if known is None or known[0] is not gate:
+            known = self._gate_refs[gate.gate_id] = (gate, _gate_ref(gate))
+        return known[1]
 
     def _code(self, node_id: str) -> str:
         if node_id not in self._codes:

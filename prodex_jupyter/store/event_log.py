@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from . import ledger
-from .events import Event, StoredEvent, canonical_json, decode_event
+from .events import Event, StoredEvent, canonical_json, decode_event, make
 from .ledger import GENESIS, Tombstone
 
 WAL_PAGES = 10_000  # automatic checkpoint threshold, in pages of 4 KiB
@@ -362,10 +362,23 @@ def write_events(
     stored, rows = [], []
     for event in events:
         seq += 1
+        kind = event.kind
         payload = canonical_json(event.payload())
-        digest = chain_hash(prev, run_id, seq, at, event.kind, payload)
-        rows.append((run_id, seq, at, event.kind, payload, prev, digest))
-        stored.append(StoredEvent(run_id, seq, at, event, prev, digest))
+        digest = chain_hash(prev, run_id, seq, at, kind, payload)
+        rows.append((run_id, seq, at, kind, payload, prev, digest))
+        stored.append(
+            make(
+                StoredEvent,
+                {
+                    "run_id": run_id,
+                    "seq": seq,
+                    "at": at,
+                    "event": event,
+                    "prev_hash": prev,
+                    "hash": digest,
+                },
+            )
+        )
         prev = digest
     con.executemany(_INSERT, rows)
     con.execute(_MOVE_HEAD, (run_id, seq, prev))

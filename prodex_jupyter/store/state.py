@@ -7,7 +7,7 @@ disagree about what happened.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from .events import (
     RunCreated,
     RunStatusChanged,
     StoredEvent,
+    make,
 )
 
 T = TypeVar("T")
@@ -192,8 +193,15 @@ class RunFold:
         if isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
             for n in e.nodes:
-                self.nodes[n["id"]] = NodeRecord(
-                    n["id"], n["kind"], tuple(n["upstream"]), n["gate_id"]
+                self.nodes[n["id"]] = make(
+                    NodeRecord,
+                    {
+                        **_WAITING,
+                        "node_id": n["id"],
+                        "kind": n["kind"],
+                        "upstream": tuple(n["upstream"]),
+                        "gate_id": n["gate_id"],
+                    },
                 )
             for g in e.gates:
                 self.gates[g["gate_id"]] = GateRecord(
@@ -215,21 +223,24 @@ class RunFold:
                 self._node(node_id, state="running", started_at=stored.at, error="", traceback="")
         elif isinstance(e, NodeProduced):
             self._node(e.node_id, state="produced")
-            self.results[e.node_id] = Result(
-                node_id=e.node_id,
-                value_kind=e.value_kind,
-                value=e.value,
-                artifact=e.artifact,
-                rows=e.rows,
-                columns=tuple((c[0], c[1]) for c in e.columns),
-                derivation_code=e.derivation_code,
-                derivation_explanation=e.derivation_explanation,
-                sources=tuple(MappingProxyType(s) for s in e.sources),
-                gates_passed=tuple(MappingProxyType(g) for g in e.gates_passed),
-                produced_at=stored.at,
-                seconds=e.seconds,
-                seq=stored.seq,
-                _load=self._load,
+            self.results[e.node_id] = make(
+                Result,
+                {
+                    "node_id": e.node_id,
+                    "value_kind": e.value_kind,
+                    "value": e.value,
+                    "artifact": e.artifact,
+                    "rows": e.rows,
+                    "columns": tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
+                    "derivation_code": e.derivation_code,
+                    "derivation_explanation": e.derivation_explanation,
+                    "sources": tuple(map(MappingProxyType, e.sources)),
+                    "gates_passed": tuple(map(MappingProxyType, e.gates_passed)),
+                    "produced_at": stored.at,
+                    "seconds": e.seconds,
+                    "seq": stored.seq,
+                    "_load": self._load,
+                },
             )
         elif isinstance(e, NodeFailed):
             self._node(e.node_id, state="failed", error=e.error, traceback=e.traceback)
@@ -291,6 +302,10 @@ class RunFold:
                 started_by=created.started_by,
             )
         return self._snapshot
+
+
+# A node's record before anything happened to it: NodeRecord's own defaults.
+_WAITING = {f.name: f.default for f in fields(NodeRecord) if f.default is not MISSING}
 
 
 def _evolve(record: T, changes: dict[str, Any]) -> T:
