@@ -44,6 +44,7 @@ def _run_until_the_marked_cell(path: Path, monkeypatch, unattended: bool) -> lis
         monkeypatch.delenv("PRODEX_UNATTENDED", raising=False)
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.delenv("PRODEX_HOME", raising=False)
+    monkeypatch.delenv("PRODEX_STORE", raising=False)
     NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
     return [
         "".join(o.get("text", "") for o in c.get("outputs", ()))

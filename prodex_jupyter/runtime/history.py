@@ -77,7 +77,7 @@ def runs(
         for r in rows
     ]
     table = RunsTable(_columns(rows, live, interrupted))
-    table.attrs["store"] = str(the_store.root)
+    table.attrs["store"] = the_store.location  # reopened by the runs list: a URL's password too
     table.attrs["pipeline"] = pipelines
     table.attrs["status"] = statuses
     return table
