@@ -55,6 +55,10 @@ BOTH_BACKENDS = {
     "test_interrupted",
     "test_tamper",
     "test_server",
+    "test_widgets_runs_list",
+    "test_widgets_run_view",
+    "test_widgets_readable",
+    "test_decision_notes",
 }
 
 

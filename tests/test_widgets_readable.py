@@ -134,7 +134,7 @@ def test_a_run_deleted_elsewhere_says_so_and_refuses_decisions(tmp_path, store):
     loaded = px.load_run(run.id, store)  # a live view of a stored run
     view = RunView(loaded)
     [decided] = until(lambda: view.cards.decision_cards, what="the decided card")
-    px.RunStore(store.root).delete_run(run.id)  # deleted elsewhere
+    px.RunStore(store.location).delete_run(run.id)  # deleted elsewhere
 
     decided.action.click()  # Reopen…
     decided.note_form.reason.value = "second look"
@@ -158,7 +158,7 @@ def test_the_views_clock_notices_a_deletion_without_a_click(tmp_path, store):
     until(lambda: view.cards.prompt_cards, what="the card")
     assert not view.check_deleted()
     run.confirm("g").wait(timeout=30)  # the run settles; nobody executes it now
-    px.RunStore(store.root).delete_run(run.id)
+    px.RunStore(store.location).delete_run(run.id)
     view._tick()  # what the kernel's loop calls every few seconds
     assert view.deleted and text(view.info.status.value).startswith("deleted")
     assert all(c.confirm_button.disabled for c in view.cards.prompt_cards)
