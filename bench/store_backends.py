@@ -2,6 +2,7 @@
 script starts, as the tests do, unless --url names one).
 
     python bench/store_backends.py [--processes 4] [--runs 50] [--listed 100000] [--decisions 10]
+                                   [--parts concurrency list latency]
 
 1. Concurrency: --processes processes each start --runs runs of a small gated template at once
    (the gate confirmed by the confirm_high policy), on each backend. No event may be lost: every
@@ -9,7 +10,8 @@ script starts, as the tests do, unless --url names one).
    processes saw written. Reports wall time per run (all processes' runs over the elapsed time)
    and each process's median per run.
 2. The runs list: px.runs() over --listed runs (written in bulk through the store's own write
-   functions, in large transactions), median of 5; goal < 0.3 s.
+   functions, in large transactions), median of 7 rounds; goal < 0.3 s. Baseline in each round:
+   the bare fetch of the summary rows' shown columns (one SELECT, same driver) into a DataFrame.
 3. Decision latency: a process executes a run waiting on its gate; this process records the
    decision; the time from the decision's commit to the executor's next event (both stamped by
    the same clock, in the events) is the reaction time. Median of --decisions; goal <= 0.2 s on
@@ -35,6 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 RESULTS = Path(__file__).resolve().parent / "results"
+
+import pandas as pd  # noqa: E402
 
 import prodex_jupyter as px  # noqa: E402
 from prodex_jupyter.store import RunCreated, RunStatusChanged, RunStore, verify_store  # noqa: E402
@@ -192,18 +196,42 @@ def fill(location: str, n: int, batch: int = 5000) -> None:
         done += count
 
 
-def runs_list(location: str, n: int) -> dict:
+def runs_list(location: str, n: int, rounds: int = 7) -> dict:
+    """px.runs() against a baseline read in the same round: the summary rows' columns the list
+    shows fetched bare (one SELECT through the same driver) into a DataFrame, nothing computed.
+    Paired per round."""
     start = time.perf_counter()
     fill(location, n)
     filled = time.perf_counter() - start
     store = RunStore(location)
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
+    summary, inputs = "idx_run_summary", "inputs"
+    if store.log.dialect == "postgresql":
+        summary, inputs = "run_summary", "inputs_shown"
+    columns = "run_id, template_id, fingerprint, created_at, status, last_at, resolved, n_gates, "
+    columns += inputs
+    times, cpu, bare, ratios = [], [], [], []
+    for _ in range(rounds):
+        c0, t0 = time.process_time(), time.perf_counter()
         table = px.runs(store=store)
-        times.append(time.perf_counter() - t0)
-        assert len(table) == n, len(table)
-    return {"runs": n, "fill_s": filled, "median_s": statistics.median(times), "times_s": times}
+        c1, t1 = time.process_time(), time.perf_counter()
+        baseline = pd.DataFrame(store.log.query(f"SELECT {columns} FROM {summary}"))
+        t2 = time.perf_counter()
+        assert len(table) == n == len(baseline), (len(table), len(baseline))
+        times.append(t1 - t0)
+        cpu.append(c1 - c0)
+        bare.append(t2 - t1)
+        ratios.append((t1 - t0) / (t2 - t1))
+    return {
+        "runs": n,
+        "fill_s": filled,
+        "median_s": statistics.median(times),
+        "cpu_median_s": statistics.median(cpu),  # this process only (not the database server)
+        "bare_fetch_median_s": statistics.median(bare),
+        "ratio_to_bare_fetch_median": statistics.median(ratios),
+        "times_s": times,
+        "bare_fetch_s": bare,
+        "load_average": os.getloadavg(),
+    }
 
 
 def latency(location: str, folder: Path, n: int, env: dict) -> dict:
@@ -253,6 +281,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--listed", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=10)
+    parts = ("concurrency", "list", "latency")
+    parser.add_argument("--parts", nargs="+", choices=parts, default=list(parts))
     args = parser.parse_args()
     report: dict = {"args": vars(args)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,33 +293,46 @@ def main() -> None:
             for name, location in where.items():
                 print(f"== {name}")
                 result = report[name] = {}
-                result["concurrency"] = concurrency(
-                    location, folder, args.processes, args.runs, env
-                )
-                c = result["concurrency"]
-                print(
-                    f"  {args.processes} processes x {args.runs} runs: "
-                    f"{c['wall_ms_per_run']:.1f} ms per run (wall, all processes), "
-                    f"{c['median_ms_per_run_in_a_process']:.1f} ms median in a process; "
-                    f"no event lost: {c['no_event_lost']} ({c['events_stored']} events)"
-                )
-                other = fresh(location, args.url, "bench_listed", folder)
-                result["runs_list"] = runs_list(other, args.listed)
-                r = result["runs_list"]
-                print(
-                    f"  px.runs() over {r['runs']} runs: {r['median_s']:.3f} s median "
-                    f"(goal < 0.3 s; filled in {r['fill_s']:.0f} s)"
-                )
-                result["latency"] = latency(location, folder, args.decisions, env)
-                lat = result["latency"]
-                print(
-                    f"  decision -> executor reacting in another process: "
-                    f"{lat['median_ms']:.0f} ms median, {lat['max_ms']:.0f} ms max"
-                )
+                if "concurrency" in args.parts:
+                    result["concurrency"] = concurrency(
+                        location, folder, args.processes, args.runs, env
+                    )
+                    c = result["concurrency"]
+                    print(
+                        f"  {args.processes} processes x {args.runs} runs: "
+                        f"{c['wall_ms_per_run']:.1f} ms per run (wall, all processes), "
+                        f"{c['median_ms_per_run_in_a_process']:.1f} ms median in a process; "
+                        f"no event lost: {c['no_event_lost']} ({c['events_stored']} events)"
+                    )
+                if "list" in args.parts:
+                    other = fresh(location, args.url, "bench_listed", folder)
+                    result["runs_list"] = runs_list(other, args.listed)
+                    r = result["runs_list"]
+                    print(
+                        f"  px.runs() over {r['runs']} runs: {r['median_s']:.3f} s median "
+                        f"(goal < 0.3 s; CPU of this process {r['cpu_median_s']:.3f} s); "
+                        "bare fetch of the summary rows into a DataFrame "
+                        f"{r['bare_fetch_median_s']:.3f} s; px.runs() / bare fetch "
+                        f"x{r['ratio_to_bare_fetch_median']:.2f} (median of per-round ratios; "
+                        f"filled in {r['fill_s']:.0f} s; load {r['load_average'][0]:.1f})"
+                    )
+                if "latency" in args.parts:
+                    if "concurrency" not in args.parts:
+                        concurrency(location, folder, 1, 1, env)  # the data the waiter reads
+                    result["latency"] = latency(location, folder, args.decisions, env)
+                    lat = result["latency"]
+                    print(
+                        f"  decision -> executor reacting in another process: "
+                        f"{lat['median_ms']:.0f} ms median, {lat['max_ms']:.0f} ms max"
+                    )
     print("== side by side (PostgreSQL / SQLite)")
     for key, label in (
-        ("wall_ms_per_run", "time per run, 4 processes at once"),
-        ("median_ms_per_run_in_a_process", "median per run in one process"),
+        ()
+        if "concurrency" not in args.parts
+        else (
+            ("wall_ms_per_run", "time per run, 4 processes at once"),
+            ("median_ms_per_run_in_a_process", "median per run in one process"),
+        )
     ):
         a, b = report["postgresql"]["concurrency"][key], report["sqlite"]["concurrency"][key]
         print(f"  {label}: {a:.1f} ms / {b:.1f} ms = {a / b:.2f}x")

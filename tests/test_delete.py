@@ -66,6 +66,7 @@ def test_delete_removes_the_run_and_only_artifacts_no_other_run_uses(tmp_path, s
     assert px.load_run(keep.id, store=store).value("total") == sum(range(10))
     assert store.run_ids() == [keep.id]
     assert list(px.runs(store=store)["run_id"]) == [keep.id]
+    assert store.index.list_runs(store.log, run_ids=[doomed.id]) == []  # its summary row went
     with pytest.raises(RunNotFound, match=f"no run '{doomed.id}'"):
         px.load_run(doomed.id, store=store)
     # a tombstone says who, when, and where its chain ended; triggers still hold for others

@@ -13,7 +13,8 @@ import pytest
 
 import prodex_jupyter as px
 from prodex_jupyter.runtime.history import COLUMNS, RunsTable
-from prodex_jupyter.store import RunCreated
+from prodex_jupyter.runtime.interruption import is_interrupted
+from prodex_jupyter.store import RunCreated, verify_store
 
 REPO = Path(__file__).resolve().parents[1]
 CLEAN = "- required columns: k, a\n- at least 1 rows"
@@ -160,3 +161,111 @@ def test_a_run_that_has_read_nothing_yet_lists_what_it_was_handed(store):
     row = px.runs(store=store).set_index("run_id").loc[run_id]
     assert (row.status, row.gates_resolved, row.inputs) == ("pending", "0 / 0", "t=t.csv")
     assert row.duration == pd.Timedelta(0)
+
+
+# ------------------------------------------- the list read from summary rows = the events' say
+def _from_events(store: px.RunStore) -> pd.DataFrame:
+    """The runs list recomputed from each run's events (its fold), not from the summary rows."""
+    live = store.leases.live()
+    rows = []
+    for run_id in store.run_ids():
+        events = store.events(run_id)
+        fold = store.fold(run_id)
+        state = fold.snapshot()
+        shown = {k: v.rsplit("/", 1)[-1] for k, v in fold.created.inputs.items()}
+        for node, read in state.inputs.items():
+            shown[node] = f"{read.path.rsplit('/', 1)[-1]} ({read.sha256[:8]})"
+        milestones = [e for e in events if e.kind not in ("node_started", "node_produced")]
+        last = [e for e in milestones if e.kind != "node_retried"][-1].at
+        rows.append(
+            {
+                "run_id": run_id,
+                "pipeline": state.template_id,
+                "fingerprint": state.fingerprint,
+                "status": state.status,
+                "gates_resolved": "{} / {}".format(*state.gates_resolved),
+                "started": pd.Timestamp(state.created_at),
+                "duration": pd.Timestamp(last) - pd.Timestamp(state.created_at),
+                "inputs": "; ".join(f"{k}={v}" for k, v in shown.items()),
+                "executing": run_id in live,
+                "interrupted": is_interrupted(state, None) and run_id not in live,
+            }
+        )
+    rows.sort(key=lambda r: (r["started"], r["run_id"]), reverse=True)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["started"] = frame["started"].astype("datetime64[us, UTC]")
+    frame["duration"] = frame["duration"].astype("timedelta64[us]")
+    return frame
+
+
+def test_the_list_from_summary_rows_is_the_list_the_events_give(history, tmp_path, store):
+    """Every kind of run the list shows (completed, partial, waiting, reopened, a DataFrame input,
+    a failed node, one handed a path it has not read): the summary rows kept at each append say
+    exactly what folding each run's events says, column for column, in the same order."""
+    history["done"].reopen("h", note="second look").wait(timeout=30)
+    tpl = px.Template("frames")
+    tpl.source("t", gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+    tpl.output("n", sql="SELECT count(*) FROM t")
+    tpl.run({"t": pd.DataFrame({"k": ["x"], "a": [1]})}, store=store).wait(timeout=30)
+    broken = px.Template("broken", base_dir=tmp_path)
+    broken.source("t", "t.csv")
+
+    @broken.python("boom")
+    def boom(t):
+        raise RuntimeError("no")
+
+    broken.output("o", of="boom")
+    broken.run(store=store).wait(timeout=30)
+    created = RunCreated("fresh", "f" * 64, {"id": "fresh"}, {}, [], [], inputs={"t": "/in/t.csv"})
+    store.create_run(created)
+    listed = px.runs(store=store)
+    pd.testing.assert_frame_equal(pd.DataFrame(listed), _from_events(store))
+    only = px.runs("sales", status=["completed", "executing"], store=store)
+    expected = _from_events(store)
+    expected = expected[
+        expected.pipeline.eq("sales") & expected.status.isin(["completed", "executing"])
+    ]
+    pd.testing.assert_frame_equal(pd.DataFrame(only), expected.reset_index(drop=True))
+
+
+def test_a_name_holding_the_column_separator_is_listed_as_it_is(store):
+    """The list comes back one joined string per column (store/run_columns.py); a value holding
+    the separator itself must not shift the columns."""
+    odd = "odd\x1fname"
+    created = RunCreated(odd, "f" * 64, {"id": odd}, {}, [], [], inputs={"t": "/in/a\x1fb.csv"})
+    run_id = store.create_run(created).run_id
+    store.create_run(RunCreated("plain", "e" * 64, {"id": "plain"}, {}, [], []))
+    table = px.runs(store=store).set_index("run_id")
+    assert (table.loc[run_id].pipeline, table.loc[run_id].inputs) == (odd, "t=a\x1fb.csv")
+    pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=store)), _from_events(store))
+
+
+def test_no_runs_list_as_an_empty_table(store):
+    table = px.runs(store=store)
+    assert table.empty and tuple(table.columns) == COLUMNS
+
+
+def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, backend):
+    """A store written before the list had one summary row per run (SQLite: index layout 7,
+    marks only; PostgreSQL: schema version 2, no inputs_shown nor line) lists the same runs, the
+    same way, once reopened; and goes on keeping the rows as runs move."""
+    before = px.runs(store=store).drop(columns="executing")
+    if backend == "sqlite":
+        con = sqlite3.connect(store.log.path)
+        con.executescript(
+            "DROP TABLE idx_run_summary; DROP TABLE idx_layout_8; "
+            "CREATE TABLE idx_layout_7 (x INTEGER);"
+        )
+        con.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(store.log.url, autocommit=True) as con:
+            con.execute("ALTER TABLE run_summary DROP COLUMN line, DROP COLUMN inputs_shown")
+            con.execute("UPDATE prodex_schema SET version = 2")
+    reopened = px.RunStore(getattr(store.log, "url", store.root))
+    after = px.runs(store=reopened).drop(columns="executing")
+    pd.testing.assert_frame_equal(after, before)
+    history["waiting"].confirm("g").wait(timeout=30)
+    pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=reopened)), _from_events(reopened))
+    assert verify_store(reopened) == []

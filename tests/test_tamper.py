@@ -8,9 +8,9 @@ triggers off (`ALTER TABLE ... DISABLE TRIGGER`; a superuser could also set
 the event and what is missing or different, in the same words on both; what only an anchor kept
 outside the store can catch is shown to pass the in-store checks and then fail against the anchor.
 
-What differs on PostgreSQL, by design: the runs list is its own table (`run_summary`, derived
-from events by a trigger, status included) where SQLite derives the list from `idx_run_facts` and
-the milestone marks, and removing a `runs` row does not take the runs list's row with it. The
+What differs on PostgreSQL, by design: removing a `runs` row does not take the runs list's rows
+(`run_summary`, `gate_states`, the marks) with it, where SQLite's trigger removes
+`idx_run_summary` and the marks. The
 attacks below do on each backend what it takes there to reach the same end.
 """
 
@@ -71,7 +71,7 @@ PG_TRIGGERS = {
     "run_ledger_no_update": ("run_ledger", "run_ledger_append_only"),
     "run_ledger_no_delete": ("run_ledger", "run_ledger_append_only"),
 }
-# The runs list's own rows: SQLite's deleting a `runs` row takes idx_run_facts and the marks with
+# The runs list's own rows: SQLite's deleting a `runs` row takes idx_run_summary and the marks with
 # it (a trigger); on PostgreSQL they are rows of their own, which an attacker deletes as well.
 PG_LIST_TABLES = ("run_summary", "gate_states", "idx_run_marks", "artifact_refs")
 
@@ -132,7 +132,7 @@ def remove_run(store: px.RunStore, run_id: str, *also: str) -> None:
     """A run's rows deleted outside delete_run (and from the tables `also` named)."""
     tables = ["events", "runs", "run_heads", *also]
     if on_postgres(store):
-        tables = [t for t in tables if t != "idx_run_facts"] + [
+        tables = [t for t in tables if t != "idx_run_summary"] + [
             t for t in PG_LIST_TABLES if t not in tables
         ]
     attack(
@@ -205,8 +205,8 @@ def test_a_cut_tail_is_named_with_the_events_missing(tmp_path, store, capsys):
 
 
 def test_a_cut_tail_with_every_index_fixed_is_caught_by_the_anchor(tmp_path, store):
-    """A careful forger also moves the head back and drops the runs list's marks: the store is
-    consistent again, and only the anchor taken before says what went."""
+    """A careful forger also moves the head back, drops the runs list's marks and sets its summary
+    row back: the store is consistent again, and only the anchor taken before says what went."""
     run = completed(tmp_path, store)
     anchor = take_anchor(store)
     events = store.events(run.id)
@@ -234,6 +234,12 @@ def test_a_cut_tail_with_every_index_fixed_is_caught_by_the_anchor(tmp_path, sto
             store,
             ("DELETE FROM events WHERE run_id = ? AND seq > ?", (run.id, keep.seq)),
             ("DELETE FROM idx_run_marks WHERE run_id = ? AND seq > ?", (run.id, keep.seq)),
+            (  # the summary row back to the kept marks' last
+                "UPDATE idx_run_summary SET (status, last_at, resolved) = (SELECT status, at, "
+                "resolved FROM idx_run_marks WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1) "
+                "WHERE run_id = ?1",
+                (run.id,),
+            ),
             head,
             drop=("events_append_only_delete", "run_heads_forward"),
         )
@@ -273,7 +279,7 @@ def test_the_newest_run_removed_with_every_trace_is_caught_by_the_anchor(tmp_pat
     gone = completed(tmp_path, store, rows=7)
     anchor = take_anchor(store)
     last = store.events(gone.id)[-1].seq
-    remove_run(store, gone.id, "artifact_claims", "run_ledger", "idx_run_facts", "idx_run_marks")
+    remove_run(store, gone.id, "artifact_claims", "run_ledger", "idx_run_summary", "idx_run_marks")
     assert verify_store(store) == []
     found = f"anchor {anchor.digest[:12]} ({anchor.at})"
     assert texts(verify_against(store, anchor)) == [
@@ -307,18 +313,32 @@ def test_an_edited_runs_index_is_named(tmp_path, store):
     ) in found
     found = texts(verify_run(store, other.id))
     assert f"{other.id}: missing from the runs index (table runs)" in found
-    table = "run_summary" if on_postgres(store) else "idx_run_facts"
+    table = "run_summary" if on_postgres(store) else "idx_run_summary"
     assert f"{other.id}: missing from the runs list ({table})" in found  # went with it
 
 
 def test_a_runs_list_that_disagrees_with_the_events_is_named(tmp_path, store):
     run = completed(tmp_path, store)
-    # the status the runs list shows: the marks' on SQLite, run_summary's on PostgreSQL
-    table = "run_summary" if on_postgres(store) else "idx_run_marks"
-    attack(store, (f"UPDATE {table} SET status = 'failed' WHERE run_id = ?", (run.id,)))
+    # the runs list's summary row (SQLite idx_run_summary, PostgreSQL run_summary)
+    table, inputs = (
+        ("run_summary", "inputs_shown") if on_postgres(store) else ("idx_run_summary", "inputs")
+    )
+    attack(
+        store,
+        (
+            f"UPDATE {table} SET status = 'failed', resolved = 0, {inputs} = 'x=y.csv', "
+            "last_at = created_at WHERE run_id = ?",
+            (run.id,),
+        ),
+    )
     assert list(px.runs(store=store)["status"]) == ["failed"]
+    last, sha = store.events(run.id)[-1].at, run.inputs["t"].sha256[:8]
     assert texts(verify_run(store, run.id)) == [
-        f"{run.id}: the runs list says status 'failed', its events say 'completed'"
+        f"{run.id}: the runs list says status 'failed', its events say 'completed'",
+        f"{run.id}: the runs list says gates resolved (0, 1), its events say (1, 1)",
+        f"{run.id}: the runs list says last change {run.state.created_at!r}, its events say "
+        f"{last!r}",
+        f"{run.id}: the runs list says inputs 'x=y.csv', its events say 't=t.csv ({sha})'",
     ]
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..store import RUN_STATUSES, RunNotFound, RunStore, open_store
 from ..store.deletion import Deletion
-from ..store.run_index import RunRow
 from .interruption import FINAL, is_interrupted
 
 COLUMNS = (
@@ -68,15 +70,8 @@ def runs(
                 f"unknown run status {', '.join(map(repr, unknown))}: "
                 f"statuses are {', '.join(RUN_STATUSES)}"
             )
-    rows = the_store.index.list_runs(the_store.log, pipelines=pipelines)
-    if statuses is not None:
-        rows = [r for r in rows if r.status in statuses]
-    live = the_store.leases.live()
-    interrupted = [
-        r.status not in FINAL and r.run_id not in live and _interrupted(the_store, r.run_id)
-        for r in rows
-    ]
-    table = RunsTable(_columns(rows, live, interrupted))
+    columns = the_store.index.list_columns(the_store.log, pipelines=pipelines, statuses=statuses)
+    table = RunsTable(_frame(the_store, columns))
     table.attrs["store"] = the_store.location  # reopened by the runs list: a URL's password too
     table.attrs["pipeline"] = pipelines
     table.attrs["status"] = statuses
@@ -114,20 +109,33 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
     return [str(v) for v in value]
 
 
-def _columns(rows: list[RunRow], live: dict[str, Any], interrupted: list[bool]) -> dict[str, Any]:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(RunRow._fields)
-    run_id, pipeline, fingerprint, created, status, last_at, resolved, total, inputs = columns
-    started = pd.to_datetime(list(created), utc=True, format="ISO8601")
-    last = pd.to_datetime(list(last_at), utc=True, format="ISO8601")
+def _frame(store: RunStore, columns: pa.Table) -> dict[str, Any]:
+    """The DataFrame's columns from the index's Arrow columns, without a Python object per run
+    (only the few runs that may be interrupted are read one by one)."""
+    live = store.leases.live()
+    executing = pc.is_in(columns["run_id"], value_set=pa.array(list(live), pa.string()))
+    unfinished = pc.invert(pc.or_(pc.is_in(columns["status"], pa.array(FINAL)), executing))
+    interrupted = np.zeros(len(columns), dtype=bool)
+    for i in np.flatnonzero(unfinished.to_numpy(zero_copy_only=False)):
+        interrupted[i] = _interrupted(store, columns["run_id"][int(i)].as_py())
+    started, last = (pc.cast(columns[c], _UTC) for c in ("created_at", "last_at"))
     return {
-        "run_id": run_id,
-        "pipeline": pipeline,
-        "fingerprint": fingerprint,
-        "status": status,
-        "gates_resolved": [f"{k} / {n}" for k, n in zip(resolved, total, strict=True)],
-        "started": started,
-        "duration": last - started,
-        "inputs": inputs,
-        "executing": [r in live for r in run_id],
+        "run_id": _strings(columns["run_id"]),
+        "pipeline": _strings(columns["template_id"]),
+        "fingerprint": _strings(columns["fingerprint"]),
+        "status": _strings(columns["status"]),
+        "gates_resolved": _strings(columns["gates"]),
+        "started": started.to_pandas(),
+        "duration": pc.subtract(last, started).to_pandas(),
+        "inputs": _strings(columns["inputs"]),
+        "executing": executing.to_numpy(zero_copy_only=False),
         "interrupted": interrupted,
     }
+
+
+_UTC = pa.timestamp("us", tz="UTC")  # events are stamped in UTC, to the microsecond
+
+
+def _strings(column: pa.ChunkedArray) -> pd.Series:
+    """A string column as pandas' own string type, sharing Arrow's buffers."""
+    return column.to_pandas()

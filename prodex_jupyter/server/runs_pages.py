@@ -1,11 +1,12 @@
 """`GET runs`: one page of the runs list, newest first, with the total.
 
-The list comes from the store's runs index (`list_runs` of the store's index, SQLite or
-PostgreSQL: one aggregate over all runs, 150-300 ms for 10,000 runs on the 2-core machine). A
-sidebar asks for it every second or two, so the rows are kept until the store changes (the
-index's `change_marker`: SQLite's `data_version` and `total_changes()`, PostgreSQL's WAL
-position). Per page, only what the index does not hold is read: pending gates (one query), live
-leases, and whether an unfinished run nobody executes is interrupted (only those runs are folded).
+The page and the total are read from the store's runs list (`list_runs` and `count_runs` of the
+store's index, SQLite or PostgreSQL: one summary row per run, so a page is a LIMIT/OFFSET read of
+a few rows whatever the number of runs). A sidebar asks every second or two, so pages are kept
+until the store changes (the index's `change_marker`: SQLite's `data_version` and
+`total_changes()`, PostgreSQL's WAL position). Per page, only what the index does not hold is
+read: pending gates (one query), live leases, and whether an unfinished run nobody executes is
+interrupted (only those runs are folded).
 """
 
 from __future__ import annotations
@@ -18,39 +19,50 @@ from ..store import RunStore
 from ..store.run_index import RunRow
 from . import records
 
+_KEPT = 64  # pages kept per store version (filters x offsets a few sidebars ask for)
+
 
 class RunsPages:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._rows: list[RunRow] = []
         self._version: tuple | None = None
-        self._pending: dict[str, int] = {}  # per run, while the store is unchanged
+        self._pages: dict[tuple, tuple[list[RunRow], int]] = {}  # while the store is unchanged
+        self._pending: dict[str, int] = {}  # per run, likewise
         self._interrupted: dict[str, bool] = {}  # per run nobody executes, likewise
 
-    def rows(self, pipelines: list[str] | None) -> list[RunRow]:
-        """Every run of these pipelines (all when None), newest first; re-read only on change."""
-        marker = self.store.index.change_marker(self.store.log)
-        key = (marker, tuple(pipelines) if pipelines is not None else None)
+    def rows(
+        self, pipelines: list[str] | None, statuses: list[str] | None, limit: int, offset: int
+    ) -> tuple[list[RunRow], int]:
+        """A page of the runs of these pipelines and statuses (all when None), newest first, and
+        how many there are in all; re-read only when the store changed."""
+        index, log = self.store.index, self.store.log
+        version = index.change_marker(log)
+        key = (
+            tuple(pipelines) if pipelines is not None else None,
+            tuple(statuses) if statuses is not None else None,
+            limit,
+            offset,
+        )
         with self._lock:
-            if key[:1] != self._version:
-                self._version = key[:1]
-                self._pending, self._interrupted = {}, {}
-            if key == self._key:
-                return self._rows
-        rows = self.store.index.list_runs(self.store.log, pipelines=pipelines)
+            if version != self._version:
+                self._version = version
+                self._pages, self._pending, self._interrupted = {}, {}, {}
+            if key in self._pages:
+                return self._pages[key]
+        rows = index.list_runs(
+            log, pipelines=pipelines, statuses=statuses, limit=limit, offset=offset
+        )
+        total = index.count_runs(log, pipelines=pipelines, statuses=statuses)
         with self._lock:
-            self._key, self._rows = key, rows
-        return rows
+            if version == self._version and len(self._pages) < _KEPT:
+                self._pages[key] = (rows, total)
+        return rows, total
 
     def page(
         self, pipelines: list[str] | None, statuses: list[str] | None, limit: int, offset: int
     ) -> dict[str, Any]:
-        rows = self.rows(pipelines)
-        if statuses is not None:
-            rows = [r for r in rows if r.status in statuses]
-        page = rows[offset : offset + limit]
+        page, total = self.rows(pipelines, statuses, limit, offset)
         live = self.store.leases.live()
         with self._lock:
             pending, known = dict(self._pending), dict(self._interrupted)
@@ -72,7 +84,7 @@ class RunsPages:
                 )
                 for r in page
             ],
-            "total": len(rows),
+            "total": total,
             "limit": limit,
             "offset": offset,
         }

@@ -78,8 +78,8 @@ def list_templates(root: Path, store: RunStore) -> list[TemplateEntry]:
 
 def _last_runs(store: RunStore, pipelines: set[str]) -> dict[str, LastRun]:
     last: dict[str, LastRun] = {}
-    for row in store.index.list_runs(store.log, pipelines=sorted(pipelines)):  # newest first
-        if row.template_id not in last:
+    for pipeline in sorted(pipelines):  # each pipeline's newest run: one indexed read
+        for row in store.index.list_runs(store.log, pipelines=[pipeline], limit=1):
             last[row.template_id] = {
                 "run_id": row.run_id,
                 "status": row.status,

@@ -4,44 +4,80 @@ store/run_index.py, read from the rows the database's trigger derives from event
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
+from typing import Any
 
+import pyarrow as pa
+
+from . import run_columns
+from .event_log import Reader
 from .postgres_log import Db, PgEventLog
 from .run_index import RunRow
 
+_SUMMARY = "run_summary"
 _LIST_SQL = """SELECT run_id, template_id, fingerprint, created_at, status, last_at, resolved,
-    n_gates, inputs::text
+    n_gates, inputs_shown
 FROM run_summary {where}
 ORDER BY created_at DESC, run_id DESC"""
 
 
 def list_runs(
-    log: PgEventLog,
+    log: Reader,
     *,
     pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
     run_ids: Iterable[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[RunRow]:
-    """Every run (newest first), optionally only some pipelines or some runs."""
+    """The runs (newest first), optionally only some pipelines, statuses or runs, and only a
+    page of them (`limit` from `offset`)."""
+    where, params = _where(template_id=pipelines, status=statuses, run_id=run_ids)
+    sql = _LIST_SQL.format(where=where)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return list(map(RunRow._make, log.query(sql, params)))
+
+
+def count_runs(
+    log: Reader,
+    *,
+    pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> int:
+    """How many runs `list_runs` lists with these conditions and no limit."""
+    where, params = _where(template_id=pipelines, status=statuses)
+    return log.query(f"SELECT count(*) FROM {_SUMMARY} {where}", params)[0][0]
+
+
+def list_columns(
+    log: Reader,
+    *,
+    pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> pa.Table:
+    """The runs list (newest first) as Arrow columns (store/run_columns.py)."""
+    where, params = _where(template_id=pipelines, status=statuses)
+    sql = (
+        "SELECT count(*), string_agg(line, chr(31) ORDER BY created_at, run_id) "
+        f"FROM {_SUMMARY} {where}"
+    )
+    count, text = log.query(sql, params)[0]
+    fields = ", ".join([*run_columns.FIELDS[:6], "resolved || ' / ' || n_gates", "inputs_shown"])
+    return run_columns.assemble(
+        count, text, lambda: log.query(f"SELECT {fields} FROM {_SUMMARY} {where}", params)
+    )
+
+
+def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
+    """`WHERE column = ANY(...) AND ...` for the conditions given (None: no condition)."""
     clauses, params = [], []
-    if pipelines is not None:
-        clauses.append("template_id = ANY(?)")
-        params.append(list(pipelines))
-    if run_ids is not None:
-        clauses.append("run_id = ANY(?)")
-        params.append(list(run_ids))
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    rows = log.query(_LIST_SQL.format(where=where), params)
-    texts: dict[str, str] = {}  # many runs read the same files: format each distinct set once
-    new = tuple.__new__
-    out = []
-    for row in rows:
-        inputs = row[8]
-        text = texts.get(inputs)
-        if text is None:
-            text = texts[inputs] = "; ".join(f"{k}={v}" for k, v in json.loads(inputs))
-        out.append(new(RunRow, (*row[:8], text)))
-    return out
+    for column, values in conditions.items():
+        if values is not None:
+            clauses.append(f"{column} = ANY(?)")
+            params.append(list(values))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def pipelines(log: PgEventLog) -> list[str]:

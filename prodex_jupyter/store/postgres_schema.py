@@ -8,11 +8,12 @@ enforcing what the store promises.
   INSERT and SELECT on the tables and EXECUTE on that function, and nothing else, leaves no other
   way to remove an event. The run ledger, run heads and anchors are guarded the same way as in
   the SQLite store (append-only; heads only move forward).
-- The runs list (`run_summary`, one row per run; `gate_states`; and `idx_run_marks`, one row per
-  milestone event as in the SQLite index, which verify compares with the events) and the artifact
-  references (`artifact_refs`) are derived from events by a trigger, whoever inserts them (the
-  store, or `prodex store copy`). The runs list keeps each run's inputs as a JSON array of
-  pairs, in the order they were given and read, like the SQLite index.
+- The runs list (`run_summary`, one row per run, which the list reads as it is; `gate_states`;
+  and `idx_run_marks`, one row per milestone event as in the SQLite index, which verify compares
+  with the events) and the artifact references (`artifact_refs`) are derived from events by a
+  trigger, whoever inserts them (the store, or `prodex store copy`). The runs list keeps each
+  run's inputs as a JSON array of pairs, in the order they were given and read, like the SQLite
+  index, and as the list shows them (`inputs_shown`).
 - A recorded decision is announced with `pg_notify('prodex_decisions', run_id)`, delivered when
   it commits, so the process executing the run reacts at once instead of polling.
 - `leases` rows say who holds a run's lease; the lease itself is a session advisory lock of the
@@ -21,9 +22,13 @@ enforcing what the store promises.
 
 from __future__ import annotations
 
-VERSION = 2  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
+from .run_columns import line_sql
+
+VERSION = 3  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
 
 DECISIONS_CHANNEL = "prodex_decisions"
+
+_LINE = line_sql("chr(31)", "resolved::text || ' / ' || n_gates::text", "inputs_shown")
 
 SCRIPT = f"""
 CREATE TABLE IF NOT EXISTS prodex_schema (version integer NOT NULL);
@@ -93,9 +98,15 @@ CREATE TABLE IF NOT EXISTS run_summary (
     status      text    NOT NULL,
     resolved    integer NOT NULL,
     last_at     text    NOT NULL,
-    inputs      jsonb   NOT NULL
+    inputs      jsonb   NOT NULL,
+    inputs_shown text   NOT NULL
 );
+-- Version 3 shows the inputs as the runs list does, kept with them, and the row as the list reads
+-- it (store/run_columns.py); a version 2 store gains both.
+ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS inputs_shown text;
 CREATE INDEX IF NOT EXISTS run_summary_by_start ON run_summary (created_at DESC, run_id DESC);
+CREATE INDEX IF NOT EXISTS run_summary_by_pipeline
+    ON run_summary (template_id, created_at DESC, run_id DESC);
 CREATE TABLE IF NOT EXISTS gate_states (
     run_id   text NOT NULL,
     gate_id  text NOT NULL,
@@ -235,10 +246,20 @@ $$;
 CREATE OR REPLACE FUNCTION prodex_basename(path text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT regexp_replace(path, '^.*/', '') $$;
 
+-- The inputs as the runs list shows them: "node=file (hash)", "; "-separated, in order.
+CREATE OR REPLACE FUNCTION prodex_shown_inputs(pairs jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(string_agg((e->>0) || '=' || (e->>1), '; ' ORDER BY o), '')
+    FROM jsonb_array_elements(pairs) WITH ORDINALITY AS t(e, o)
+$$;
+UPDATE run_summary SET inputs_shown = prodex_shown_inputs(inputs) WHERE inputs_shown IS NULL;
+ALTER TABLE run_summary ALTER COLUMN inputs_shown SET NOT NULL;
+ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS line text GENERATED ALWAYS AS ({_LINE}) STORED;
+
 -- Derived rows, as events are inserted (node events only add an artifact reference).
 CREATE OR REPLACE FUNCTION prodex_index_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE p jsonb;
+DECLARE p jsonb; pairs jsonb;
 BEGIN
     IF NEW.kind = 'node_produced' THEN
         -- payloads are compact JSON: a stored table's event holds "artifact":"<sha256>"
@@ -253,23 +274,27 @@ BEGIN
     END IF;
     p := NEW.payload::jsonb;
     IF NEW.kind = 'run_created' THEN
+        pairs := coalesce((SELECT jsonb_agg(jsonb_build_array(i.key, prodex_basename(i.value))
+                                            ORDER BY i.o)
+                           FROM json_each_text(NEW.payload::json -> 'inputs')
+                                WITH ORDINALITY AS i(key, value, o)), '[]'::jsonb);
         INSERT INTO run_summary
             (run_id, template_id, fingerprint, created_at, n_gates, status, resolved, last_at,
-             inputs)
+             inputs, inputs_shown)
         SELECT r.run_id, r.template_id, r.fingerprint, r.created_at,
-            jsonb_array_length(p->'gates'), 'pending', 0, NEW.at,
-            coalesce((SELECT jsonb_agg(jsonb_build_array(i.key, prodex_basename(i.value))
-                                       ORDER BY i.o)
-                      FROM json_each_text(NEW.payload::json -> 'inputs')
-                           WITH ORDINALITY AS i(key, value, o)), '[]'::jsonb)
+            jsonb_array_length(p->'gates'), 'pending', 0, NEW.at, pairs,
+            prodex_shown_inputs(pairs)
         FROM runs r WHERE r.run_id = NEW.run_id
         ON CONFLICT (run_id) DO NOTHING;
     ELSIF NEW.kind = 'run_status' THEN
         UPDATE run_summary SET status = p->>'status', last_at = NEW.at
             WHERE run_id = NEW.run_id;
     ELSIF NEW.kind = 'input_consumed' THEN
-        UPDATE run_summary SET last_at = NEW.at, inputs = prodex_set_pair(inputs, p->>'node_id',
+        SELECT prodex_set_pair(inputs, p->>'node_id',
                 prodex_basename(p->>'path') || ' (' || substr(p->>'sha256', 1, 8) || ')')
+            INTO pairs FROM run_summary WHERE run_id = NEW.run_id;
+        UPDATE run_summary SET last_at = NEW.at, inputs = pairs,
+                inputs_shown = prodex_shown_inputs(pairs)
             WHERE run_id = NEW.run_id;
         IF coalesce((p->>'snapshot')::boolean, false) THEN
             INSERT INTO artifact_refs VALUES (p->>'sha256', NEW.run_id) ON CONFLICT DO NOTHING;

@@ -2,36 +2,40 @@
 
 The event log stays the one record. Event rows are wide (a run_created carries the whole template,
 a gate_posed its evidence), so the runs list never reads them. Derived from the events, as they
-are inserted and whoever inserts them:
+are inserted and whoever inserts them (one trigger, on milestone events only):
 
-- `idx_run_facts` (table, one trigger): per run, what its `run_created` event fixes (pipeline,
-  fingerprint, start, number of gates);
-- `idx_run_marks` (table, the same trigger): one small row per milestone event (`run_created`,
-  `run_status`, `input_consumed`, `gate_posed`, `gate_decided`, `node_failed`) carrying the run's
-  summary *after* that event: status, number of resolved gates, and its inputs (JSON: source node
-  -> file name, plus the content hash once read). The newest mark of a run is its current
-  summary, so the list is one aggregate over this table;
+- `idx_run_marks`: one small row per milestone event (`run_created`, `run_status`,
+  `input_consumed`, `gate_posed`, `gate_decided`, `node_failed`) carrying the run's summary
+  *after* that event: status, number of resolved gates, and its inputs (JSON: source node -> file
+  name, plus the content hash once read). Each mark builds on the run's previous one; verify
+  checks every mark against its event;
+- `idx_run_summary`: one row per run, its newest mark joined with what its `run_created` event
+  fixes (pipeline, fingerprint, start, number of gates), the inputs already as the list shows
+  them, and the row as one line (a generated column, store/run_columns.py). Clustered by start,
+  so the runs list is one pass over it, however many events the runs hold;
 - two partial expression indexes on `events`: the artifact of each `node_produced` event that
   stored a table, and the snapshot hash of each DataFrame input, so deleting a run finds at once
   whether another run still uses one of its artifacts.
 
 Node events (the frequent ones) do no trigger work (its WHEN test fails) and, for a node that
-stored a table, add one index entry: a few microseconds per node. Table rows are only inserted,
-and go only when their whole run is deleted (a trigger on `runs`). A store created before these
-existed (or with an older layout of them) is built and back-filled from its events the first time
-it is opened.
+stored a table, add one index entry: a few microseconds per node. A milestone adds a mark and
+rewrites its run's summary row. Derived rows go only when their whole run is deleted (a trigger
+on `runs`). A store created before these existed (or with an older layout of them) is built and
+back-filled from its events the first time it is opened.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import pyarrow as pa
+
+from . import run_columns
 from .event_log import EventLog, Reader
 
-VERSION = "idx_layout_7"  # an empty table whose name says which layout the idx_* objects have
+VERSION = "idx_layout_8"  # an empty table whose name says which layout the idx_* objects have
 
 # Partial expression indexes: only events that reference an artifact get an entry (a produced
 # table; a DataFrame input's snapshot). Scalar nodes add nothing.
@@ -41,16 +45,27 @@ _CONSUMED, _CONSUMED_INDEX = "json_extract(payload, '$.sha256')", "idx_events_sn
 _CONSUMED_ROWS = "kind = 'input_consumed' AND json_extract(payload, '$.snapshot')"
 _CAPTURED = "json_extract(f.value, '$.artifact')"  # a captured function (run_created)
 
+_LINE = run_columns.line_sql("char(31)", "resolved || ' / ' || n_gates", "inputs")
+
 _TABLES = [
     f"CREATE TABLE IF NOT EXISTS {VERSION} (x INTEGER)",
-    """CREATE TABLE IF NOT EXISTS idx_run_facts (
-        run_id      TEXT PRIMARY KEY,
+    # Clustered by (created_at, run_id); `line`: the row as the list reads it (store/run_columns).
+    f"""CREATE TABLE IF NOT EXISTS idx_run_summary (
+        created_at  TEXT NOT NULL,
+        run_id      TEXT NOT NULL UNIQUE,
         template_id TEXT NOT NULL,
         fingerprint TEXT NOT NULL,
-        created_at  TEXT NOT NULL,
-        n_gates     INTEGER NOT NULL
+        n_gates     INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        last_at     TEXT NOT NULL,
+        resolved    INTEGER NOT NULL,
+        inputs      TEXT NOT NULL,
+        line        TEXT GENERATED ALWAYS AS ({_LINE}) STORED,
+        PRIMARY KEY (created_at, run_id)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS idx_run_facts_by_start ON idx_run_facts (created_at)",
+    # A pipeline's newest runs (the sidebar's last run of each template) without a scan.
+    "CREATE INDEX IF NOT EXISTS idx_run_summary_by_pipeline "
+    "ON idx_run_summary (template_id, created_at, run_id)",
     """CREATE TABLE IF NOT EXISTS idx_run_marks (
         run_id   TEXT NOT NULL,
         seq      INTEGER NOT NULL,
@@ -76,14 +91,6 @@ def _basename(expr: str) -> str:
     """The last path segment, in SQL (what is handed in as a DataFrame has no '/': kept whole)."""
     return f"replace({expr}, rtrim({expr}, replace({expr}, '/', '')), '')"
 
-
-# A run_created event's facts; pipeline, fingerprint and start come from its `runs` entry (written
-# just before it, in the same transaction), so the large payload is parsed once, for the gates.
-_FACTS = """INSERT OR IGNORE INTO idx_run_facts
-    (run_id, template_id, fingerprint, created_at, n_gates)
-SELECT r.run_id, r.template_id, r.fingerprint, r.created_at,
-    json_array_length({payload}, '$.gates')
-FROM runs r WHERE r.run_id = {run_id} AND {kind} = 'run_created'"""
 
 _INPUTS_GIVEN = (
     "(SELECT coalesce(json_group_object(key, " + _basename("value") + "), '{{}}') "
@@ -130,25 +137,55 @@ SELECT {{run_id}}, {{seq}}, {{kind}}, {{at}},
     CASE {{kind}} WHEN 'gate_decided' THEN json_extract({{payload}}, '$.decision') END
 WHERE {{kind}} IN {_MILESTONES}"""
 
+
+def _shown(inputs: str) -> str:
+    """A mark's inputs (JSON) as the runs list shows them: "node=file (hash)", "; "-separated."""
+    return (
+        f"(SELECT coalesce(group_concat(key || '=' || value, '; '), '') FROM json_each({inputs}))"
+    )
+
+
+# A new run's summary row: pipeline, fingerprint and start from its `runs` entry (written just
+# before its first event, in the same transaction), so the large payload is parsed once, for the
+# gates; the rest from the mark just made.
+_SUMMARY_NEW = f"""INSERT OR IGNORE INTO idx_run_summary
+    (created_at, run_id, template_id, fingerprint, n_gates, status, last_at, resolved, inputs)
+SELECT r.created_at, r.run_id, r.template_id, r.fingerprint,
+    json_array_length({{payload}}, '$.gates'), m.status, m.at, m.resolved, {_shown("m.inputs")}
+FROM runs r JOIN idx_run_marks m ON m.run_id = r.run_id AND m.seq = {{seq}}
+WHERE r.run_id = {{run_id}} AND {{kind}} = 'run_created'"""
+
+# Any later milestone: the run's summary becomes the mark just made (inputs re-shown only when
+# one was read).
+_SUMMARY_MOVE = f"""UPDATE idx_run_summary SET (status, last_at, resolved, inputs) = (
+    SELECT m.status, m.at, m.resolved,
+        CASE {{kind}} WHEN 'input_consumed' THEN {_shown("m.inputs")}
+                    ELSE idx_run_summary.inputs END
+    FROM idx_run_marks m WHERE m.run_id = {{run_id}} AND m.seq = {{seq}})
+WHERE run_id = {{run_id}} AND {{kind}} != 'run_created'"""
+
+
 _NEW = {"run_id": "NEW.run_id", "seq": "NEW.seq", "kind": "NEW.kind", "at": "NEW.at"}
 _NEW["payload"] = "NEW.payload"
 _PARAMS = {k: f":{k}" for k in _NEW}
 
 _TRIGGERS = [
     f"""CREATE TRIGGER IF NOT EXISTS idx_on_milestone AFTER INSERT ON events
-    WHEN NEW.kind != 'node_started' AND NEW.kind != 'node_produced'
+    WHEN NEW.kind IN {_MILESTONES}
     BEGIN
-        {_FACTS.format(**_NEW)};
         {_MARK.format(**_NEW)};
+        {_SUMMARY_NEW.format(**_NEW)};
+        {_SUMMARY_MOVE.format(**_NEW)};
     END""",
     """CREATE TRIGGER IF NOT EXISTS idx_on_run_deleted AFTER DELETE ON runs
     BEGIN
-        DELETE FROM idx_run_facts WHERE run_id = OLD.run_id;
+        DELETE FROM idx_run_summary WHERE run_id = OLD.run_id;
         DELETE FROM idx_run_marks WHERE run_id = OLD.run_id;
     END""",
 ]
 _OBJECTS = (
-    *(VERSION, "idx_run_facts", "idx_run_marks", _PRODUCED_INDEX, _CONSUMED_INDEX),
+    *(VERSION, "idx_run_summary", "idx_run_summary_by_pipeline", "idx_run_marks"),
+    *(_PRODUCED_INDEX, _CONSUMED_INDEX),
     *(t.split()[5] for t in _TRIGGERS),  # the trigger names
 )
 
@@ -167,24 +204,38 @@ def _build(con: sqlite3.Connection) -> None:
         "SELECT type, name FROM sqlite_master WHERE name LIKE 'idx\\_%' ESCAPE '\\' "
         "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL"
     ).fetchall()
+    # The layout before this one kept the same marks, by the same trigger: a large store keeps
+    # them (rebuilding 400,000 marks takes half a minute) and only gains its summary rows.
+    keep_marks = {"idx_layout_7", "idx_on_milestone", "idx_run_marks"} <= {n for _, n in old}
     order = {"trigger": 0, "index": 1, "table": 2}
     for kind, name in sorted(old, key=lambda o: order[o[0]]):  # another layout: rebuild
-        con.execute(f"DROP {kind.upper()} IF EXISTS {name}")
+        if not (keep_marks and name == "idx_run_marks"):
+            con.execute(f"DROP {kind.upper()} IF EXISTS {name}")
     for statement in (*_TABLES, *_TRIGGERS):
         con.execute(statement)
-    con.execute(
-        "INSERT OR IGNORE INTO idx_run_facts "
-        "(run_id, template_id, fingerprint, created_at, n_gates) "
-        "SELECT r.run_id, r.template_id, r.fingerprint, r.created_at, "
-        "json_array_length(e.payload, '$.gates') FROM runs r JOIN events e "
-        "ON e.run_id = r.run_id AND e.seq = 0"
-    )
-    # Marks one event at a time, in order: each builds on the run's previous one.
+    if not keep_marks:
+        _build_marks(con)
+    con.execute(_SUMMARY_FROM_MARKS)
+
+
+def _build_marks(con: sqlite3.Connection) -> None:
+    """Marks one event at a time, in order: each builds on the run's previous one."""
     rows = con.execute(
         "SELECT run_id, seq, kind, at, CASE WHEN kind = 'gate_posed' THEN '{}' ELSE payload END "
         f"FROM events WHERE kind IN {_MILESTONES} ORDER BY run_id, seq"
     ).fetchall()
     con.executemany(_MARK.format(**_PARAMS), [dict(zip(_PARAMS, r, strict=True)) for r in rows])
+
+
+# Every run's summary at once, from its newest mark (a store's first opening with this layout).
+_SUMMARY_FROM_MARKS = f"""INSERT OR IGNORE INTO idx_run_summary
+    (created_at, run_id, template_id, fingerprint, n_gates, status, last_at, resolved, inputs)
+SELECT r.created_at, r.run_id, r.template_id, r.fingerprint,
+    json_array_length(e.payload, '$.gates'), m.status, m.at, m.resolved, {_shown("m.inputs")}
+FROM runs r
+JOIN events e ON e.run_id = r.run_id AND e.seq = 0 AND e.kind = 'run_created'
+JOIN (SELECT run_id, status, at, resolved, inputs, max(seq) FROM idx_run_marks GROUP BY run_id) m
+    ON m.run_id = r.run_id"""
 
 
 class RunRow(NamedTuple):
@@ -201,48 +252,72 @@ class RunRow(NamedTuple):
     inputs: str  # per source: "node=file (sha256 prefix)" once read, "; "-separated
 
 
-_LIST_SQL = """
-WITH last AS (
-    SELECT run_id, status, resolved, at, inputs, max(seq) FROM idx_run_marks GROUP BY run_id
-)
-SELECT f.run_id, f.template_id, f.fingerprint, f.created_at,
-    coalesce(last.status, 'pending'), coalesce(last.at, f.created_at),
-    coalesce(last.resolved, 0), f.n_gates, coalesce(last.inputs, '{{}}')
-FROM idx_run_facts f
-LEFT JOIN last ON last.run_id = f.run_id
-{where}
-ORDER BY f.created_at DESC, f.run_id DESC
-"""
+_SUMMARY = "idx_run_summary"
+_LIST_SQL = """SELECT run_id, template_id, fingerprint, created_at, status, last_at, resolved,
+    n_gates, inputs
+FROM idx_run_summary {where}
+ORDER BY created_at DESC, run_id DESC"""
 
 
 def list_runs(
     log: Reader,
     *,
     pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
     run_ids: Iterable[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[RunRow]:
-    """Every run (newest first), optionally only some pipelines or some runs."""
+    """The runs (newest first), optionally only some pipelines, statuses or runs, and only a
+    page of them (`limit` from `offset`)."""
+    where, params = _where(template_id=pipelines, status=statuses, run_id=run_ids)
+    sql = _LIST_SQL.format(where=where)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return list(map(RunRow._make, log.query(sql, params)))
+
+
+def count_runs(
+    log: Reader,
+    *,
+    pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> int:
+    """How many runs `list_runs` lists with these conditions and no limit."""
+    where, params = _where(template_id=pipelines, status=statuses)
+    return log.query(f"SELECT count(*) FROM {_SUMMARY} {where}", params)[0][0]
+
+
+def list_columns(
+    log: Reader,
+    *,
+    pipelines: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> pa.Table:
+    """The runs list (newest first) as Arrow columns (store/run_columns.py): what `px.runs()`
+    shows, without a Python object per value."""
+    where, params = _where(template_id=pipelines, status=statuses)
+    sql = (  # in the table's order: by start (the database does not promise it: checked)
+        "SELECT count(*), group_concat(line, char(31)) FROM "
+        f"(SELECT line FROM {_SUMMARY} {where} ORDER BY created_at, run_id)"
+    )
+    count, text = log.query(sql, params)[0]
+    fields = ", ".join([*run_columns.FIELDS[:6], "resolved || ' / ' || n_gates", "inputs"])
+    return run_columns.assemble(
+        count, text, lambda: log.query(f"SELECT {fields} FROM {_SUMMARY} {where}", params)
+    )
+
+
+def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
+    """`WHERE column IN (...) AND ...` for the conditions given (None: no condition)."""
     clauses, params = [], []
-    if pipelines is not None:
-        names = list(pipelines)
-        clauses.append(f"f.template_id IN ({','.join('?' * len(names)) or 'NULL'})")
-        params.extend(names)
-    if run_ids is not None:
-        ids = list(run_ids)
-        clauses.append(f"f.run_id IN ({','.join('?' * len(ids)) or 'NULL'})")
-        params.extend(ids)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    rows = log.query(_LIST_SQL.format(where=where), params)
-    texts: dict[str, str] = {}  # many runs read the same files: format each distinct set once
-    new = tuple.__new__
-    out = []
-    for row in rows:
-        inputs = row[8]
-        text = texts.get(inputs)
-        if text is None:
-            text = texts[inputs] = "; ".join(f"{k}={v}" for k, v in json.loads(inputs).items())
-        out.append(new(RunRow, (*row[:8], text)))
-    return out
+    for column, values in conditions.items():
+        if values is not None:
+            names = list(values)
+            clauses.append(f"{column} IN ({','.join('?' * len(names)) or 'NULL'})")
+            params.extend(names)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def pipelines(log: EventLog) -> list[str]:

@@ -3,7 +3,7 @@
 For each run: its hash chain is recomputed from the first event; each artifact it names is
 re-hashed; and every other record the store keeps of the run must agree with its events: its
 head (`run_heads`: where its chain ended, so a cut tail shows), its entry in the runs index
-(`runs`), the runs list (`idx_run_facts`, `idx_run_marks`), and the run ledger (store/ledger.py:
+(`runs`), the runs list (its summary row and marks), and the run ledger (store/ledger.py:
 its creation and, once deleted, its tombstone). For the store: the ledger's own chain, and every
 run the ledger, the index or the artifact claims know of. What this cannot catch (a forger who
 rewrites a chain and every record of it consistently) an anchor kept outside the store does:
@@ -401,7 +401,7 @@ def _runs_list(
             problems.append(Problem(run_id, seq, f"{row[3]} is missing from the runs list's marks"))
     listed = records.listed.get(run_id)
     if listed is None:
-        table = "run_summary" if store.log.dialect == "postgresql" else "idx_run_facts"
+        table = "run_summary" if store.log.dialect == "postgresql" else "idx_run_summary"
         problems.append(Problem(run_id, None, f"missing from the runs list ({table})"))
         return problems
     if not readable:
@@ -419,6 +419,8 @@ def _runs_list(
         "fingerprint": (listed.fingerprint, state.fingerprint),
         "start": (listed.created_at, state.created_at),
         "gates resolved": ((listed.gates_resolved, listed.gates_total), state.gates_resolved),
+        "last change": (listed.last_at, next(r[2] for r in reversed(rows) if r[3] in _LISTED)),
+        "inputs": (listed.inputs, _shown_inputs(fold)),
     }
     problems += [
         Problem(run_id, None, f"the runs list says {name} {shown!r}, its events say {actual!r}")
@@ -426,3 +428,17 @@ def _runs_list(
         if shown != actual
     ]
     return problems
+
+
+def _shown_inputs(fold: RunFold) -> str:
+    """The inputs as the runs list shows them, from the events: per source node, in the order
+    handed in then read, the file's name, with its content hash's first 8 digits once read."""
+    given = fold.created.inputs if fold.created is not None else {}
+    shown = {node: _basename(str(path)) for node, path in given.items()}
+    for node, read in fold.inputs.items():
+        shown[node] = f"{_basename(read.path)} ({read.sha256[:8]})"
+    return "; ".join(f"{node}={text}" for node, text in shown.items())
+
+
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
