@@ -263,7 +263,7 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, b
         with psycopg.connect(store.log.url, autocommit=True) as con:
             con.execute("ALTER TABLE run_summary DROP COLUMN line, DROP COLUMN inputs_shown")
             con.execute("UPDATE prodex_schema SET version = 2")
-    reopened = px.RunStore(getattr(store.log, "url", store.root))
+    reopened = px.RunStore(store.location)
     after = px.runs(store=reopened).drop(columns="executing")
     pd.testing.assert_frame_equal(after, before)
     history["waiting"].confirm("g").wait(timeout=30)
