@@ -59,10 +59,9 @@ def list_columns(
 ) -> pa.Table:
     """The runs list (newest first) as Arrow columns (store/run_columns.py)."""
     where, params = _where(template_id=pipelines, status=statuses)
-    sql = (
-        "SELECT count(*), string_agg(line, chr(31) ORDER BY created_at, run_id) "
-        f"FROM {_SUMMARY} {where}"
-    )
+    # In the heap's order: sorting 100,000 lines costs the server more (a sort spilling past
+    # work_mem: 0.53 s against 0.23 s at load 6) than Arrow's sort of the split columns here.
+    sql = f"SELECT count(*), string_agg(line, chr(31)) FROM {_SUMMARY} {where}"
     count, text = log.query(sql, params)[0]
     fields = ", ".join([*run_columns.FIELDS[:6], "resolved || ' / ' || n_gates", "inputs_shown"])
     return run_columns.assemble(

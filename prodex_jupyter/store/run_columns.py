@@ -38,9 +38,10 @@ def line_sql(sep: str, gates: str, inputs: str) -> str:
 
 
 def assemble(count: int, text: str | None, read_rows: Callable[[], list[tuple]]) -> pa.Table:
-    """The list as a table, newest first, from `count` lines joined into `text` (oldest first,
-    as the databases are asked to give them; sorted here if they did not); `read_rows()` reads
-    the same runs one by one, FIELDS per row (the separator case)."""
+    """The list as a table, newest first, from `count` lines joined into `text` (SQLite gives
+    them oldest first, its table being clustered by start; PostgreSQL in its heap's order: sorted
+    here whenever not in order); `read_rows()` reads the same runs one by one, FIELDS per row (the
+    separator case)."""
     k = len(FIELDS)
     pieces = pa.array([], pa.string())
     if count:
