@@ -2,10 +2,10 @@
 HTTP S3 endpoint, tests/s3_server.py) hold a run's tables, its captured functions and its source
 snapshot; they are read back by another store object and another process (a killed run resumes
 elsewhere from them alone), verified, deleted with their run (claims still keep a table another
-run stores meanwhile), and tampering is named; SQL still reads nothing but local copies; a location that
-cannot be opened is named without its secrets; two processes in two working directories, sharing
-nothing but the artifacts location, run and decide each other's runs through one PostgreSQL
-store."""
+run stores meanwhile), and tampering is named; SQL still reads nothing but local copies; a
+location that cannot be opened is named without its secrets; two processes in two working
+directories, sharing nothing but the artifacts location, run and decide each other's runs through
+one PostgreSQL store."""
 
 from __future__ import annotations
 
