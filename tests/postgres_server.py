@@ -120,9 +120,7 @@ def running_server() -> Iterator[Server]:
         import psycopg
 
         with psycopg.connect(server.url(), autocommit=True) as con:
-            con.execute(
-                f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{server.password}'"
-            )
+            con.execute(f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{server.password}'")
         yield server
     finally:
         subprocess.run(
