@@ -159,7 +159,7 @@ def main() -> None:
         print(
             f"per python node, {hi} vs {lo} nodes: x{per_node[hi] / per_node[lo]:.2f} wall, "
             f"x{per_node_cpu[hi] / per_node_cpu[lo]:.2f} cpu (flat is x1.0); "
-            "target <= 200 µs per node"
+            "target <= 50 µs per node"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"engine-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -525,7 +525,7 @@ class Execution:
         """In a worker thread: the node's work, handed back to the loop."""
         try:
             outcome: Outcome | NodeFailed = self.scheduler.work(
-                node_id, upstream, on_query=lambda con: self._on_query(node_id, con)
+                node_id, upstream, on_query=self._on_query
             )
         except Exception as exc:
             if is_disk_full(exc):  # not the node's fault: stop; a resume redoes it

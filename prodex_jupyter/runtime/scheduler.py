@@ -151,10 +151,10 @@ class Scheduler:
         self,
         node_id: str,
         upstream: dict[str, Value],
-        on_query: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+        on_query: Callable[[str, duckdb.DuckDBPyConnection], None] | None = None,
     ) -> Outcome:
-        """In a worker thread: compute, persist, gather evidence. `on_query` is told which DuckDB
-        connection runs the node's SQL (so a time limit can interrupt it)."""
+        """In a worker thread: compute, persist, gather evidence. `on_query(node_id, con)` is told
+        which DuckDB connection runs the node's SQL (so a time limit can interrupt it)."""
         started = time.perf_counter()
         node = self.nodes[node_id]
         if isinstance(node, SourceNode):  # read, stored and profiled in one pass
@@ -162,8 +162,11 @@ class Scheduler:
             read = read_source(self.sources[node_id], self.run.store, self.run.id, gather)
             seconds = time.perf_counter() - started
             return Outcome(read.value, read.artifact, read.consumed, read.evidence, seconds)
-        sandbox = None if isinstance(node, PythonNode) else self.sql()
-        value = compute_node(node, upstream, sandbox, on_query=on_query)
+        if isinstance(node, PythonNode):
+            value = compute_node(node, upstream, None)
+        else:
+            told = functools.partial(on_query, node_id) if on_query is not None else None
+            value = compute_node(node, upstream, self.sql(), on_query=told)
         artifact = None
         if isinstance(value, StoredTable):
             artifact = value.artifact

@@ -57,6 +57,9 @@ def to_python_arg(value: Value) -> Any:
 def from_python_result(result: Any, node_id: str) -> Value:
     """A python node may return a DataFrame, a Series, an Arrow table, or a scalar; not None,
     which is what a function missing its `return` gives, never a value anyone meant."""
+    kind = type(result)
+    if kind is int or kind is str or kind is bool:
+        return result  # JSON already, as json_scalar would return it (most nodes return these)
     if result is None:
         raise TypeError(
             f"python node '{node_id}' returned None: it must return its value, a DataFrame (or "

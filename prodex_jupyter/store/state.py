@@ -177,6 +177,7 @@ class RunFold:
         self.inputs: dict[str, InputRecord] = {}
         self.last_seq = -1
         self._snapshot: RunState | None = None
+        self._wrapped: dict[tuple[int, ...], tuple[Mapping[str, Any], ...]] = {}
 
     def apply(self, stored: StoredEvent) -> None:
         if stored.seq <= self.last_seq:
@@ -234,8 +235,8 @@ class RunFold:
                     "columns": tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
                     "derivation_code": e.derivation_code,
                     "derivation_explanation": e.derivation_explanation,
-                    "sources": tuple(map(MappingProxyType, e.sources)),
-                    "gates_passed": tuple(map(MappingProxyType, e.gates_passed)),
+                    "sources": self._read_only(e.sources),
+                    "gates_passed": self._read_only(e.gates_passed),
                     "produced_at": stored.at,
                     "seconds": e.seconds,
                     "seq": stored.seq,
@@ -272,6 +273,21 @@ class RunFold:
             )
             status = "pending" if e.decision == "reopened" else e.decision
             self._gate(e.gate_id, status=status, decisions=(*gate.decisions, decision))
+
+    def _read_only(self, entries: list[dict[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+        """Lineage entries as a Result holds them: read-only. The engine hands the same entry
+        objects to node after node (most nodes of a run share their sources and gates), so
+        those are wrapped once and the Results share them: fewer objects kept per node. The
+        cache holds what it wrapped, so an id it is keyed on stays that object's."""
+        if not entries:
+            return ()
+        key = tuple(map(id, entries))
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            if len(self._wrapped) >= 256:  # events read back from the store share nothing
+                self._wrapped.clear()
+            wrapped = self._wrapped[key] = tuple(map(MappingProxyType, entries))
+        return wrapped
 
     def _node(self, node_id: str, **changes: Any) -> None:
         self.nodes[node_id] = _evolve(self.nodes[node_id], changes)
