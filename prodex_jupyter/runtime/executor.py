@@ -120,12 +120,12 @@ class Executor:
             node_digests=template.node_digests(),
             nodes=[
                 {
-                    "id": node_id,
-                    "kind": template[node_id].kind,
-                    "upstream": list(template[node_id].upstream),
-                    "gate_id": template[node_id].gate.gate_id if template[node_id].gate else None,
+                    "id": node.id,
+                    "kind": node.kind,
+                    "upstream": list(node.upstream),
+                    "gate_id": node.gate.gate_id if node.gate else None,
                 }
-                for node_id in order
+                for node in map(template.nodes.__getitem__, order)
             ],
             gates=[
                 {

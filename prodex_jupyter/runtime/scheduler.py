@@ -62,7 +62,7 @@ class Scheduler:
         self.order = template.topological_order()
         self.position = {node_id: i for i, node_id in enumerate(self.order)}
         self.nodes = template.nodes
-        self.children: dict[str, list[str]] = {n: [] for n in self.order}
+        children: dict[str, list[str]] = {n: [] for n in self.order}
         # Per node, its upstream nodes and the gates on them: what readiness looks at, per node.
         self.upstream: dict[str, tuple[str, ...]] = {}
         self.upstream_gates: dict[str, tuple[str, ...]] = {}
@@ -73,7 +73,9 @@ class Scheduler:
                 gate.gate_id for gate in (template[up].gate for up in ups) if gate is not None
             )
             for up in ups:
-                self.children[up].append(node_id)
+                children[up].append(node_id)
+        # Tuples of text, which the collector stops tracking: nothing here for it to walk per node.
+        self.children = {n: tuple(c) for n, c in children.items()}
         self.source_ancestors, self.gate_ancestors = _lineage(template, self.order)
         self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
