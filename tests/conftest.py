@@ -55,6 +55,7 @@ BOTH_BACKENDS = {
     "test_interrupted",
     "test_tamper",
     "test_server",
+    "test_server_resume",
     "test_widgets_runs_list",
     "test_widgets_run_view",
     "test_widgets_readable",

@@ -1,5 +1,6 @@
 """POST runs/{id}/resume: the Resume button of the Pipelines workspace. Only an interrupted run
-(its worker died with work left that needs no decision) is resumed, in a new worker."""
+(its worker died with work left that needs no decision) is resumed, in a new worker. On both
+backends (the store fixtures of tests/test_server.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import os
 import signal
 
 from .server_support import finished, idle_at_gate
-from .test_server import api, jp_server_config, root, start  # noqa: F401 (fixtures)
+from .test_server import (  # noqa: F401 (fixtures)
+    api,
+    jp_server_config,
+    root,
+    start,
+    store_location,
+)
 
 
 async def test_resume_continues_an_interrupted_run_and_refuses_any_other(api, root):  # noqa: F811
