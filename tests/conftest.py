@@ -53,6 +53,7 @@ BOTH_BACKENDS = {
     "test_cli",
     "test_demo_script",
     "test_interrupted",
+    "test_resume_functions",
     "test_tamper",
     "test_server",
     "test_server_resume",

@@ -5,6 +5,7 @@ A run stops at a gate in one process (a `__main__` script, a real notebook kerne
 recorded as `module:qualname` (imported again, code digest checked) or captured with cloudpickle
 (a content-hashed artifact named in the run record); a function that cannot be captured refuses
 the run at start. A node that failed only because of the resuming environment can be retried.
+On both backends (tests/conftest.py): an SQLite folder and a PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from prodex_jupyter.store import RunStore, verify_run
 
 REPO = Path(__file__).resolve().parents[1]
 PRODEX = [sys.executable, "-m", "prodex_jupyter.cli.main"]
+
+pytestmark = pytest.mark.usefixtures("store_env")  # PRODEX_STORE: the test's store, either backend
+
+
+def where() -> str:
+    """The test's store, as store_env set it: a folder or a PostgreSQL URL."""
+    return os.environ["PRODEX_STORE"]
+
+
 CLEAN = "- required columns: a, b\n- at least 1 rows"
 
 HELPERS = """
@@ -107,7 +117,7 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(REPO), "PRODEX_USER": "resumer", **extra}
 
 
-def prodex(store: Path, *args: str, cwd: Path, env: dict[str, str] | None = None):
+def prodex(store: Path | str, *args: str, cwd: Path, env: dict[str, str] | None = None):
     return subprocess.run(
         [*PRODEX, "--store", str(store), *args],
         capture_output=True,
@@ -120,13 +130,13 @@ def prodex(store: Path, *args: str, cwd: Path, env: dict[str, str] | None = None
 
 
 @pytest.fixture
-def started(tmp_path: Path) -> tuple[Path, str, str]:
+def started(tmp_path: Path) -> tuple[str, str, str]:
     """A `__main__` script ran the five kinds of node up to the gate and exited."""
     work = tmp_path / "work"
     work.mkdir()
     (work / "nb_helpers.py").write_text(HELPERS)
     (work / "start.py").write_text(START)
-    store = tmp_path / "store"
+    store = where()
     out = subprocess.run(
         [sys.executable, "start.py", str(store), str(_data(work))],
         capture_output=True,
@@ -160,7 +170,7 @@ def test_every_kind_of_python_node_resumes_in_a_fresh_process(started, tmp_path)
     assert verify_run(store, run_id) == []
 
 
-def test_the_record_names_how_each_function_is_found_again(started):
+def test_the_record_names_how_each_function_is_found_again(started, tmp_path):
     store_dir, run_id, fingerprint = started
     store = RunStore(store_dir)
     created = store.events(run_id)[0].event
@@ -176,7 +186,7 @@ def test_the_record_names_how_each_function_is_found_again(started):
     nodes = {n["id"]: n for n in created.template["nodes"]}
     assert 'return helper(float(t["a"].sum()))' in nodes["uses_helper"]["code"]
     # the fingerprint is stable: a second start of the same script records the same one
-    work = Path(store_dir).parent / "work"
+    work = tmp_path / "work"
     again = subprocess.run(
         [sys.executable, "start.py", str(store_dir), str(work / "t.csv")],
         capture_output=True,
@@ -279,7 +289,7 @@ def test_a_run_started_in_a_notebook_kernel_resumes_from_the_command_line(tmp_pa
 
     work = tmp_path / "nb"
     work.mkdir()
-    data, store_dir = _data(work), tmp_path / "store"
+    data, store_dir = _data(work), where()
     manager = KernelManager(kernel_name="python3")
     manager.start_kernel(cwd=str(work), env=_env())
     try:
@@ -330,7 +340,7 @@ def test_a_node_failed_by_its_environment_is_retried_keeping_the_failure(tmp_pat
     (work / "retry_nodes.py").write_text(RETRY_NODES)
     (work / "start.py").write_text(RETRY_START)
     (plugins / "prodex_plugin.py").write_text("def scale(n):\n    return n * 10\n")
-    store_dir = tmp_path / "store"
+    store_dir = where()
     out = subprocess.run(
         [sys.executable, "start.py", str(store_dir), str(_data(work)), CLEAN],
         capture_output=True,
@@ -371,6 +381,8 @@ def test_resume_retry_failed_from_python(tmp_path, store, monkeypatch):
     plugins.mkdir()
     (plugins / "retry_nodes_api.py").write_text(RETRY_NODES.replace("prodex_plugin", "plug_api"))
     monkeypatch.syspath_prepend(str(plugins))
+    for name in ("retry_nodes_api", "plug_api"):  # imported from this test's folder, not a last
+        monkeypatch.delitem(sys.modules, name, raising=False)  # run's (the other backend's)
     import retry_nodes_api
 
     tpl = px.Template("retried_api", base_dir=tmp_path)

@@ -91,9 +91,20 @@ def change_marker(log: PgEventLog) -> tuple:
     return tuple(log.query("SELECT pg_current_wal_insert_lsn()::text")[0])
 
 
+_CAPTURED = """SELECT f.value ->> 'artifact' FROM events e,
+    jsonb_each(CASE WHEN jsonb_typeof(e.payload::jsonb -> 'functions') = 'object'
+                    THEN e.payload::jsonb -> 'functions' ELSE '{}'::jsonb END) AS f
+WHERE e.run_id = ? AND e.seq = 0 AND e.kind = 'run_created'
+    AND f.value ->> 'artifact' IS NOT NULL"""
+
+
 def artifacts_of(db: Db, run_id: str) -> list[str]:
-    """Artifacts the run references: its produced tables and its DataFrame input snapshots."""
-    rows = db.execute("SELECT sha256 FROM artifact_refs WHERE run_id = ?", (run_id,))
+    """Artifacts the run references: its produced tables, its DataFrame input snapshots and the
+    functions its run_created event captured (as store/run_index.py; another run storing the
+    same capture holds a claim on it, so it is never removed from under that run)."""
+    rows = db.execute(
+        f"SELECT sha256 FROM artifact_refs WHERE run_id = ? UNION {_CAPTURED}", (run_id, run_id)
+    )
     return [r[0] for r in rows.fetchall()]
 
 
