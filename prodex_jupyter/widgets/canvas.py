@@ -54,12 +54,15 @@ from ..view.canvas import (
 )
 from ..view.graph_layout import NODE_H, NODE_W, Layout
 from ..view.text import esc
+from .style import Plain
 
 
 class RunCanvas(w.VBox):
     """The DAG of one run: a toolbar (fit, zoom, focus) over an ipycytoscape graph."""
 
-    def __init__(self, state: RunState, *, height: int | None = None) -> None:
+    def __init__(
+        self, state: RunState, *, height: int | None = None, plain: Plain | None = None
+    ) -> None:
         self._order = list(state.nodes)
         self._groups = canvas_groups(state)
         self._expanded: set[str] = set()
@@ -121,10 +124,9 @@ class RunCanvas(w.VBox):
         )
         self.search.observe(lambda change: self.find(change["new"]), "value")
         # the hovered node's full name, or what a search found
-        self.hover_line = w.HTML(_dom_classes=("prodex-hover-line",))
-        self.legend = w.HTML(
-            legend_html(groups=bool(self._groups)), _dom_classes=("prodex-legend",)
-        )
+        plain = plain or Plain()
+        self.hover_line = plain.html("", "prodex-hover-line")
+        self.legend = plain.html(legend_html(groups=bool(self._groups)), "prodex-legend")
         toolbar = w.HBox(
             [
                 self.fit_button,

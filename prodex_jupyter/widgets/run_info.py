@@ -13,6 +13,7 @@ from ..view.run_info import (
     gates_text,
     run_info_rows,
 )
+from .style import Plain
 
 __all__ = ["FINAL", "RunInfo"]
 
@@ -20,17 +21,18 @@ __all__ = ["FINAL", "RunInfo"]
 class RunInfo(w.VBox):
     """A thin view of a run's state; `update(state)` re-renders every row from it."""
 
-    def __init__(self, state: RunState | None = None) -> None:
+    def __init__(self, state: RunState | None = None, plain: Plain | None = None) -> None:
         # The rows are created with `state`'s values: no update message before the first display.
         rows = run_info_rows(state) if state is not None else {}
-        self.title = w.HTML('<div class="prodex-panel-title">Run Information</div>')
-        self.status = _row("prodex-status", rows.get("status", ""))
-        self.gates = _row("prodex-gates-resolved", rows.get("gates", ""))
-        self.nodes = _row("prodex-nodes-produced", rows.get("nodes", ""))
-        self.started = _row("prodex-started", rows.get("started", ""))
-        self.elapsed = _row("prodex-elapsed", rows.get("elapsed", ""))
-        self.inputs = _row("prodex-inputs-consumed", rows.get("inputs", ""))
-        self.ids = _row("prodex-run-ids", rows.get("ids", ""))
+        plain = plain or Plain()
+        self.title = plain.html('<div class="prodex-panel-title">Run Information</div>')
+        self.status = plain.html(rows.get("status", ""), "prodex-status")
+        self.gates = plain.html(rows.get("gates", ""), "prodex-gates-resolved")
+        self.nodes = plain.html(rows.get("nodes", ""), "prodex-nodes-produced")
+        self.started = plain.html(rows.get("started", ""), "prodex-started")
+        self.elapsed = plain.html(rows.get("elapsed", ""), "prodex-elapsed")
+        self.inputs = plain.html(rows.get("inputs", ""), "prodex-inputs-consumed")
+        self.ids = plain.html(rows.get("ids", ""), "prodex-run-ids")
         super().__init__(
             [
                 self.title,
@@ -63,10 +65,6 @@ class RunInfo(w.VBox):
     def update_elapsed(self, state: RunState) -> None:
         """Only the elapsed row (the run view's clock ticks it)."""
         _set(self.elapsed, elapsed_html(state))
-
-
-def _row(css: str, value: str = "") -> w.HTML:
-    return w.HTML(value, _dom_classes=(css,))
 
 
 def _set(widget: w.HTML, value: str) -> None:

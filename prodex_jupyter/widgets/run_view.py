@@ -36,7 +36,7 @@ from .drawer import Drawer
 from .gate_cards import GateCards
 from .interrupted import ResumeBar
 from .run_info import FINAL, RunInfo
-from .style import style_widget
+from .style import Plain, style_widget
 
 if TYPE_CHECKING:
     from ..runtime import Run
@@ -63,15 +63,16 @@ class RunView(w.VBox):
         # Classes are given at creation, values rendered before the first display where they
         # can be: every message before the view's display delays the canvas' first paint (the
         # browser handles the kernel's messages one after the other).
-        self.header = w.HTML(_header_html(state), _dom_classes=("prodex-header",))
-        self.canvas = RunCanvas(state, height=canvas_height)
-        self.info = RunInfo(state)
+        plain = Plain()  # one layout and style model for the plain HTML widgets
+        self.header = plain.html(_header_html(state), "prodex-header")
+        self.canvas = RunCanvas(state, height=canvas_height, plain=plain)
+        self.info = RunInfo(state, plain)
         self.drawer = Drawer(run)
         self.cards = GateCards(run, on_decided=self._after_decision)
         self.resume_bar = ResumeBar(run, on_resumed=self._render_safely)
-        self.error = w.HTML(_dom_classes=("prodex-view-error",))
+        self.error = plain.html("", "prodex-view-error")
         # says so when the run was deleted elsewhere
-        self.notice = w.HTML(_dom_classes=("prodex-view-notice",))
+        self.notice = plain.html("", "prodex-view-notice")
         self.deleted = False
         top = w.HBox(
             [self.canvas, self.info], layout=w.Layout(width="100%"), _dom_classes=("prodex-top",)
