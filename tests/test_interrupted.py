@@ -336,9 +336,10 @@ from prodex_jupyter.widgets import RunView
 
 run = px.load_run({run_id!r}, store={store!r})
 view = RunView(run)
+import asyncio
+await asyncio.sleep(0)  # in a kernel the cards render just after the cell: a click comes then
 card = next(c for c in view.cards.prompt_cards if c.gate_ids == ("g",))
 card.confirm_button.click()  # the run nobody executes becomes interrupted: it goes on here
-import asyncio
 from prodex_jupyter.runtime import EXECUTOR
 on_kernel_loop = EXECUTOR.execution(run.id).loop is asyncio.get_running_loop()
 print("HERE", run.is_executing_here, run.executor.mine, on_kernel_loop)
