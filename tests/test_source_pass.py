@@ -143,6 +143,37 @@ def test_a_gated_csv_source_is_read_once_and_recorded_as_if_read_whole(
     assert run.value("shifts").to_dict("list") == {"shift": ["A", "B", "C"], "n": [ROWS // 3] * 3}
 
 
+@pytest.mark.parametrize("tail", ["", f"{ROWS},S1,n/a-ish,A\n"])
+def test_a_small_file_parsed_whole_is_recorded_as_a_streamed_one(
+    tmp_path, monkeypatch, small_row_groups, tail
+):
+    """A file of up to 64 MiB is parsed at once (its Parquet encoded beside the checker's pass),
+    a larger one streamed: the same artifact bytes, file hash, rows, values and evidence, and
+    the same fallback to reading it whole when a value past the first block does not fit."""
+    path = _write(tmp_path, tail=tail)
+
+    def record(store_dir: str) -> dict:
+        store = px.RunStore(tmp_path / store_dir)
+        run = _template(tmp_path).run(store=store)
+        run.wait(timeout=120)
+        evidence = _plain(run.gates["g"].evidence)
+        run.confirm("g", note="known gaps")
+        run.wait(timeout=120)
+        assert not list(store.artifacts.root.glob("*.tmp"))
+        return {
+            "status": run.status,  # 'failed' with the tail: the mean of a text column
+            "artifact": run.results["big"].artifact,
+            "input": (run.inputs["big"].sha256, run.inputs["big"].rows),
+            "values": (run.value("stations"), run.value("shifts").to_dict()),
+            "evidence": evidence,
+        }
+
+    whole = record("whole")
+    monkeypatch.setattr(source_pass, "WHOLE_FILE_BYTES", 0)  # every file streamed
+    assert record("streamed") == whole
+    assert whole["input"] == (file_sha256(path), ROWS + bool(tail))
+
+
 def test_types_not_holding_past_the_first_block_are_read_whole(tmp_path, monkeypatch):
     """`cycle` looks numeric in the first block and holds text at the end: the pass stops, the
     file is typed from all its rows, and nothing of the stopped pass is kept."""

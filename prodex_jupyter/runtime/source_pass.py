@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ..checks import DataRef
-from ..checks.csv_format import BLOCK_BYTES, csv_options, settled_schema
+from ..checks.csv_format import BLOCK_BYTES, WHOLE_FILE_BYTES, csv_options, settled_schema
 from ..store import RunStore
 from ..store.artifacts import PARQUET_OPTIONS, ROW_GROUP_ROWS
 
@@ -87,21 +87,30 @@ class CsvPass:
         parse, convert = csv_options(path, encoding)
         read = pa_csv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding or "utf8")
         self._source = _Hashing(path, "rb")
+        # A small file is read at once, parsed whole (see `_parse_whole`); a larger one streams.
+        data = self._source.file.read() if path.stat().st_size <= WHOLE_FILE_BYTES else None
         try:
             self._reader = pa_csv.open_csv(
-                pa.PythonFile(self._source, mode="r"),
+                pa.PythonFile(self._source, mode="r") if data is None else pa.BufferReader(data),
                 read_options=read,
                 parse_options=parse,
                 convert_options=convert,
             )
+            inferred = self._reader.schema
+            if any(_untyped(f.type) for f in inferred):
+                raise NotStreamable(str(path))
+            self.schema = settled_schema(inferred)
+            table: pa.Table | pa.ArrowException | None = None
+            if data is not None:
+                try:
+                    table = _parse_whole(data, read, parse, convert, self.schema)
+                except pa.ArrowException as exc:  # raised to whoever reads, as the stream would
+                    table = exc
+                if table is None:  # streamed from memory after all
+                    self._source.sha.update(data)
         except BaseException:
             self._source.close()
             raise
-        inferred = self._reader.schema
-        if any(_untyped(f.type) for f in inferred):
-            self._source.close()
-            raise NotStreamable(str(path))
-        self.schema = settled_schema(inferred)
         self.rows = 0
         self.error: BaseException | None = None
         self._tmp = store.artifacts.temp_path()
@@ -109,15 +118,42 @@ class CsvPass:
         self._writer = pq.ParquetWriter(self._parquet, self.schema, **PARQUET_OPTIONS)
         self._artifact: str | None = None
         # Parquet is encoded in a thread of its own, beside whoever consumes the batches (the
-        # checker's aggregate): a few batches in between at most
+        # checker's aggregate): a few batches in between at most; a table parsed whole is
+        # encoded (and the file hashed) from the start, beside the whole aggregate
         self._queue: queue.Queue[pa.RecordBatch | object] = queue.Queue(maxsize=4)
         self._ended = False
         self._write_error: BaseException | None = None
+        whole = isinstance(table, pa.Table)
         self._write_thread = threading.Thread(
-            target=self._write, name="prodex-parquet", daemon=True
+            target=self._write_whole if whole else self._write,
+            args=(table, data) if whole else (),
+            name="prodex-parquet",
+            daemon=True,
         )
         self._write_thread.start()
-        self.batches: Iterator[pa.RecordBatch] = self._batches()
+        self.batches: Iterator[pa.RecordBatch] = (
+            self._batches() if table is None else self._table_batches(table)
+        )
+
+    def _table_batches(self, table: pa.Table | pa.ArrowException) -> Iterator[pa.RecordBatch]:
+        """The batches of a file parsed whole, or the error that stopped its parse."""
+        if isinstance(table, pa.ArrowException):
+            self.error = table
+            self._end(_ABORT)
+            raise table
+        for batch in table.to_batches():
+            self.rows += batch.num_rows
+            yield batch
+
+    def _write_whole(self, table: pa.Table, data: bytes) -> None:
+        """The writer thread of a table parsed whole: its row groups, then the file's hash."""
+        try:
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            self._source.sha.update(data)
+        except BaseException as exc:
+            self._write_error = exc
+        finally:
+            self._writer.close()
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -183,6 +219,7 @@ class CsvPass:
         return self._artifact
 
     def file_sha256(self) -> str:
+        self._write_thread.join()  # a file read whole is hashed there
         sha = self._source.hexdigest()
         self._source.close()
         return sha
@@ -197,6 +234,29 @@ class CsvPass:
 
 
 _END, _ABORT = object(), object()  # the writer thread's marks: all written, or keep nothing
+
+
+def _parse_whole(
+    data: bytes,
+    read: pa_csv.ReadOptions,
+    parse: pa_csv.ParseOptions,
+    convert: pa_csv.ConvertOptions,
+    schema: pa.Schema,
+) -> pa.Table | None:
+    """A file of up to `WHOLE_FILE_BYTES`, parsed at once by pyarrow's table reader, on its
+    threads: cheaper than the stream reader, and the Parquet can be encoded while the checker
+    aggregates instead of after (a row group holds 1M rows: a small file is one row group,
+    which the stream can only encode once its last batch has gone by). The stream's types are
+    given (the table reader would otherwise type each column from all the blocks), so the
+    batches, the artifact's bytes and the evidence are the stream's; a value that does not fit
+    raises here, and the file is read whole as when the stream stops on it. None when columns
+    share a name (types are given by name): the bytes are streamed."""
+    if len(set(schema.names)) != len(schema.names):
+        return None
+    convert.column_types = schema
+    return pa_csv.read_csv(
+        pa.BufferReader(data), read_options=read, parse_options=parse, convert_options=convert
+    )
 
 
 def _untyped(type_: pa.DataType) -> bool:
