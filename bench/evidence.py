@@ -315,6 +315,11 @@ def main() -> None:
                     runs["a"][i]["seconds"] / min(runs[m][i]["seconds"] for m in "cde")
                     for i in range(args.runs)
                 ),
+                # the same in CPU seconds (all threads), which shared-machine load disturbs less
+                "a/fastest_peer_cpu_paired": statistics.median(
+                    runs["a"][i]["cpu_seconds"] / min(runs[m][i]["cpu_seconds"] for m in "cde")
+                    for i in range(args.runs)
+                ),
                 "a_peak/c_peak": peak["a"] / peak["c"],
                 # rounds (made one after the other) in which the checker beat every peer
                 "a_wins": sum(
@@ -330,6 +335,7 @@ def main() -> None:
                 + f" | a/b={row['a/b']:.2f} a/c={row['a/c']:.2f} a/d={row['a/d']:.2f}"
                 + f" a/e={row['a/e']:.2f} a/fastest-peer(paired)={row['a/fastest_peer_paired']:.2f}"
                 + f" (a faster than c, d and e in {row['a_wins']}/{args.runs} rounds)"
+                + f" CPU a/fastest-peer(paired)={row['a/fastest_peer_cpu_paired']:.2f}"
                 + f" a_peak/c_peak={row['a_peak/c_peak']:.2f}"
                 + " | cpu "
                 + " ".join(f"{m}={cpu[m]:.2f}" for m in METHODS)

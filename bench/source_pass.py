@@ -20,8 +20,9 @@ Data: bench/evidence.py's throughput files (seeded; 1M rows are about 38 MiB of 
 
 Every measurement runs in a fresh process, libraries imported before the clock starts; the
 methods are interleaved round by round (A B A B ...) so background load hits them alike. Printed:
-medians of wall time, the ratio prodex/duckdb paired per round, and each method's peak resident
-memory (VmHWM) of the whole process; the load average at start and end.
+medians of wall time and of CPU time (all threads; what a loaded machine disturbs least), the
+ratios prodex/duckdb paired per round, and each method's peak resident memory (VmHWM) of the
+whole process; the load average at start and end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,12 @@ PIPELINE_SQL = (
     "SELECT station, shift, count(*) AS n, avg(cycle_time) AS mean_cycle "
     "FROM throughput GROUP BY ALL ORDER BY ALL"
 )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, all its threads: what a loaded machine disturbs least."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _vmhwm_mib() -> float:
@@ -72,21 +80,26 @@ def child(method: str, path: Path) -> dict:
 
         con = duckdb.connect()
         with tempfile.TemporaryDirectory(dir=DATA, ignore_cleanup_errors=True) as tmp:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             con.execute(f"COPY (FROM read_csv('{path}')) TO '{tmp}/x.parquet' (FORMAT parquet)")
-            seconds = time.perf_counter() - started
-        return {"seconds": seconds, "peak_mib": _vmhwm_mib()}
+            seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        return {"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _vmhwm_mib()}
     import prodex_jupyter as px
 
     tpl = _template(path, pipeline=method == "limited")
     with tempfile.TemporaryDirectory(dir=DATA, ignore_cleanup_errors=True) as tmp:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         run = tpl.run(store=px.RunStore(Path(tmp) / "store"))
         run.wait(timeout=3600)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         gate = run.gates["g"]
         assert gate.status == "pending", gate.status
-        out = {"seconds": seconds, "rows": gate.evidence["row_count"], "code": px.__file__}
+        out = {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "rows": gate.evidence["row_count"],
+            "code": px.__file__,
+        }
         if method == "limited":
             run.confirm("g", note="benchmark")
             run.wait(timeout=3600)
@@ -140,28 +153,22 @@ def main() -> None:
         for m in methods:
             if ok[m]:
                 secs = statistics.median(x["seconds"] for x in ok[m])
+                cpu = statistics.median(x["cpu_seconds"] for x in ok[m])
                 peak = statistics.median(x["peak_mib"] for x in ok[m])
-                print(f"  {m:8s} median {secs:7.2f} s, peak RSS {peak:6.0f} MiB")
-        paired = [
-            a["seconds"] / b["seconds"]
-            for a, b in zip(results["prodex"], results["duckdb"], strict=True)
-            if "seconds" in a and "seconds" in b
-        ]
-        if paired:
-            print(
-                f"  prodex / duckdb, paired per round: median x{statistics.median(paired):.2f}"
-                f" (min x{min(paired):.2f}, max x{max(paired):.2f})"
-            )
-        if args.before:
-            paired = [
-                a["seconds"] / b["seconds"]
-                for a, b in zip(results["before"], results["duckdb"], strict=True)
-                if "seconds" in a and "seconds" in b
-            ]
-            if paired:
-                print(
-                    f"  before / duckdb, paired per round: median x{statistics.median(paired):.2f}"
-                )
+                print(f"  {m:8s} median {secs:7.2f} s, CPU {cpu:6.2f} s, peak RSS {peak:6.0f} MiB")
+        for m in ["prodex", *(["before"] if args.before else [])]:
+            for key, what in (("seconds", "wall"), ("cpu_seconds", "CPU")):
+                paired = [
+                    a[key] / b[key]
+                    for a, b in zip(results[m], results["duckdb"], strict=True)
+                    if key in a and key in b
+                ]
+                if paired:
+                    print(
+                        f"  {m} / duckdb {what}, paired per round: median"
+                        f" x{statistics.median(paired):.2f}"
+                        f" (min x{min(paired):.2f}, max x{max(paired):.2f})"
+                    )
         for m in ["limited", *(["before-limited"] if args.before else [])]:
             got = measure(m, csv, args.before, args.limit_gib)
             print(f"  {m}: SQL-only pipeline under prlimit --as={args.limit_gib:g} GiB: {got}")
