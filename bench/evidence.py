@@ -2,6 +2,7 @@
 
     python bench/evidence.py                 # 1M and 10M rows, 3 runs each, CSV and Parquet
     python bench/evidence.py --sizes 1000000 --runs 5
+    python bench/evidence.py --before /path/to/older/checkout   # the checker before, as z
 
 Data (seeded, generated once under bench/data/, which is not committed): station (40 values),
 cycle_time (float, ~0.1% nulls), shift (A/B/C), recipe_code (25 codes plus rare unknown ones),
@@ -20,6 +21,7 @@ recipe_code in the known set from recipes.csv, a row-count range, and the 5-row 
        d does less work than a and c
     e  polars, lazily (scan_csv / scan_parquet): the same statistics in one collect, the known
        set as a semi-join, the examples and the 5-row sample
+    z  (with --before DIR) the checker with the code of DIR, e.g. a checkout before a change
 
 Every measurement runs in a fresh process (libraries imported before the clock starts); methods
 are interleaved, run by run, so background load hits all of them alike. Printed: the median time
@@ -210,6 +212,7 @@ def method_e(path: Path) -> dict:
 
 
 METHODS = {"a": method_a, "b": method_b, "c": method_c, "d": method_d, "e": method_e}
+BEFORE = "z"  # with --before DIR: the checker (method a) running the code of DIR
 
 
 def _peak_rss_kib() -> int:
@@ -259,14 +262,15 @@ def _child(method: str, path: Path) -> None:
     )
 
 
-def _measure(method: str, path: Path) -> dict:
+def _measure(method: str, path: Path, before: str | None = None) -> dict:
+    code = before if method == BEFORE else str(ROOT)
     out = subprocess.run(
-        [sys.executable, __file__, "--child", method, str(path)],
+        [sys.executable, __file__, "--child", "a" if method == BEFORE else method, str(path)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{code}:{ROOT}", "PATH": "/usr/bin:/bin"},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -276,6 +280,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--formats", nargs="+", default=["csv", "parquet"])
+    parser.add_argument("--before", help="a checkout whose checker also runs, as method z")
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -288,12 +293,13 @@ def main() -> None:
         for fmt, path in (("csv", csv), ("parquet", parquet)):
             if fmt not in args.formats:
                 continue
-            runs: dict[str, list[dict]] = {m: [] for m in METHODS}
+            methods = [*METHODS, *([BEFORE] if args.before else [])]
+            runs: dict[str, list[dict]] = {m: [] for m in methods}
             for i in range(args.runs):
-                k = i % len(METHODS)
-                order = list(METHODS)[k:] + list(METHODS)[:k]  # rotate who goes first
+                k = i % len(methods)
+                order = methods[k:] + methods[:k]  # rotate who goes first
                 for m in order:
-                    runs[m].append(_measure(m, path))
+                    runs[m].append(_measure(m, path, args.before))
             med = {m: statistics.median(r["seconds"] for r in rs) for m, rs in runs.items()}
             cpu = {m: statistics.median(r["cpu_seconds"] for r in rs) for m, rs in runs.items()}
             peak = {m: max(r["peak_mib"] for r in rs) for m, rs in runs.items()}
@@ -328,21 +334,31 @@ def main() -> None:
                 ),
                 "figures": {m: rs[0]["figures"] for m, rs in runs.items()},
             }
+            if args.before:  # the code before, against the same peers in the same rounds
+                row["z/fastest_peer_paired"] = statistics.median(
+                    runs[BEFORE][i]["seconds"] / min(runs[m][i]["seconds"] for m in "cde")
+                    for i in range(args.runs)
+                )
             report.append(row)
             print(
                 f"{n:>11,} {fmt:8} "
-                + " ".join(f"{m}={med[m]:.3f}s" for m in METHODS)
+                + " ".join(f"{m}={med[m]:.3f}s" for m in methods)
                 + f" | a/b={row['a/b']:.2f} a/c={row['a/c']:.2f} a/d={row['a/d']:.2f}"
                 + f" a/e={row['a/e']:.2f} a/fastest-peer(paired)={row['a/fastest_peer_paired']:.2f}"
                 + f" (a faster than c, d and e in {row['a_wins']}/{args.runs} rounds)"
                 + f" CPU a/fastest-peer(paired)={row['a/fastest_peer_cpu_paired']:.2f}"
+                + (
+                    f" z/fastest-peer(paired)={row['z/fastest_peer_paired']:.2f}"
+                    if args.before
+                    else ""
+                )
                 + f" a_peak/c_peak={row['a_peak/c_peak']:.2f}"
                 + " | cpu "
-                + " ".join(f"{m}={cpu[m]:.2f}" for m in METHODS)
+                + " ".join(f"{m}={cpu[m]:.2f}" for m in methods)
                 + " | peak MiB "
-                + " ".join(f"{m}={peak[m]:.0f}" for m in METHODS)
+                + " ".join(f"{m}={peak[m]:.0f}" for m in methods)
                 + " | of which work "
-                + " ".join(f"{m}={work[m]:.0f}" for m in METHODS),
+                + " ".join(f"{m}={work[m]:.0f}" for m in methods),
                 flush=True,
             )
     print(f"load average at end: {os.getloadavg()}")
