@@ -1,10 +1,11 @@
 """Where the data to check lives, and the one SQL expression that reads it.
 
-A CSV is opened once as a streaming pyarrow dataset (checks/csv_format.py) and registered on the
-connection, so every statement scans it with the same dialect and types and nothing is sniffed
-twice; a JSON file gets its columns spelled out. Arrow tables (node outputs) are registered on the
-connection, not copied. When a CSV's types do not hold past its first block, `full_sniff` reads
-it with DuckDB's reader typed from all its rows instead.
+A CSV is opened once as a streaming pyarrow dataset (checks/csv_format.py), or read whole with
+the same types when it is small, and registered on the connection, so every statement scans it
+with the same dialect and types and nothing is sniffed twice; a JSON file gets its columns
+spelled out. Arrow tables (node outputs) are registered on the connection, not copied. When a
+CSV's types do not hold past its first block, `full_sniff` reads it with DuckDB's reader typed
+from all its rows instead.
 """
 
 from __future__ import annotations
