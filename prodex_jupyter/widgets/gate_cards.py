@@ -48,19 +48,37 @@ class GateCards(w.VBox):
         self.show_all = False
         self._cards: dict[tuple, GateCard | DecisionCard] = {}
         self._state: RunState | None = None
+        self._deferred = False
         super().__init__([])
         self.add_class("prodex-gate-cards")
 
     @property
     def prompt_cards(self) -> list[GateCard]:
+        self.build_now()
         return [c for c in self.children if isinstance(c, GateCard)]
 
     @property
     def decision_cards(self) -> list[DecisionCard]:
+        self.build_now()
         return [c for c in self.children if isinstance(c, DecisionCard)]
+
+    def defer_first_build(self) -> None:
+        """Keep the state `update` is given without building cards until `build_now`: the run
+        view's first display then sends the canvas before the cards' widget models. Code that
+        reads the cards meanwhile gets them built at once."""
+        self._deferred = True
+
+    def build_now(self) -> None:
+        """End a deferral: build the cards for the last state given."""
+        if self._deferred:
+            self._deferred = False
+            if self._state is not None:
+                self.update(self._state)
 
     def update(self, state: RunState) -> None:
         self._state = state
+        if self._deferred:
+            return
         prompts, waiting, decided = card_groups(state)
         cards: dict[tuple, GateCard | DecisionCard] = {}
         children: list[w.Widget] = []

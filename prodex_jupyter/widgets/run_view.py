@@ -102,7 +102,7 @@ class RunView(w.VBox):
         self._static_sink: Callable[[Mapping[str, str]], None] | None = None
         self._static_key: tuple | None = None
         self._static_at = 0.0
-        self._cards_pending = self._defer_cards()
+        self._defer_cards()
         self._unsubscribe = run.subscribe(self._on_events)
         self.render()
         self._start_clock()
@@ -122,27 +122,34 @@ class RunView(w.VBox):
             self._render_header(state)
             self.info.update(state)
             self.canvas.update(state)
-            if not self._cards_pending:
-                self.cards.update(state)
+            self.cards.update(state)
             self.drawer.update(state)
             self.resume_bar.update()
             self.renders += 1
         self._push_static(state)
 
-    def _defer_cards(self) -> bool:
-        """In a kernel (a running loop): schedule the cards' first render for when the cell
-        is done, and say they wait. Elsewhere they render with everything else."""
+    def _defer_cards(self) -> None:
+        """In a kernel (a running loop): the cards' first build waits until the cell is done
+        (or until code reads them). Elsewhere they render with everything else."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return False
+            return
+        self.cards.defer_first_build()
         loop.call_soon(self._show_cards)
-        return True
 
     def _show_cards(self) -> None:
-        self._cards_pending = False
-        if not self._closed:
-            self._render_safely()
+        if self._closed:
+            return
+        try:
+            with self._lock:
+                self.cards.build_now()
+        except Exception as exc:  # on the kernel's loop: say so in the view, as a render does
+            self.last_error = exc
+            log.exception("prodex run view failed to show the cards of run %s", self.run.id)
+            self.error.value = (
+                f'<span class="prodex-error">The view could not update: {esc(exc)}</span>'
+            )
 
     def _render_safely(self) -> None:
         # A listener's exception would reach the code that wrote the events (the engine):
