@@ -4,11 +4,13 @@ history and resume tests), the demo's data, small templates."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import prodex_jupyter as px
+from prodex_jupyter.store.run_store import close_stores
 
 # jp_fetch and a real jupyter_server with the extension, for tests/test_server.py
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
@@ -110,11 +112,28 @@ def store_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
 
 
 @pytest.fixture
-def store(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> px.RunStore:
-    if store_location.startswith("postgresql://"):
-        # subprocesses (the command line, a second executor) find the same artifacts folder
-        monkeypatch.setenv("PRODEX_ARTIFACTS", str(tmp_path / "artifacts"))
-    return px.RunStore(store_location)
+def store(
+    store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[px.RunStore]:
+    if not store_location.startswith("postgresql://"):
+        yield px.RunStore(store_location)
+        return
+    # subprocesses (the command line, a second executor) find the same artifacts folder
+    monkeypatch.setenv("PRODEX_ARTIFACTS", str(tmp_path / "artifacts"))
+    the_store = px.RunStore(store_location)
+    yield the_store
+    # Every test has its own database: its connections (this store's and the one open_store
+    # shares for the URL) would otherwise stay open until the session ends, and the server
+    # refuses clients beyond max_connections.
+    the_store.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_stores() -> Iterator[None]:
+    """After each test, close the PostgreSQL stores `open_store` shared in this process: every
+    test has its own database, and open connections would pile up past max_connections."""
+    yield
+    close_stores()
 
 
 @pytest.fixture

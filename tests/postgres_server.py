@@ -107,7 +107,7 @@ def running_server() -> Iterator[Server]:
     hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     options = (
         f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     )
     pg_ctl = str(bin_dir / "pg_ctl")
     log = folder / "server.log"

@@ -56,6 +56,14 @@ class PgLeases:
             self._held.clear()  # a new session holds no lock
         return self._session
 
+    def close(self) -> None:
+        """End the session: PostgreSQL releases every lease it held (as when a holder dies)."""
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+            self._session = None
+            self._held.clear()
+
     def acquire(self, run_id: str) -> str:
         """Take the run's lease for this process; returns the token. `LeaseHeld` if it is live."""
         token = f"{HOST}:{os.getpid()}:{secrets.token_hex(6)}"

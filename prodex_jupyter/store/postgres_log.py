@@ -261,7 +261,7 @@ class _Listener:
         return remove
 
     def stop(self) -> None:
-        self._stopped = True
+        self._stopped = True  # the loop ends within its one-second wait and closes its connection
 
     def _loop(self) -> None:
         try:

@@ -74,6 +74,16 @@ class RunStore:
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
 
+    def close(self) -> None:
+        """Close the store's connections (for PostgreSQL: log, notifications, lease session,
+        so the server does not keep them until the process ends) and forget it as the shared
+        store of its location. Leases held through it end. Opening it again is always possible."""
+        with _OPEN_LOCK:
+            for key in [k for k, v in _OPEN.items() if v is self]:
+                del _OPEN[key]
+        self.leases.close()
+        self.log.close()
+
     @property
     def location(self) -> str:
         """Where to open this store again (`RunStore(store.location)`, another process's
@@ -202,6 +212,15 @@ def new_run_id() -> str:
     """Sortable by start time, unique across processes."""
     now = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"run-{now}-{secrets.token_hex(3)}"
+
+
+def close_stores(where: str | None = None) -> None:
+    """Close the shared stores `open_store` keeps in this process: the one of a PostgreSQL URL,
+    or all of them."""
+    with _OPEN_LOCK:
+        found = [v for k, v in _OPEN.items() if where is None or k[1] == where]
+    for store in found:
+        store.close()
 
 
 def open_store(store: RunStore | str | Path | None = None) -> RunStore:
