@@ -65,11 +65,9 @@ def small_row_groups(monkeypatch):
 def _expected_evidence(path: Path, tmp_path: Path) -> dict:
     whole = read_csv_table(path)
     gate = Gate(gate_id="g", name="Big", instructions=GATE)
-    return _rows_in_order(
-        gather_evidence(
-            gate, DataRef(table=whole), label=f"Source: {path.name}", base_dir=tmp_path
-        ).to_dict()
-    )
+    return gather_evidence(
+        gate, DataRef(table=whole), label=f"Source: {path.name}", base_dir=tmp_path
+    ).to_dict()
 
 
 def _plain(value):
@@ -79,18 +77,6 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def _rows_in_order(evidence: dict) -> dict:
-    """Offending rows by id, and none for the known set: a known-set join over a table on
-    several DuckDB threads returns some five unknown rows, not always the first five (it did so
-    before this change too; the streamed pass reads them on one thread, in file order)."""
-    for check in evidence["checks"]:
-        if check.get("unexpected_rows"):
-            check["unexpected_rows"] = sorted(check["unexpected_rows"], key=lambda r: r["id"])
-        if "known set" in check["bullet"]:
-            check["unexpected_rows"] = None
-    return evidence
 
 
 def test_a_gated_csv_source_is_read_once_and_recorded_as_if_read_whole(
@@ -122,7 +108,7 @@ def test_a_gated_csv_source_is_read_once_and_recorded_as_if_read_whole(
     evidence = _plain(gate.evidence)
     unknown = next(c for c in evidence["checks"] if "known set" in c["bullet"])
     assert [r["id"] for r in unknown["unexpected_rows"]] == [6, 13, 20, 27, 34]  # S6, in order
-    assert _rows_in_order(evidence) == expected_evidence
+    assert evidence == expected_evidence
     failing = {c["bullet"] for c in evidence["checks"] if c["status"] == "fail"}
     assert failing == {  # their offending rows come from the stored copy
         "no nulls in station",
@@ -156,10 +142,7 @@ def test_a_small_file_parsed_whole_is_recorded_as_a_streamed_one(
         store = px.RunStore(tmp_path / store_dir)
         run = _template(tmp_path).run(store=store)
         run.wait(timeout=120)
-        # read whole (the tail), its evidence comes from a table on several DuckDB threads
         evidence = _plain(run.gates["g"].evidence)
-        if tail:
-            evidence = _rows_in_order(evidence)
         run.confirm("g", note="known gaps")
         run.wait(timeout=120)
         assert not list(store.artifacts.root.glob("*.tmp"))
@@ -197,7 +180,7 @@ def test_types_not_holding_past_the_first_block_are_read_whole(tmp_path, monkeyp
     assert len(streams) == 1 and streams[0].error is not None  # the pass was tried, and stopped
     assert run.results["big"].artifact == hashlib.sha256(encode_table(whole)).hexdigest()
     assert ["cycle", "string"] in [list(c) for c in run.results["big"].columns]
-    evidence = _rows_in_order(_plain(run.gates["g"].evidence))
+    evidence = _plain(run.gates["g"].evidence)
     assert evidence == _expected_evidence(path, tmp_path)
     assert not list(store.artifacts.root.glob("*.tmp"))
 

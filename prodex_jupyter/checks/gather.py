@@ -99,9 +99,9 @@ def _database(*, streamed: bool = False) -> duckdb.DuckDBPyConnection:
     `streamed`: for CSV files, which pyarrow parses on its own thread pool. DuckDB's worker
     threads would only compete with that parse for the same cores; one DuckDB thread consuming
     the stream is faster (10M rows here: 1.9 s against 2.1-2.5 s with two). A small CSV, read
-    whole before DuckDB sees it, stays on this database too: one thread keeps its offending rows
-    in file order (a join on several threads returns some five, not the first five) and its sums
-    in one order, so its evidence is the stream's.
+    whole before DuckDB sees it, stays on this database too: one thread keeps its sums in one
+    order, so its evidence is the stream's (offending rows are the first ones on any thread
+    count: `Context.offending_rows`).
     """
     config: dict[str, str | int] = {"disabled_optimizers": "build_side_probe_side"}
     if streamed:

@@ -1,0 +1,86 @@
+"""Offending rows are the first ones in the source's row order, on every run, when DuckDB reads
+the data on several threads (Parquet files, Arrow tables): the record shows the same evidence
+for the same input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from prodex_jupyter.checks import DataRef, gather_evidence
+from prodex_jupyter.checks.gather import _database
+from prodex_jupyter.template.nodes import Gate
+
+ROWS = 300_000
+REPEATS = 5
+CODES = "{" + ", ".join(f"C{i}" for i in range(12)) + "}"  # over 8 values: a join, as a file's
+GATE = (
+    "- code in known set from codes.csv (code)\n"
+    f"- code in {CODES}\n"
+    "- n between 0 and 400\n"
+    "- no nulls in n\n"
+    "- code matches ^C[0-9]+$\n"
+    "- unique id2"
+)
+
+
+def _table() -> pa.Table:
+    """Unknown codes every 997th row, nulls every 1009th, out-of-range values every 1013th,
+    duplicates of id2 every 1019th: offending rows spread over many row groups."""
+    ids = range(ROWS)
+    return pa.table(
+        {
+            "id": list(ids),
+            "code": [f"C{i % 12}" if i % 997 else f"X{i % 7}" for i in ids],
+            "n": [None if i % 1009 == 0 else (999 if i % 1013 == 0 else i % 400) for i in ids],
+            "id2": [i - 1 if i % 1019 == 0 and i else i for i in ids],
+        }
+    )
+
+
+@pytest.fixture
+def several_threads() -> Iterator[None]:
+    """The checker's database on four threads (whatever the machine's cores), as on a larger
+    machine; its setting restored afterwards."""
+    con = _database()
+    before = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads TO 4")
+    yield
+    con.execute(f"SET threads TO {before}")
+
+
+def _first(table: pa.Table, mask: list[bool]) -> list[int]:
+    return [i for i, bad in zip(table["id"].to_pylist(), mask, strict=True) if bad][:5]
+
+
+@pytest.mark.parametrize("kind", ["parquet", "arrow"])
+def test_offending_rows_are_the_first_in_row_order_on_every_run(
+    tmp_path: Path, several_threads: None, kind: str
+) -> None:
+    table = _table()
+    (tmp_path / "codes.csv").write_text("code\n" + "\n".join(f"C{i}" for i in range(12)) + "\n")
+    path = tmp_path / "data.parquet"
+    pq.write_table(table, path, row_group_size=10_000)
+    data = DataRef(path=str(path)) if kind == "parquet" else DataRef(table=table)
+    gate = Gate("g", "Rows", instructions=GATE)
+    records = [
+        gather_evidence(gate, data, label="Data", base_dir=tmp_path).to_dict()
+        for _ in range(REPEATS)
+    ]
+    assert all(r == records[0] for r in records[1:])
+    rows = {c["bullet"]: c["unexpected_rows"] for c in records[0]["checks"]}
+    codes, ns = table["code"].to_pylist(), table["n"].to_pylist()
+    unknown = _first(table, [not c.startswith("C") for c in codes])
+    assert unknown == [0, 997, 1994, 2991, 3988]
+    assert [r["id"] for r in rows["code in known set from codes.csv (code)"]] == unknown
+    assert [r["id"] for r in rows[f"code in {CODES}"]] == unknown
+    assert [r["id"] for r in rows["code matches ^C[0-9]+$"]] == unknown
+    assert [r["id"] for r in rows["n between 0 and 400"]] == _first(
+        table, [n is not None and n > 400 for n in ns]
+    )
+    assert [r["id"] for r in rows["no nulls in n"]] == _first(table, [n is None for n in ns])
+    assert rows["unique id2"][0] == {"id2": 1018, "n": 2}  # the smallest key among ties
