@@ -18,4 +18,7 @@ echo "== ruff"
 echo "== import-linter (layers point down only)"
 .venv/bin/lint-imports
 echo "== pytest"
-.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider "$@"
+# Two workers (the machine's cores; most tests wait on subprocesses, servers and browsers); a
+# file's tests stay on one worker (a notebook's cells run in order in one kernel).
+.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider \
+  -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
