@@ -18,7 +18,4 @@ echo "== ruff"
 echo "== import-linter (layers point down only)"
 .venv/bin/lint-imports
 echo "== pytest"
-# Two workers (the machine's cores; most tests wait on subprocesses, servers and browsers); a
-# file's tests stay on one worker (a notebook's cells run in order in one kernel).
-.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider \
-  -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
+.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider "$@"
