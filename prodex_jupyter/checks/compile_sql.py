@@ -60,6 +60,7 @@ from prodex_jupyter.template.instructions import (
 NEAR_BOUND = 0.02  # a passing value this close to a bound (share of the range) is a warning
 INLINE_SET_LIMIT = 8  # larger inline sets become a temporary table and a semi-join
 UNEXPECTED_ROWS = 5
+LISTED_LIMIT = 1000  # values outside a known set up to which their rows are found by a list
 _ROW_NUMBER = "__prodex_row"  # source row order, for offending rows found through a join
 
 _AGG_SQL = {"mean": "avg", "min": "min", "max": "max", "median": "median", "sum": "sum"}
@@ -498,6 +499,15 @@ def _membership_join(lhs: str, table: str) -> tuple[str, str]:
     )
 
 
+def _listed(column: str, values: list[Any]) -> str:
+    """The predicate for a row whose text `column` is one of `values` (not null), as a list
+    lookup: DuckDB rewrites an IN list of six values or more (and `list_contains`) into a join,
+    which on several threads returns some five matching rows rather than the first five;
+    `list_position` stays a filter, so `LIMIT 5` keeps the source's row order and stops early."""
+    lits = ", ".join(sql_string(str(v)) for v in values)
+    return f"(list_position([{lits}]::VARCHAR[], {column}) IS NOT NULL)"
+
+
 def _text(value: Any) -> str:
     return fmt_value(value) if isinstance(value, float) else str(value)
 
@@ -605,8 +615,8 @@ def _in_known_set(
     where = f"the known set from {spec.source} ({spec.source_column}, {len(known_values)} values)"
 
     def finish(c: Context) -> CheckResult:
+        hist = (c.row[f"hist_{i}"] or {}) if from_histogram else {}
         if from_histogram:
-            hist = c.row[f"hist_{i}"] or {}
             bad = sum(int(n) for v, n in hist.items() if v not in known_values)
         else:
             bad = int(c.row[f"c{k}_bad"] or 0)
@@ -621,7 +631,11 @@ def _in_known_set(
             return CheckResult(
                 spec.bullet, "pass", f"All values of {name} in {where}.", observed, 0
             )
-        rows = c.offending_rows(pred, [join])
+        outside = [v for v in hist if v not in known_values] if from_histogram else []
+        if 0 < len(outside) <= LISTED_LIMIT:  # no join: the read stops at the fifth row
+            rows = c.offending_rows(_listed(q, outside))
+        else:
+            rows = c.offending_rows(pred, [join])
         counts = _outside_values(
             c, name, lambda v: v in known_values or str(v) in {str(x) for x in known_values}
         )
