@@ -160,6 +160,37 @@ def test_a_small_file_parsed_whole_is_recorded_as_a_streamed_one(
     assert whole["input"] == (file_sha256(path), ROWS + bool(tail))
 
 
+def test_a_quoted_field_spanning_lines_across_a_block_boundary_is_one_value(
+    tmp_path, monkeypatch, small_row_groups
+):
+    """A file without a quote is cut into blocks without looking for quoted newlines (the
+    faster chunker); one whose only quoted field holds newlines across the first block's end
+    still reads that field as one value, parsed whole, streamed, and by the checker alike."""
+    path = _write(tmp_path)
+    lines = path.read_text().splitlines(keepends=True)
+    at, size = 0, 0
+    while size < (1 << 20) - 200:  # the field starts 200 bytes before the first block ends
+        size += len(lines[at])
+        at += 1
+    field = "S1" + "\nmore" * 80  # 480 bytes: over the block's end
+    lines.insert(at, f'{ROWS},"{field}",1.5,A\n')
+    path.write_text("".join(lines))
+
+    def record(store_dir: str) -> tuple:
+        run = _template(tmp_path).run(store=px.RunStore(tmp_path / store_dir))
+        run.wait(timeout=120)
+        evidence = _plain(run.gates["g"].evidence)
+        return run.results["big"].artifact, run.inputs["big"].rows, evidence
+
+    whole = record("whole")
+    monkeypatch.setattr(source_pass, "WHOLE_FILE_BYTES", 0)  # every file streamed
+    assert record("streamed") == whole
+    assert whole[1] == ROWS + 1
+    assert read_csv_table(path)["station"][at - 1].as_py() == field
+    assert whole[2]["row_count"] == ROWS + 1
+    assert whole[2] == _expected_evidence(path, tmp_path)
+
+
 def test_types_not_holding_past_the_first_block_are_read_whole(tmp_path, monkeypatch):
     """`cycle` looks numeric in the first block and holds text at the end: the pass stops, the
     file is typed from all its rows, and nothing of the stopped pass is kept."""

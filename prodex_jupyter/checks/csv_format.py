@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import itertools
+import mmap
 from pathlib import Path
 
 import pyarrow as pa
@@ -191,9 +192,26 @@ def csv_options(
 ) -> tuple[pa_csv.ParseOptions, pa_csv.ConvertOptions]:
     parse = pa_csv.ParseOptions(
         delimiter=_delimiter(path, encoding),
-        newlines_in_values=True,  # a quoted field may span lines, as in spreadsheets' exports
+        # a quoted field may span lines, as in spreadsheets' exports; a file without a quote
+        # has no such field and is cut into the same rows and blocks by the faster chunker
+        newlines_in_values=_has_quote(path),
     )
     return parse, pa_csv.ConvertOptions(strings_can_be_null=True)
+
+
+def _has_quote(path: Path) -> bool:
+    """Whether the file may hold a quote character: any byte 0x22, which is how '"' is
+    written in every encoding pyarrow reads (UTF-8, Latin-1, cp1252, UTF-16...), so without one
+    no field is quoted. Found with mmap's memchr (70 ms of CPU over 360 MB here, against 240 ms
+    that `newlines_in_values` costs the parse of those bytes); a compressed file is assumed to
+    hold one."""
+    if path.suffix.lower() in (".gz", ".zst", ".bz2"):
+        return True
+    try:
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(b'"') >= 0
+    except (OSError, ValueError):  # an empty file cannot be mapped; anything else: be safe
+        return True
 
 
 def _delimiter(path: Path, encoding: str | None = None) -> str:
