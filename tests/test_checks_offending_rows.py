@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import prodex_jupyter.checks.gather as gather_module
 from prodex_jupyter.checks import DataRef, gather_evidence
 from prodex_jupyter.checks.gather import _database
 from prodex_jupyter.template.nodes import Gate
@@ -43,9 +44,10 @@ def _table() -> pa.Table:
 
 
 @pytest.fixture
-def several_threads() -> Iterator[None]:
+def several_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The checker's database on four threads (whatever the machine's cores), as on a larger
-    machine; its setting restored afterwards."""
+    machine, and every Parquet file read there, however small; its setting restored afterwards."""
+    monkeypatch.setattr(gather_module, "SMALL_PARQUET_BYTES", 0)
     con = _database()
     before = con.execute("SELECT current_setting('threads')").fetchone()[0]
     con.execute("SET threads TO 4")
