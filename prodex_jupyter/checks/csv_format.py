@@ -23,6 +23,7 @@ import mmap
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as pa_ds
 
@@ -30,6 +31,7 @@ DELIMITERS = ",;\t|"
 BLOCK_BYTES = 1 << 20  # pyarrow's default block; a streamed file is typed from its first one
 _QUOTE_WINDOW = 8 << 20  # mapped at a time by `_has_quote` (a multiple of the page size)
 _MAP_FLAGS = mmap.MAP_SHARED | mmap.MAP_POPULATE  # faulted in at once: cheaper than page by page
+FEW_VALUES = 50  # distinct values in a text column's first block to parse it dictionary-encoded
 SNIFF_BYTES = 16_384  # the dialect is guessed from the first lines, never from the whole file
 WHOLE_FILE_BYTES = 64 << 20  # the checker reads a CSV up to this size whole (`small_csv_table`)
 
@@ -89,15 +91,31 @@ def small_csv_table(path: str | Path, encoding: str | None = None) -> pa.Table |
             path, read_options=read, parse_options=parse, convert_options=convert
         ) as first_block:
             inferred = first_block.schema
+            first = next(iter(first_block), None)  # parsed already, to type the file
         names = inferred.names
         if len(set(names)) != len(names) or any(_untyped(f.type) for f in inferred):
             return None  # types are given by name; a binary column is refused by the stream
-        convert.column_types = settled_schema(inferred)
+        convert.column_types = _few_values_encoded(settled_schema(inferred), first)
         return pa_csv.read_csv(
             path, read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowException:
         return None
+
+
+def _few_values_encoded(schema: pa.Schema, first: pa.RecordBatch | None) -> pa.Schema:
+    """Text columns with few distinct values in the first block (a category, a code) parsed
+    dictionary-encoded: DuckDB reads them as the same VARCHAR values, and counts their
+    histograms from the codes (1M rows here: the aggregate 0.13 -> 0.05 s of CPU, the table
+    34 -> 26 MB, for 0.07 s more parse)."""
+    if first is None:
+        return schema
+    for i, field in enumerate(schema):
+        column = first.column(i)
+        text = pa.types.is_string(field.type) and pa.types.is_string(column.type)
+        if text and pc.count_distinct(column).as_py() <= FEW_VALUES:
+            schema = schema.set(i, field.with_type(pa.dictionary(pa.int32(), pa.string())))
+    return schema
 
 
 def _untyped(type_: pa.DataType) -> bool:
