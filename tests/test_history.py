@@ -228,15 +228,22 @@ def test_the_list_from_summary_rows_is_the_list_the_events_give(history, tmp_pat
     pd.testing.assert_frame_equal(pd.DataFrame(only), expected.reset_index(drop=True))
 
 
-def test_a_name_holding_the_column_separator_is_listed_as_it_is(store):
-    """The list comes back one joined string per column (store/run_columns.py); a value holding
-    the separator itself must not shift the columns."""
-    odd = "odd\x1fname"
-    created = RunCreated(odd, "f" * 64, {"id": odd}, {}, [], [], inputs={"t": "/in/a\x1fb.csv"})
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [("odd\x1fname", "a\x1fb.csv"), ("odd\nname", "a\nb.csv"), ("odd", "a.csv\r")],
+    ids=["separator", "newline", "return-at-line-end"],
+)
+def test_a_name_holding_a_separator_or_line_break_is_listed_as_it_is(store, name, file):
+    """The list comes back as one value, fields joined by U+001F and lines by newlines
+    (store/run_columns.py); a value holding either, or a carriage return at the end of a line
+    (which a reader takes for part of the line end), must not shift or cut the columns."""
+    created = RunCreated(name, "f" * 64, {"id": name}, {}, [], [], inputs={"t": f"/in/{file}"})
+    plain = RunCreated("plain", "e" * 64, {"id": "plain"}, {}, [], [])
+    store.create_run(plain)
     run_id = store.create_run(created).run_id
-    store.create_run(RunCreated("plain", "e" * 64, {"id": "plain"}, {}, [], []))
+    store.create_run(plain)  # the odd line is followed by another
     table = px.runs(store=store).set_index("run_id")
-    assert (table.loc[run_id].pipeline, table.loc[run_id].inputs) == (odd, "t=a\x1fb.csv")
+    assert (table.loc[run_id].pipeline, table.loc[run_id].inputs) == (name, f"t={file}")
     pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=store)), _from_events(store))
 
 

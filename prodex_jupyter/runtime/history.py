@@ -118,7 +118,7 @@ def _frame(store: RunStore, columns: pa.Table) -> dict[str, Any]:
     interrupted = np.zeros(len(columns), dtype=bool)
     for i in np.flatnonzero(unfinished.to_numpy(zero_copy_only=False)):
         interrupted[i] = _interrupted(store, columns["run_id"][int(i)].as_py())
-    started, last = (pc.cast(columns[c], _UTC) for c in ("created_at", "last_at"))
+    started = columns["created_at"]
     return {
         "run_id": _strings(columns["run_id"]),
         "pipeline": _strings(columns["template_id"]),
@@ -126,14 +126,11 @@ def _frame(store: RunStore, columns: pa.Table) -> dict[str, Any]:
         "status": _strings(columns["status"]),
         "gates_resolved": _strings(columns["gates"]),
         "started": started.to_pandas(),
-        "duration": pc.subtract(last, started).to_pandas(),
+        "duration": pc.subtract(columns["last_at"], started).to_pandas(),
         "inputs": _strings(columns["inputs"]),
         "executing": executing.to_numpy(zero_copy_only=False),
         "interrupted": interrupted,
     }
-
-
-_UTC = pa.timestamp("us", tz="UTC")  # events are stamped in UTC, to the microsecond
 
 
 def _strings(column: pa.ChunkedArray) -> pd.Series:

@@ -61,7 +61,7 @@ def list_columns(
     where, params = _where(template_id=pipelines, status=statuses)
     # In the heap's order: sorting 100,000 lines costs the server more (a sort spilling past
     # work_mem: 0.53 s against 0.23 s at load 6) than Arrow's sort of the split columns here.
-    sql = f"SELECT count(*), string_agg(line, chr(31)) FROM {_SUMMARY} {where}"
+    sql = f"SELECT count(*), string_agg(line, chr(10)) FROM {_SUMMARY} {where}"
     count, text = log.query(sql, params)[0]
     fields = ", ".join([*run_columns.FIELDS[:6], "resolved || ' / ' || n_gates", "inputs_shown"])
     return run_columns.assemble(
