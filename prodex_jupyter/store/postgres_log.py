@@ -51,8 +51,8 @@ class Db:
     def __init__(self, con: psycopg.Connection) -> None:
         self.con = con
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> psycopg.Cursor:
-        return self.con.execute(_pg(sql), tuple(params))
+    def execute(self, sql: str, params: Iterable[Any] = (), binary: bool = False) -> psycopg.Cursor:
+        return self.con.execute(_pg(sql), tuple(params), binary=binary)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.con.cursor() as cur:
@@ -176,10 +176,13 @@ class PgEventLog:
     def has_run(self, run_id: str) -> bool:
         return bool(self.query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
 
-    def query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
-        """Read-only SQL (with `?` placeholders, as for SQLite)."""
+    def query(
+        self, sql: str, params: Iterable[object] = (), *, binary: bool = False
+    ) -> list[tuple]:
+        """Read-only SQL (with `?` placeholders, as for SQLite); `binary`: results in binary
+        format (a large bytea value arrives as its bytes, not as hex text)."""
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._db.execute(sql, params, binary).fetchall()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[PgSnapshot]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from .run_columns import line_sql
 
-VERSION = 3  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
+VERSION = 4  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
 
 DECISIONS_CHANNEL = "prodex_decisions"
 
@@ -101,6 +101,11 @@ CREATE TABLE IF NOT EXISTS run_summary (
     inputs      jsonb   NOT NULL,
     inputs_shown text   NOT NULL
 );
+-- Room in each page for a row's next version: the trigger updates a run's row at each milestone,
+-- and an update that fits in its page (no indexed column changes) is HOT, its old version reclaimed
+-- in place; full pages moved every update elsewhere, leaving the heap the list scans several times
+-- the size of its live rows, and a new entry in every index (version 4).
+ALTER TABLE run_summary SET (fillfactor = 70);
 -- Version 3 shows the inputs as the runs list does, kept with them, and the row as the list reads
 -- it (store/run_columns.py); a version 2 store gains both.
 ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS inputs_shown text;

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as csv
@@ -62,7 +63,11 @@ def assemble(
         rows = read_rows()
         columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(FIELDS))]
         table = pa.table(dict(zip(FIELDS, columns, strict=True))).cast(SCHEMA)
-    return table if newest_first(table) else table.sort_by(NEWEST_FIRST)
+    if in_order(table, newest_first=True):
+        return table
+    if in_order(table, newest_first=False):  # PostgreSQL's heap, rows written as runs start
+        return table.take(np.arange(len(table) - 1, -1, -1))
+    return table.sort_by(NEWEST_FIRST)
 
 
 def _parsed(raw: bytes) -> pa.Table | None:
@@ -81,15 +86,16 @@ def _parsed(raw: bytes) -> pa.Table | None:
         return None
 
 
-def newest_first(table: pa.Table) -> bool:
-    """Is every run before the next one by (created_at, run_id), descending? (A few comparisons
-    over the columns: cheaper than sorting what is already in order.)"""
+def in_order(table: pa.Table, *, newest_first: bool) -> bool:
+    """Is every run before the next one by (created_at, run_id), descending (or ascending)? (A
+    few comparisons over the columns: cheaper than sorting what is already in order.)"""
     if len(table) < 2:
         return True
     start, run = table["created_at"], table["run_id"]
-    before, after = start.slice(0, len(table) - 1), start.slice(1)
+    first, second = (slice(0, len(table) - 1), slice(1, None))
+    if not newest_first:
+        first, second = second, first
+    before, after = start[first], start[second]
     later = pc.greater(before, after)
-    tie_broken = pc.and_(
-        pc.equal(before, after), pc.greater(run.slice(0, len(table) - 1), run.slice(1))
-    )
+    tie_broken = pc.and_(pc.equal(before, after), pc.greater(run[first], run[second]))
     return bool(pc.all(pc.or_(later, tie_broken)).as_py())
