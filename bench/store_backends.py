@@ -238,13 +238,14 @@ _COPIED = {  # table: its columns, and the order they are copied in
 _EVENTS = "run_id, seq, at, kind, payload, prev_hash, hash"
 
 
-def copy_rows(sqlite_file: Path, url: str) -> None:
-    """An SQLite store's rows into a new PostgreSQL store, by COPY. The events go in as a store
-    receives them: each run's in order, each append its own transaction (here: every run's n-th
-    event in the n-th), so the summary rows the trigger updates leave behind old versions that
-    later writes reclaim, as they do in a store in use; then VACUUM ANALYZE, as autovacuum would.
-    (All in one transaction, every old version would stay until a VACUUM: a heap four times the
-    size of the live rows, scanned by the runs list.)"""
+def copy_rows(sqlite_file: Path, url: str, spread: int = 16) -> None:
+    """An SQLite store's rows into a new PostgreSQL store, by COPY. The events go in much as a
+    store in use receives them: each run's in order, and a transaction never updates two summary
+    rows of one page (runs 0, 16, 32, ... of one append wave, then 1, 17, 33, ...: fewer than 16
+    rows fit a page), so the trigger's updates find their page's older versions reclaimable, as
+    when each append is its own transaction; then VACUUM ANALYZE, as autovacuum would. (Written
+    all in one transaction, every old version stays until a VACUUM: a heap four times the size
+    of the live rows, all of which the runs list scans.)"""
     import sqlite3
 
     import psycopg
@@ -257,10 +258,11 @@ def copy_rows(sqlite_file: Path, url: str) -> None:
             _copy(con, f"COPY {table} ({columns}) FROM STDIN", rows)
         last = source.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
         for seq in range(last + 1):
-            rows = source.execute(
+            wave = source.execute(
                 f"SELECT {_EVENTS} FROM events WHERE seq = ? ORDER BY run_id", (seq,)
-            )
-            _copy(con, f"COPY events ({_EVENTS}) FROM STDIN", rows)
+            ).fetchall()
+            for start in range(spread):
+                _copy(con, f"COPY events ({_EVENTS}) FROM STDIN", wave[start::spread])
         con.execute("VACUUM ANALYZE")
     source.close()
 

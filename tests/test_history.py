@@ -14,7 +14,15 @@ import pytest
 import prodex_jupyter as px
 from prodex_jupyter.runtime.history import COLUMNS, RunsTable
 from prodex_jupyter.runtime.interruption import is_interrupted
-from prodex_jupyter.store import RunCreated, verify_store
+from prodex_jupyter.store import RunCreated, RunStatusChanged, verify_store
+from prodex_jupyter.store.events import (
+    GateDecided,
+    GatePosed,
+    NodeFailed,
+    NodeProduced,
+    NodeRetried,
+    NodeStarted,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CLEAN = "- required columns: k, a\n- at least 1 rows"
@@ -226,6 +234,42 @@ def test_the_list_from_summary_rows_is_the_list_the_events_give(history, tmp_pat
         expected.pipeline.eq("sales") & expected.status.isin(["completed", "executing"])
     ]
     pd.testing.assert_frame_equal(pd.DataFrame(only), expected.reset_index(drop=True))
+
+
+def test_unfinished_runs_nobody_executes_are_told_interrupted_as_their_fold_tells(store):
+    """Runs no process executes, left at every point a node or gate can be (t -> s -> o, gates g
+    on t and h on s): `interrupted` comes from a few fields of their node and gate events, read
+    for all of them at once, and says what folding each run's whole record says."""
+    nodes = [
+        {"id": "t", "kind": "source", "upstream": [], "gate_id": "g"},
+        {"id": "s", "kind": "sql", "upstream": ["t"], "gate_id": "h"},
+        {"id": "o", "kind": "output", "upstream": ["s"], "gate_id": None},
+    ]
+    gates = [{"gate_id": g, "node_id": n, "name": g.upper()} for g, n in (("g", "t"), ("h", "s"))]
+    created = RunCreated("left", "f" * 64, {"id": "left"}, {}, nodes, gates)
+    produced = NodeProduced("t", "scalar", 1, None, None, [], "", "", [], [], 0.0)
+    posed = GatePosed("g", "t", {}, "high", "")
+    decided = [GateDecided("g", d, "alice") for d in ("confirmed", "reopened", "rejected")]
+    failed = NodeFailed("t", "boom", "")
+    cases = {  # events after run_created -> interrupted
+        "pending": ([], True),
+        "node running": ([NodeStarted(["t"])], True),
+        "waiting for g": ([NodeStarted(["t"]), produced, posed], False),
+        "g confirmed": ([NodeStarted(["t"]), produced, posed, decided[0]], True),
+        "g reopened": ([NodeStarted(["t"]), produced, posed, *decided[:2]], False),
+        "g rejected": ([NodeStarted(["t"]), produced, posed, decided[2]], False),
+        "t failed": ([NodeStarted(["t"]), failed], False),
+        "t retried": ([NodeStarted(["t"]), failed, NodeRetried(["t"])], True),
+    }
+    ids = {}
+    for name, (events, _) in cases.items():
+        ids[name] = store.create_run(created).run_id
+        store.append(ids[name], RunStatusChanged("executing"), *events)
+    table = px.runs(store=store).set_index("run_id")
+    assert {n: bool(table.loc[ids[n]].interrupted) for n in cases} == {
+        n: expected for n, (_, expected) in cases.items()
+    }
+    pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=store)), _from_events(store))
 
 
 @pytest.mark.parametrize(

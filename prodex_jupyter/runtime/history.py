@@ -3,8 +3,8 @@
 Columns: run_id, pipeline, fingerprint (the template's), status, gates_resolved ("k / n"),
 started (UTC), duration (first to last event), inputs (per source: file and content hash),
 executing (True while a live process executes the run: it holds the run's lease), interrupted
-(True when no process executes it and it could go on: runtime/interruption.py; only runs not
-final and not executing are folded to tell).
+(True when no process executes it and it could go on: runtime/interruption.py; runs not final
+and not executing are told from a few fields of their node and gate events, all in one query).
 Newest run first. In a notebook the table displays as the runs-list widget (registered by the
 widgets layer); everywhere else it is a plain DataFrame.
 """
@@ -19,9 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..store import RUN_STATUSES, RunNotFound, RunStore, open_store
+from ..store import RUN_STATUSES, RunStore, open_store
 from ..store.deletion import Deletion
-from .interruption import FINAL, is_interrupted
+from .interruption import FINAL, is_interrupted, progress_of
 
 COLUMNS = (
     "run_id",
@@ -94,13 +94,6 @@ def delete_run(
     return the_store.delete_run(str(run_id), by=by, reason=reason)
 
 
-def _interrupted(store: RunStore, run_id: str) -> bool:
-    try:
-        return is_interrupted(store.state(run_id), None)
-    except RunNotFound:  # deleted since the list was read
-        return False
-
-
 def _names(value: str | Iterable[str] | None) -> list[str] | None:
     if value is None:
         return None
@@ -111,13 +104,17 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
 
 def _frame(store: RunStore, columns: pa.Table) -> dict[str, Any]:
     """The DataFrame's columns from the index's Arrow columns, without a Python object per run
-    (only the few runs that may be interrupted are read one by one)."""
+    (but for the runs that may be interrupted: a few fields of their node and gate events)."""
     live = store.leases.live()
     executing = pc.is_in(columns["run_id"], value_set=pa.array(list(live), pa.string()))
     unfinished = pc.invert(pc.or_(pc.is_in(columns["status"], pa.array(FINAL)), executing))
     interrupted = np.zeros(len(columns), dtype=bool)
-    for i in np.flatnonzero(unfinished.to_numpy(zero_copy_only=False)):
-        interrupted[i] = _interrupted(store, columns["run_id"][int(i)].as_py())
+    candidates = np.flatnonzero(unfinished.to_numpy(zero_copy_only=False))
+    if len(candidates):
+        run_ids = columns["run_id"].take(candidates).to_pylist()
+        statuses = dict(zip(run_ids, columns["status"].take(candidates).to_pylist(), strict=True))
+        progress = progress_of(statuses, store.index.progress_rows(store.log, run_ids))
+        interrupted[candidates] = [is_interrupted(progress[r], None) for r in run_ids]
     started = columns["created_at"]
     return {
         "run_id": _strings(columns["run_id"]),

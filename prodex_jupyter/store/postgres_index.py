@@ -69,6 +69,26 @@ def list_columns(
     )
 
 
+_PROGRESS_SQL = """SELECT run_id, kind,
+    CASE WHEN kind = 'run_created' THEN (p -> 'nodes')::text
+        WHEN kind = 'node_started' THEN coalesce((p -> 'node_ids')::text,
+                                                 json_build_array(p ->> 'node_id')::text)
+        WHEN kind = 'node_retried' THEN (p -> 'node_ids')::text
+        WHEN kind IN ('gate_posed', 'gate_decided') THEN p ->> 'gate_id'
+        ELSE p ->> 'node_id' END,
+    CASE WHEN kind = 'gate_decided' THEN p ->> 'decision' END
+FROM events, LATERAL (SELECT payload::json AS p) j
+WHERE run_id = ANY(?) AND kind IN ('run_created', 'node_started', 'node_retried',
+    'node_produced', 'node_failed', 'gate_posed', 'gate_decided')
+ORDER BY run_id, seq"""
+
+
+def progress_rows(log: Reader, run_ids: Iterable[str]) -> list[tuple]:
+    """What tells whether these runs could go on (see run_index.progress_rows)."""
+    ids = list(run_ids)
+    return log.query(_PROGRESS_SQL, (ids,)) if ids else []
+
+
 def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
     """`WHERE column = ANY(...) AND ...` for the conditions given (None: no condition)."""
     clauses, params = [], []

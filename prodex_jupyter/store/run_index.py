@@ -309,6 +309,35 @@ def list_columns(
     )
 
 
+_PROGRESS_KINDS = (
+    "('run_created', 'node_started', 'node_retried', 'node_produced', 'node_failed', "
+    "'gate_posed', 'gate_decided')"
+)
+_PROGRESS_SQL = f"""SELECT run_id, kind,
+    CASE kind WHEN 'run_created' THEN json_extract(payload, '$.nodes')
+        WHEN 'node_started' THEN coalesce(json_extract(payload, '$.node_ids'),
+                                          json_array(json_extract(payload, '$.node_id')))
+        WHEN 'node_retried' THEN json_extract(payload, '$.node_ids')
+        WHEN 'gate_posed' THEN json_extract(payload, '$.gate_id')
+        WHEN 'gate_decided' THEN json_extract(payload, '$.gate_id')
+        ELSE json_extract(payload, '$.node_id') END,
+    CASE kind WHEN 'gate_decided' THEN json_extract(payload, '$.decision') END
+FROM events WHERE run_id IN ({{ids}}) AND kind IN {_PROGRESS_KINDS}
+ORDER BY run_id, seq"""
+
+
+def progress_rows(log: Reader, run_ids: Iterable[str]) -> list[tuple]:
+    """What tells whether these runs could go on (runtime/interruption.py `progress_of`): per
+    event that moves a node or a gate, in order, (run_id, kind, a, b); a: the created run's
+    nodes (JSON), the nodes started or retried (JSON list), the node produced or failed, or the
+    gate posed or decided; b: the decision. A few fields out of each payload, in SQL."""
+    ids, rows = list(run_ids), []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows += log.query(_PROGRESS_SQL.format(ids=",".join("?" * len(chunk))), chunk)
+    return rows
+
+
 def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
     """`WHERE column IN (...) AND ...` for the conditions given (None: no condition)."""
     clauses, params = [], []
