@@ -71,10 +71,11 @@ def assemble(
 
 
 def _parsed(raw: bytes) -> pa.Table | None:
-    """The lines cut into typed columns (one block, one thread: on a busy machine a second
-    thread costs more than it saves), or None when a line has more or fewer fields."""
-    size = min(len(raw) + 1, 1 << 30)
-    options = csv.ReadOptions(column_names=FIELDS, use_threads=False, block_size=size)
+    """The lines cut into typed columns, or None when a line has more or fewer fields. Two
+    blocks of at least 1 MiB, read on two threads: the same CPU time as one, about half the wall
+    time when a second core is free."""
+    size = min(max(len(raw) // 2 + 1, 1 << 20), 1 << 30)
+    options = csv.ReadOptions(column_names=FIELDS, block_size=size)
     try:
         return csv.read_csv(
             pa.BufferReader(raw),
