@@ -297,26 +297,45 @@ def test_no_runs_list_as_an_empty_table(store):
 
 
 def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, backend):
-    """A store written before the list had one summary row per run (SQLite: index layout 7,
-    marks only; PostgreSQL: schema version 2, no inputs_shown nor line) lists the same runs, the
-    same way, once reopened; and goes on keeping the rows as runs move."""
+    """A store written before the list's rows were kept by the write path lists the same runs,
+    the same way, once reopened; and goes on keeping the rows as runs move. SQLite: index layout
+    8 (marks and summary rows kept by a trigger on every event insert), then layout 7 (marks
+    only), both keeping their marks; PostgreSQL: schema version 2 (no inputs_shown nor line)."""
     before = px.runs(store=store).drop(columns="executing")
     if backend == "sqlite":
-        con = sqlite3.connect(store.log.path)
-        con.executescript(
-            "DROP TABLE idx_run_summary; DROP TABLE idx_layout_8; "
-            "CREATE TABLE idx_layout_7 (x INTEGER);"
-        )
-        con.close()
+        marks = store.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq")
+        for layout in (8, 7):
+            _as_layout(store, layout)
+            reopened = px.RunStore(store.location)
+            after = px.runs(store=reopened).drop(columns="executing")
+            pd.testing.assert_frame_equal(after, before)
+            assert reopened.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq") == marks
+            names = {r[0] for r in reopened.log.query("SELECT name FROM sqlite_master")}
+            assert not names & {"idx_on_milestone", f"idx_layout_{layout}"}
     else:
         import psycopg
 
         with psycopg.connect(store.log.url, autocommit=True) as con:
             con.execute("ALTER TABLE run_summary DROP COLUMN line, DROP COLUMN inputs_shown")
             con.execute("UPDATE prodex_schema SET version = 2")
-    reopened = px.RunStore(store.location)
-    after = px.runs(store=reopened).drop(columns="executing")
-    pd.testing.assert_frame_equal(after, before)
+        reopened = px.RunStore(store.location)
+        after = px.runs(store=reopened).drop(columns="executing")
+        pd.testing.assert_frame_equal(after, before)
     history["waiting"].confirm("g").wait(timeout=30)
     pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=reopened)), _from_events(reopened))
     assert verify_store(reopened) == []
+
+
+def _as_layout(store: px.RunStore, layout: int) -> None:
+    """Make an SQLite store's index look as layout 7 (marks by a trigger, no summary rows) or 8
+    (the same, with summary rows) left it. The old trigger here refuses every insert: reopening
+    must have dropped it before the run moves on (it would mark every milestone twice)."""
+    con = sqlite3.connect(store.log.path)
+    con.executescript(
+        f"""DROP TABLE idx_layout_9; CREATE TABLE idx_layout_{layout} (x INTEGER);
+        CREATE TRIGGER idx_on_milestone AFTER INSERT ON events BEGIN
+            SELECT RAISE(ABORT, 'the trigger of layout {layout} is still there');
+        END;
+        {"DROP TABLE idx_run_summary;" if layout == 7 else ""}"""
+    )
+    con.close()

@@ -30,6 +30,10 @@ T = TypeVar("T")
 # Runs in a write transaction before it writes; raises to stop it (lease fencing, delete check).
 Guard = Callable[[sqlite3.Connection], None]
 DbApi = Any  # sqlite3.Connection, or the PostgreSQL store's Db: execute / executemany with `?`
+# Runs in a write transaction just after it inserted a run's events (rows as in `events`, in
+# order): what is derived from them (the SQLite runs list, store/run_index.py). PostgreSQL
+# derives its rows with a trigger of its own (store/postgres_schema.py).
+Derive = Callable[[DbApi, Sequence[tuple]], None]
 
 
 def _only_with_its_run(trigger: str, table: str, message: str) -> str:
@@ -130,8 +134,11 @@ class EventLog:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self, path: Path, *, derive: Derive | None = None, busy_timeout_ms: int = 30_000
+    ) -> None:
         self.path = path
+        self._derive = derive
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._con = sqlite3.connect(
@@ -183,7 +190,7 @@ class EventLog:
     ) -> StoredEvent:
         """Register a run and write its first event in one transaction."""
         with self._lock, self._transaction():
-            return write_run(self._con, run_id, template_id, fingerprint, first)
+            return write_run(self._con, run_id, template_id, fingerprint, first, self._derive)
 
     def append(
         self,
@@ -203,7 +210,7 @@ class EventLog:
         with self._lock, self._transaction():
             if guard is not None:
                 guard(self._con)
-            return write_events(self._con, run_id, events, expect_last, self.path)
+            return write_events(self._con, run_id, events, expect_last, self.path, self._derive)
 
     def delete_run(
         self, run_id: str, *, by: str, reason: str = "", guard: Guard | None = None
@@ -222,7 +229,7 @@ class EventLog:
         """Insert a run's events as stored in another store (`prodex store copy`), verbatim,
         after those already here; returns how many went in. One transaction."""
         with self._lock, self._transaction():
-            return write_import(self._con, run_row, rows)
+            return write_import(self._con, run_row, rows, self._derive)
 
     def import_deletion(
         self,
@@ -329,7 +336,12 @@ class Snapshot:
 # Each runs inside the caller's write transaction, on a DB-API connection taking `?` placeholders
 # (sqlite3, or store/postgres_log.py's Db).
 def write_run(
-    con: DbApi, run_id: str, template_id: str, fingerprint: str, first: Event
+    con: DbApi,
+    run_id: str,
+    template_id: str,
+    fingerprint: str,
+    first: Event,
+    derive: Derive | None = None,
 ) -> StoredEvent:
     """A run's entry, first event, head and creation on the run ledger."""
     at = utc_now()
@@ -339,15 +351,23 @@ def write_run(
     )
     payload = canonical_json(first.payload())
     digest = chain_hash(GENESIS, run_id, 0, at, first.kind, payload)
-    con.execute(_INSERT, (run_id, 0, at, first.kind, payload, GENESIS, digest))
+    row = (run_id, 0, at, first.kind, payload, GENESIS, digest)
+    con.execute(_INSERT, row)
     con.execute(_MOVE_HEAD, (run_id, 0, digest))
+    if derive is not None:
+        derive(con, [row])
     detail = ledger.created_detail(template_id, fingerprint, at, digest)
     ledger.enter(con, ledger.CREATED, run_id, detail, at)
     return StoredEvent(run_id, 0, at, first, GENESIS, digest)
 
 
 def write_events(
-    con: DbApi, run_id: str, events: Sequence[Event], expect_last: int | None, where: object
+    con: DbApi,
+    run_id: str,
+    events: Sequence[Event],
+    expect_last: int | None,
+    where: object,
+    derive: Derive | None = None,
 ) -> list[StoredEvent]:
     """The next events of a run, chained to its last, and its head moved to them."""
     row = con.execute(
@@ -382,6 +402,8 @@ def write_events(
         prev = digest
     con.executemany(_INSERT, rows)
     con.execute(_MOVE_HEAD, (run_id, seq, prev))
+    if derive is not None:
+        derive(con, rows)
     return stored
 
 
@@ -413,7 +435,12 @@ def _remove_run(con: DbApi, run_id: str) -> None:
     con.execute("DELETE FROM run_heads WHERE run_id = ?", (run_id,))
 
 
-def write_import(con: DbApi, run_row: Sequence[object], rows: Sequence[Sequence[object]]) -> int:
+def write_import(
+    con: DbApi,
+    run_row: Sequence[object],
+    rows: Sequence[Sequence[object]],
+    derive: Derive | None = None,
+) -> int:
     """A run copied from another store: its entry and creation on the ledger the first time,
     then the events this store does not have yet (the source's rows, verbatim), and its head."""
     run_id = run_row[0]
@@ -431,6 +458,8 @@ def write_import(con: DbApi, run_row: Sequence[object], rows: Sequence[Sequence[
         ledger.enter(con, ledger.CREATED, run_id, {**detail, "copied": True}, utc_now())
     con.executemany(_INSERT, new)
     con.execute(_MOVE_HEAD, (run_id, new[-1][1], new[-1][6]))
+    if derive is not None:
+        derive(con, new)
     return len(new)
 
 

@@ -2,7 +2,8 @@
 
 The event log stays the one record. Event rows are wide (a run_created carries the whole template,
 a gate_posed its evidence), so the runs list never reads them. Derived from the events, as they
-are inserted and whoever inserts them (one trigger, on milestone events only):
+are written, in the transaction that writes them (`derive`, which the event log calls after it
+inserts a batch of events; milestone events only):
 
 - `idx_run_marks`: one small row per milestone event (`run_created`, `run_status`,
   `input_consumed`, `gate_posed`, `gate_decided`, `node_failed`) carrying the run's summary
@@ -17,17 +18,20 @@ are inserted and whoever inserts them (one trigger, on milestone events only):
   stored a table, and the snapshot hash of each DataFrame input, so deleting a run finds at once
   whether another run still uses one of its artifacts.
 
-Node events (the frequent ones) do no trigger work (its WHEN test fails) and, for a node that
-stored a table, add one index entry: a few microseconds per node. A milestone adds a mark and
-rewrites its run's summary row. Derived rows go only when their whole run is deleted (a trigger
-on `runs`). A store created before these existed (or with an older layout of them) is built and
-back-filled from its events the first time it is opened.
+Node events (the frequent ones) cost nothing here (an AFTER INSERT trigger did this work until
+layout 8: SQLite entered its program for every event, although its WHEN test failed, which was
+an eighth of the engine's instructions per node) and, for a node that stored a table, add one
+index entry. A milestone adds a mark; a batch with milestones rewrites its run's summary row
+once. Derived rows go only when their whole run is deleted (a trigger on `runs`). A store created
+before these existed (or with an older layout of them) is built and back-filled from its events
+the first time it is opened. Events inserted by SQL behind the store's back get no marks: verify
+names them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -35,7 +39,7 @@ import pyarrow as pa
 from . import run_columns
 from .event_log import EventLog, Reader
 
-VERSION = "idx_layout_8"  # an empty table whose name says which layout the idx_* objects have
+VERSION = "idx_layout_9"  # an empty table whose name says which layout the idx_* objects have
 
 # Partial expression indexes: only events that reference an artifact get an entry (a produced
 # table; a DataFrame input's snapshot). Scalar nodes add nothing.
@@ -82,9 +86,10 @@ _TABLES = [
     f"CREATE INDEX IF NOT EXISTS {_CONSUMED_INDEX} ON events ({_CONSUMED}) WHERE {_CONSUMED_ROWS}",
 ]
 
-_MILESTONES = (
-    "('run_created', 'run_status', 'input_consumed', 'gate_posed', 'gate_decided', 'node_failed')"
+MILESTONES = frozenset(
+    ("run_created", "run_status", "input_consumed", "gate_posed", "gate_decided", "node_failed")
 )
+_MILESTONES = "(" + ", ".join(f"'{k}'" for k in sorted(MILESTONES)) + ")"
 
 
 def _basename(expr: str) -> str:
@@ -155,28 +160,19 @@ SELECT r.created_at, r.run_id, r.template_id, r.fingerprint,
 FROM runs r JOIN idx_run_marks m ON m.run_id = r.run_id AND m.seq = {{seq}}
 WHERE r.run_id = {{run_id}} AND {{kind}} = 'run_created'"""
 
-# Any later milestone: the run's summary becomes the mark just made (inputs re-shown only when
-# one was read).
+# After a batch's milestones: the run's summary becomes its newest mark (inputs re-shown only
+# when the batch read one).
 _SUMMARY_MOVE = f"""UPDATE idx_run_summary SET (status, last_at, resolved, inputs) = (
     SELECT m.status, m.at, m.resolved,
-        CASE {{kind}} WHEN 'input_consumed' THEN {_shown("m.inputs")}
-                    ELSE idx_run_summary.inputs END
-    FROM idx_run_marks m WHERE m.run_id = {{run_id}} AND m.seq = {{seq}})
-WHERE run_id = {{run_id}} AND {{kind}} != 'run_created'"""
+        CASE WHEN :reshow THEN {_shown("m.inputs")} ELSE idx_run_summary.inputs END
+    FROM idx_run_marks m WHERE m.run_id = :run_id AND m.seq = :seq)
+WHERE run_id = :run_id"""
 
-
-_NEW = {"run_id": "NEW.run_id", "seq": "NEW.seq", "kind": "NEW.kind", "at": "NEW.at"}
-_NEW["payload"] = "NEW.payload"
-_PARAMS = {k: f":{k}" for k in _NEW}
+_PARAMS = {k: f":{k}" for k in ("run_id", "seq", "kind", "at", "payload")}
+_MARK_ONE = _MARK.format(**_PARAMS)
+_SUMMARY_NEW_ONE = _SUMMARY_NEW.format(**_PARAMS)
 
 _TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS idx_on_milestone AFTER INSERT ON events
-    WHEN NEW.kind IN {_MILESTONES}
-    BEGIN
-        {_MARK.format(**_NEW)};
-        {_SUMMARY_NEW.format(**_NEW)};
-        {_SUMMARY_MOVE.format(**_NEW)};
-    END""",
     """CREATE TRIGGER IF NOT EXISTS idx_on_run_deleted AFTER DELETE ON runs
     BEGIN
         DELETE FROM idx_run_summary WHERE run_id = OLD.run_id;
@@ -188,6 +184,28 @@ _OBJECTS = (
     *(_PRODUCED_INDEX, _CONSUMED_INDEX),
     *(t.split()[5] for t in _TRIGGERS),  # the trigger names
 )
+
+
+def derive(con: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """The runs list's marks and summary after a batch of one run's events, inserted just before
+    in the same transaction (rows as in `events`: run_id, seq, at, kind, payload, ...). Node
+    events cost one set lookup each; the milestones get their marks in order (each builds on the
+    one before), and the summary row is written once, from the newest."""
+    marks = [
+        {"run_id": r[0], "seq": r[1], "kind": r[3], "at": r[2], "payload": r[4]}
+        for r in rows
+        if r[3] in MILESTONES
+    ]
+    if not marks:
+        return
+    con.executemany(_MARK_ONE, marks)
+    if marks[0]["kind"] == "run_created":
+        con.execute(_SUMMARY_NEW_ONE, marks[0])
+        if len(marks) == 1:
+            return
+    reshow = any(m["kind"] == "input_consumed" for m in marks)
+    newest = marks[-1]
+    con.execute(_SUMMARY_MOVE, {"run_id": newest["run_id"], "seq": newest["seq"], "reshow": reshow})
 
 
 def ensure_index(log: EventLog) -> None:
@@ -204,16 +222,23 @@ def _build(con: sqlite3.Connection) -> None:
         "SELECT type, name FROM sqlite_master WHERE name LIKE 'idx\\_%' ESCAPE '\\' "
         "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL"
     ).fetchall()
-    # The layout before this one kept the same marks, by the same trigger: a large store keeps
-    # them (rebuilding 400,000 marks takes half a minute) and only gains its summary rows.
-    keep_marks = {"idx_layout_7", "idx_on_milestone", "idx_run_marks"} <= {n for _, n in old}
+    # Layouts 7 and 8 kept the same marks, by a trigger (8 also the same summary rows): a large
+    # store keeps them (rebuilding 400,000 marks takes half a minute); the trigger goes, and a
+    # store of layout 7 gains its summary rows.
+    names = {n for _, n in old}
+    kept = {"idx_on_milestone", "idx_run_marks"} <= names and bool(
+        names & {"idx_layout_7", "idx_layout_8"}
+    )
+    keep = {"idx_run_marks"}
+    if "idx_layout_8" in names:
+        keep |= {"idx_run_summary", "idx_run_summary_by_pipeline"}
     order = {"trigger": 0, "index": 1, "table": 2}
     for kind, name in sorted(old, key=lambda o: order[o[0]]):  # another layout: rebuild
-        if not (keep_marks and name == "idx_run_marks"):
+        if not (kept and name in keep):
             con.execute(f"DROP {kind.upper()} IF EXISTS {name}")
     for statement in (*_TABLES, *_TRIGGERS):
         con.execute(statement)
-    if not keep_marks:
+    if not kept:
         _build_marks(con)
     con.execute(_SUMMARY_FROM_MARKS)
 
@@ -224,7 +249,7 @@ def _build_marks(con: sqlite3.Connection) -> None:
         "SELECT run_id, seq, kind, at, CASE WHEN kind = 'gate_posed' THEN '{}' ELSE payload END "
         f"FROM events WHERE kind IN {_MILESTONES} ORDER BY run_id, seq"
     ).fetchall()
-    con.executemany(_MARK.format(**_PARAMS), [dict(zip(_PARAMS, r, strict=True)) for r in rows])
+    con.executemany(_MARK_ONE, [dict(zip(_PARAMS, r, strict=True)) for r in rows])
 
 
 # Every run's summary at once, from its newest mark (a store's first opening with this layout).

@@ -47,7 +47,7 @@ class RunStore:
             self._open_postgres(where, artifacts or os.environ.get("PRODEX_ARTIFACTS"))
             return
         self.root: Path | str = where
-        self.log: Any = EventLog(where / "events.sqlite")
+        self.log: Any = EventLog(where / "events.sqlite", derive=run_index.derive)
         self.artifacts = ArtifactStore(artifacts or where / "artifacts")
         self.index: Any = run_index  # runs list and artifact references (store/run_index.py)
         ensure_index(self.log)
