@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hashlib
 from pathlib import Path
 
@@ -445,3 +446,25 @@ def test_evidence_drifts_against_the_last_run_whose_gate_was_confirmed(tmp_path,
     assert "40" in drift_check["message"] and "80" in drift_check["message"]
     assert gate.confidence == "low"
     assert gate.evidence["drift"] is not None
+
+
+def test_objects_older_than_a_working_run_are_left_out_of_full_collections(tmp_path):
+    """While a run works, what existed before it is frozen (runtime/collector.py), so the
+    collector's full passes walk only what the run made; once it is quiet it is given back. A
+    process that froze objects itself keeps them frozen."""
+    tpl = px.Template("collector", base_dir=tmp_path)
+    tpl.source("t", _csv(tmp_path).name, gate={"gate_id": "g", "name": "G", "instructions": CLEAN})
+    tpl.python_node(
+        "frozen", code="def frozen(t):\n    import gc\n    return gc.get_freeze_count()\n"
+    )
+    run = tpl.run(store=tmp_path / "store", policy=px.confirm_high).wait(timeout=30)
+    assert run.status == "completed" and run.value("frozen") > 1000
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        run = tpl.run(store=tmp_path / "store", policy=px.confirm_high).wait(timeout=30)
+        # nothing more frozen (objects freed meanwhile leave the frozen set), nothing given back
+        assert 0 < run.value("frozen") <= mine and 0 < gc.get_freeze_count() <= mine
+    finally:
+        gc.unfreeze()

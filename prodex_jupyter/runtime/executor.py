@@ -50,6 +50,7 @@ from ..store.actor import current_actor
 from ..store.disk_full import is_disk_full
 from ..store.leases import HOST
 from ..template import Template
+from . import collector
 from .compute import SourceInput, resolve_inputs
 from .deciders import gate_rules
 from .functions import record_functions
@@ -291,6 +292,7 @@ class Execution:
         self._retired = False
         self._disk_full: BaseException | None = None  # a worker found the store's disk full
         self._ended = threading.Event()  # drive() has returned: written, lease released
+        self._working = False  # between a step with work and the next quiet moment (collector)
         self._unsubscribe = run.subscribe(self._on_events)
 
     # --------------------------------------------------------------- interface
@@ -366,6 +368,7 @@ class Execution:
             scheduler.posed = any(g.status == "pending" for g in self.run.fold.gates.values())
             first = True
             while True:
+                self._work()
                 events = self._collect()
                 ready = scheduler.take_ready()
                 if ready or first:  # first: pending -> executing; later: a run resuming
@@ -386,6 +389,7 @@ class Execution:
                     self._flush()
                     self._settle()
                     self.run.mark_idle()
+                    self._rest()
                 await self._wake.wait()
                 self._wake.clear()
         except asyncio.CancelledError:
@@ -411,7 +415,19 @@ class Execution:
             finally:
                 self._stop(exc)
         finally:
+            self._rest()
             self._ended.set()
+
+    def _work(self) -> None:
+        """The run has work in hand: the collector leaves older objects alone meanwhile."""
+        if not self._working:
+            self._working = True
+            collector.busy()
+
+    def _rest(self) -> None:
+        if self._working:
+            self._working = False
+            collector.quiet()
 
     # ----------------------------------------------------------------- writing
     def _queue_events(self, events: list[Event]) -> None:
