@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import gc
 import hashlib
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -468,3 +469,20 @@ def test_objects_older_than_a_working_run_are_left_out_of_full_collections(tmp_p
         assert 0 < run.value("frozen") <= mine and 0 < gc.get_freeze_count() <= mine
     finally:
         gc.unfreeze()
+
+
+def test_a_finished_run_goes_when_its_caller_drops_it_and_a_decision_still_drives_it(tmp_path):
+    """The executor keeps a run's execution while it works or waits for a decision, not after
+    it ended: a kernel running many runs does not keep them all. Its Run still hears a decision
+    (re-confirming a rejected gate) and is driven on by it."""
+    tpl = chain(tmp_path)
+    run = tpl.run(store=tmp_path / "store").wait(timeout=30)
+    run.confirm("t_shape").wait(timeout=30)
+    run.reject("sums_ok", note="not yet").wait(timeout=30)
+    assert run.status == "completed_partial" and "grand_total" not in run.state.results
+    run.confirm("sums_ok", note="checked again").wait(timeout=30)
+    assert run.status == "completed" and run.value("grand_total") is not None
+    gone = weakref.ref(run)
+    del run
+    gc.collect()
+    assert gone() is None

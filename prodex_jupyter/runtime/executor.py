@@ -81,9 +81,10 @@ class Executor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # Executions of this process, kept alive while they wait for decisions (asyncio holds
-        # tasks only weakly, and a decision may come from another process long after the caller
-        # has dropped its Run).
+        # Executions of this process, kept alive while they work or wait for decisions (asyncio
+        # holds tasks only weakly, and a decision may come from another process long after the
+        # caller has dropped its Run). One whose run ended leaves (`_forget`): only its Run
+        # keeps it then, to hear a decision taken on that Run (a gate reopened or re-confirmed).
         self._live: dict[str, Execution] = {}
 
     # ------------------------------------------------------------------ public
@@ -236,12 +237,20 @@ class Executor:
         created = run.fold.created
         default_limit = created.timeout_s if created is not None else None
         execution = Execution(run, scheduler, loop or background_loop(), lease, default_limit)
+        execution.registry = self
         run.attach(execution)
-        with self._lock:
-            self._live[run.id] = execution
         execution.begin(on_caller_loop=loop is not None)
         announce(run)
         return run
+
+    def _keep(self, execution: Execution) -> None:
+        with self._lock:
+            self._live[execution.run.id] = execution
+
+    def _forget(self, execution: Execution) -> None:
+        with self._lock:
+            if self._live.get(execution.run.id) is execution:
+                del self._live[execution.run.id]
 
 
 def _has_work(run: Run, retry_failed: bool) -> bool:
@@ -275,6 +284,9 @@ class Execution:
         self.loop = loop
         self.default_limit = default_limit
         self.task: Any = None  # the drive() task (a kernel's loop) or future (background loop)
+        self.registry: Executor | None = None  # keeps it alive while it works or waits
+        self._on_caller_loop = False
+        self._ended_run = False  # drive() returned because the run ended (not stopped)
         self.lease: str | None = None  # token of the run's lease while this process holds it
         self._guard: Any = None
         self._set_lease(lease)
@@ -305,11 +317,18 @@ class Execution:
             return self._thread_id == threading.get_ident()
         return caller_loop() is self.loop  # not started yet: is its loop this thread's?
 
-    def begin(self, on_caller_loop: bool) -> None:
+    def begin(self, on_caller_loop: bool, *, first: bool = True) -> None:
+        """Drive the run (`first`: from its start or a resume; else woken by a decision after
+        it had ended)."""
+        self._on_caller_loop = on_caller_loop
+        self._ended_run = False
+        self._ended.clear()
+        if self.registry is not None:
+            self.registry._keep(self)
         if on_caller_loop:
-            self.task = self.loop.create_task(self.drive())
+            self.task = self.loop.create_task(self.drive(first))
         else:
-            self.task = asyncio.run_coroutine_threadsafe(self.drive(), self.loop)
+            self.task = asyncio.run_coroutine_threadsafe(self.drive(first), self.loop)
 
     def cancel(self) -> Any:
         """Stop driving (thread-safe); returns a function waiting up to a timeout for the end."""
@@ -352,6 +371,12 @@ class Execution:
 
     def _on_decisions(self, gate_ids: list[str]) -> None:
         self.scheduler.on_decisions(gate_ids)
+        if self._ended_run and self._ended.is_set():  # the run had ended here
+            if self._retired or self.run._execution is not self:  # another execution took over
+                self._unsubscribe()
+                return
+            self.begin(self._on_caller_loop, first=False)
+            return
         self._poke()
 
     def _poke(self) -> None:
@@ -360,13 +385,14 @@ class Execution:
             self._wake.set()
 
     # -------------------------------------------------------------------- loop
-    async def drive(self) -> None:
+    async def drive(self, first: bool = True) -> None:
+        """Until the run ends (or is stopped): each step writes what finished nodes produced and
+        starts the nodes this makes ready; waits for workers or decisions in between."""
         self._thread_id = threading.get_ident()
         self._wake = asyncio.Event()
         scheduler = self.scheduler
         try:
             scheduler.posed = any(g.status == "pending" for g in self.run.fold.gates.values())
-            first = True
             while True:
                 self._work()
                 events = self._collect()
@@ -390,6 +416,9 @@ class Execution:
                     self._settle()
                     self.run.mark_idle()
                     self._rest()
+                    if self.lease is None and self.run.fold.status in FINAL:
+                        self._ended_run = True  # a decision on its Run drives it again
+                        return
                 await self._wake.wait()
                 self._wake.clear()
         except asyncio.CancelledError:
@@ -416,6 +445,8 @@ class Execution:
                 self._stop(exc)
         finally:
             self._rest()
+            if self.registry is not None:
+                self.registry._forget(self)
             self._ended.set()
 
     def _work(self) -> None:

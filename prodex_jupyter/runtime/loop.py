@@ -68,6 +68,7 @@ class Workers:
                 work(*args)
             except BaseException:  # work reports its own errors; never lose the thread
                 log.exception("prodex worker: unexpected error")
+            work = args = None  # idle, it holds nothing of what it did (a finished run's execution)
             with self._lock:
                 self._idle += 1
 
