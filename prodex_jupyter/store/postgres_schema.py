@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from .run_columns import line_sql
 
-VERSION = 4  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
+VERSION = 5  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
 
 DECISIONS_CHANNEL = "prodex_decisions"
 
@@ -325,7 +325,7 @@ BEGIN
     RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS events_index ON events;
--- Version 4: a node's scalar result (no artifact) no longer enters the function, whose call cost
+-- Version 5: a node's scalar result (no artifact) no longer enters the function, whose call cost
 -- more than the insert itself; the WHEN test is evaluated without a call.
 CREATE TRIGGER events_index AFTER INSERT ON events
     FOR EACH ROW WHEN (NEW.kind <> 'node_started' AND (NEW.kind <> 'node_produced'
