@@ -86,3 +86,25 @@ def test_offending_rows_are_the_first_in_row_order_on_every_run(
     )
     assert [r["id"] for r in rows["no nulls in n"]] == _first(table, [n is None for n in ns])
     assert rows["unique id2"][0] == {"id2": 1018, "n": 2}  # the smallest key among ties
+
+
+@pytest.mark.parametrize("listed_limit", [1000, 0])
+def test_a_known_set_counted_from_the_histogram_finds_the_same_first_rows(
+    tmp_path: Path, several_threads: None, monkeypatch: pytest.MonkeyPatch, listed_limit: int
+) -> None:
+    """The values outside a known set, counted from the histogram, find their rows by a list of
+    those values (no join); past `LISTED_LIMIT` values, by the numbered join: the same first five
+    rows either way, on four threads."""
+    from prodex_jupyter.checks import compile_sql
+
+    monkeypatch.setattr(compile_sql, "LISTED_LIMIT", listed_limit)
+    table = _table()
+    (tmp_path / "codes.csv").write_text("code\n" + "\n".join(f"C{i}" for i in range(12)) + "\n")
+    path = tmp_path / "data.parquet"
+    pq.write_table(table, path, row_group_size=10_000)
+    gate = Gate("g", "Rows", instructions="- code in known set from codes.csv (code)")
+    for _ in range(3):
+        ev = gather_evidence(gate, DataRef(path=str(path)), label="Data", base_dir=tmp_path)
+        (check,) = ev.checks
+        assert check.unexpected_count == len([c for c in table["code"].to_pylist() if c[0] == "X"])
+        assert [r["id"] for r in check.unexpected_rows] == [0, 997, 1994, 2991, 3988]
