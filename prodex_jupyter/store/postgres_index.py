@@ -60,8 +60,9 @@ def list_columns(
     """The runs list (newest first) as Arrow columns (store/run_columns.py)."""
     where, params = _where(template_id=pipelines, status=statuses)
     # In the heap's order, sorted by Arrow unless newest first (the server's ordered aggregate
-    # sorted the lines past work_mem: 0.53 s against 0.23 s at load 6); as bytes, in binary.
-    sql = f"SELECT count(*), convert_to(string_agg(line, chr(10)), 'UTF8') FROM {_SUMMARY} {where}"
+    # sorted the lines past work_mem: 0.53 s against 0.23 s at load 6). In binary format: the
+    # text as it is, not escaped (as bytea, convert_to cost the server 45 ms more at load 13).
+    sql = f"SELECT count(*), string_agg(line, chr(10)) FROM {_SUMMARY} {where}"
     count, data = log.query(sql, params, binary=True)[0]
     fields = ", ".join([*run_columns.FIELDS[:6], "resolved || ' / ' || n_gates", "inputs_shown"])
     return run_columns.assemble(

@@ -180,7 +180,7 @@ class PgEventLog:
         self, sql: str, params: Iterable[object] = (), *, binary: bool = False
     ) -> list[tuple]:
         """Read-only SQL (with `?` placeholders, as for SQLite); `binary`: results in binary
-        format (a large bytea value arrives as its bytes, not as hex text)."""
+        format (the runs list's one large text value: cheaper for the server to send)."""
         with self._lock:
             return self._db.execute(sql, params, binary).fetchall()
 
