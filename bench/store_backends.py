@@ -177,8 +177,9 @@ def concurrency(location: str, folder: Path, processes: int, runs: int, env: dic
 
 def fill(location: str, n: int, batch: int = 5000) -> None:
     """n runs, each created, started, gate posed and decided, completed: written with the store's
-    own write functions, many runs per transaction (the per-run API would take far longer)."""
-    from prodex_jupyter.store import GateDecided
+    own write functions and its runs list's derivation (as the store's log calls them), many
+    runs per transaction (the per-run API would take far longer)."""
+    from prodex_jupyter.store import GateDecided, run_index
 
     store = RunStore(location)
     gates = [{"gate_id": "g", "node_id": "t", "name": "G", "description": ""}]
@@ -196,8 +197,8 @@ def fill(location: str, n: int, batch: int = 5000) -> None:
         def work(con, start=done, count=count) -> None:
             for i in range(start, start + count):
                 run_id = f"run-bench-{i:07d}"
-                write_run(con, run_id, "listed", "f" * 64, created)
-                write_events(con, run_id, tail, None, location)
+                write_run(con, run_id, "listed", "f" * 64, created, run_index.derive)
+                write_events(con, run_id, tail, None, location, run_index.derive)
 
         store.log.transact(work)
         done += count
