@@ -120,9 +120,10 @@ def _spread_table() -> pa.Table:
     """1.5M rows in record batches of 100,000 (enough for DuckDB to scan on several threads):
     a code outside {C0..C5} and a number outside {0..7} every 49,999th row."""
     ids = pa.array(range(SPREAD_ROWS), pa.int64())
-    bad = [i % SPREAD_EVERY == 0 for i in range(SPREAD_ROWS)]
-    code = pa.array([f"X{i % 3}" if b else f"C{i % 6}" for i, b in zip(range(SPREAD_ROWS), bad)])
-    n = pa.array([9 if b else i % 8 for i, b in zip(range(SPREAD_ROWS), bad)], pa.int64())
+    code = pa.array(
+        [f"X{i % 3}" if i % SPREAD_EVERY == 0 else f"C{i % 6}" for i in ids.to_pylist()]
+    )
+    n = pa.array([9 if i % SPREAD_EVERY == 0 else i % 8 for i in ids.to_pylist()], pa.int64())
     table = pa.table({"id": ids, "code": code, "n": n})
     return pa.Table.from_batches(table.to_batches(max_chunksize=100_000))
 

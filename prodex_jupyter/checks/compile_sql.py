@@ -8,6 +8,8 @@ table of distinct values, not a literal `NOT IN (...)` list, which DuckDB evalua
 value (measured 1.7x slower on 10M rows), nor a `NOT IN (SELECT ...)` subquery (also slower than
 the join). A text column whose histogram rides in the pass needs neither: the values outside the
 set are counted from the histogram, and their rows found by a list of those values (`_listed`).
+An inline set of up to eight values is a chain of `<>` comparisons: a filter on every source, so
+its offending rows are the first five without numbering the rows.
 """
 
 from __future__ import annotations
@@ -475,9 +477,11 @@ def _set_membership(
     lhs = q if numeric or type_name.upper() == "VARCHAR" else f"CAST({q} AS VARCHAR)"
     lits = [sql_literal(v) if numeric else sql_string(_text(v)) for v in values]
     if len(values) <= INLINE_SET_LIMIT:
-        return f"({lhs} NOT IN ({', '.join(lits)}))", "{" + ", ".join(
-            _text(v) for v in values
-        ) + "}"
+        # `x <> a AND x <> b ...` is `x NOT IN (a, b, ...)` (same NULL logic, same counts), but
+        # stays a filter: DuckDB plans an IN list of six values or more over an Arrow table as
+        # a mark join, which on several threads returned some five offending rows, not the first.
+        outside = " AND ".join(f"{lhs} <> {lit}" for lit in lits)
+        return f"({outside})", "{" + ", ".join(_text(v) for v in values) + "}"
     table = f"__prodex_set_{next(_ids)}"
     rows = ", ".join(f"({lit})" for lit in lits)
     ctx.con.execute(
