@@ -5,6 +5,7 @@ the notebook's ipycytoscape widget and the JupyterLab run panel alike (both only
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..runtime import prompt_queue
@@ -502,6 +503,97 @@ def stylesheet() -> list[dict[str, Any]]:
         },
     ]
     return style
+
+
+@dataclass(frozen=True)
+class CanvasPlan:
+    """What the canvas draws when it opens, and where it looks: the same plain data for the
+    live ipycytoscape canvas and for its first paint in plain SVG (`view.first_paint`), which
+    the notebook shows while the browser builds the live one."""
+
+    groups: tuple[Group, ...]  # the groups it may fold (`canvas_groups`)
+    folded: Folded  # what is drawn: every group collapsed
+    layout: Layout  # positions of what is drawn
+    small: bool  # shown whole, fitted
+    height: int  # px
+    view: dict[str, Any]  # what it shows: {"mode": "fit"} or the zoom and centre (model point)
+    preset: dict[str, Any]  # the `preset` layout's options that show it (fit, or zoom and pan)
+
+
+def canvas_plan(state: RunState, height: int | None = None) -> CanvasPlan:
+    """The opening canvas of `state`: groups collapsed, the whole graph fitted when small, else
+    a readable zoom on the node that needs attention (or on the graph's left end)."""
+    groups = canvas_groups(state)
+    folded = fold_state(state, groups, set())
+    layout = folded_layout(folded)
+    small = len(folded.order) <= SMALL_GRAPH and layout.n_ranks <= MAX_FIT_RANKS
+    height = step_height(height) if height else canvas_height(layout, small)
+    if small:
+        view, preset = {"mode": "fit"}, {"fit": True, "padding": PADDING}
+    else:
+        target = attention_target(state, display_states(state), attention_nodes(state))
+        if target is not None:
+            x, y = layout.positions[folded.shown_as[target]]
+            view, preset = show_view(x, y, READABLE_ZOOM, height, layout, mode="auto")
+        else:
+            view, preset = start_view(height, mode="auto")
+    return CanvasPlan(groups, folded, layout, small, height, view, preset)
+
+
+def canvas_height(layout: Layout, small: bool) -> int:
+    """The canvas' height: a small graph's own (in HEIGHT_STEP steps), else MAX_HEIGHT."""
+    if not small:
+        return MAX_HEIGHT
+    wanted = layout.height + 2 * PADDING + 60
+    steps = -(-int(wanted) // HEIGHT_STEP)
+    return min(MAX_HEIGHT, max(MIN_HEIGHT, steps * HEIGHT_STEP))
+
+
+def step_height(height: int) -> int:
+    """A height asked for, in HEIGHT_STEP steps (each has its CSS rule) within the bounds."""
+    steps = -(-int(height) // HEIGHT_STEP)
+    return min(MAX_HEIGHT, max(HEIGHT_STEP * 10, steps * HEIGHT_STEP))
+
+
+def attention_target(state: RunState, shown: dict[str, str], attention: list[str]) -> str | None:
+    """The node the view centres on: the first gate that needs a person, else a failed node."""
+    if attention:
+        return attention[0]
+    failed = [n for n, s in shown.items() if s == "failed"]
+    return failed[0] if failed else None
+
+
+def start_view(height: int, *, mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The left end of the graph, top-aligned, at a readable zoom: (view, preset options)."""
+    zoom = READABLE_ZOOM
+    pan = {"x": 24 + zoom * NODE_W / 2, "y": 24 + zoom * NODE_H / 2}
+    # Zooming from here keeps the same point where it is.
+    view = {
+        "mode": mode,
+        "zoom": zoom,
+        "x": (ANCHOR_X - pan["x"]) / zoom,
+        "y": (height / 2 - pan["y"]) / zoom,
+    }
+    return view, {"fit": False, "zoom": zoom, "pan": pan}
+
+
+def show_view(
+    x: float, y: float, zoom: float, height: int, layout: Layout, *, mode: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model point (x, y) at ANCHOR_X, mid-height, at `zoom`, but never empty canvas beyond
+    the graph's left or top edge (a source node sits near the left edge): (view, preset)."""
+    margin = 24.0
+    pan_x = min(ANCHOR_X - zoom * x, margin + zoom * NODE_W / 2)
+    pan_y = height / 2 - zoom * y
+    graph_h = zoom * layout.height
+    if graph_h + 2 * margin <= height:  # the graph fits in height: centre it
+        pan_y = (height - graph_h) / 2 + zoom * NODE_H / 2
+    else:
+        top = margin + zoom * NODE_H / 2  # the graph's top edge at the margin
+        bottom = height - margin - graph_h + zoom * NODE_H / 2
+        pan_y = max(bottom, min(top, pan_y))
+    view = {"mode": mode, "zoom": zoom, "x": x, "y": y}
+    return view, {"fit": False, "zoom": zoom, "pan": {"x": pan_x, "y": pan_y}}
 
 
 def opening_min_zoom() -> float:

@@ -27,18 +27,15 @@ import ipywidgets as w
 from ..store import RunState
 from ..view.canvas import (
     ANCHOR_X,
-    HEIGHT_STEP,
-    MAX_FIT_RANKS,
-    MAX_HEIGHT,
     MAX_ZOOM,
-    MIN_HEIGHT,
     MIN_ZOOM,
     PADDING,
     READABLE_ZOOM,
-    SMALL_GRAPH,
     ZOOM_STEP,
+    CanvasPlan,
     attention_nodes,
-    canvas_groups,
+    attention_target,
+    canvas_plan,
     display_states,
     find_nodes,
     fold_state,
@@ -50,6 +47,8 @@ from ..view.canvas import (
     node_classes,
     node_label,
     opening_min_zoom,
+    show_view,
+    start_view,
     stylesheet,
 )
 from ..view.graph_layout import NODE_H, NODE_W, Layout
@@ -61,20 +60,24 @@ class RunCanvas(w.VBox):
     """The DAG of one run: a toolbar (fit, zoom, focus) over an ipycytoscape graph."""
 
     def __init__(
-        self, state: RunState, *, height: int | None = None, plain: Plain | None = None
+        self,
+        state: RunState,
+        *,
+        height: int | None = None,
+        plain: Plain | None = None,
+        plan: CanvasPlan | None = None,
     ) -> None:
+        plan = plan or canvas_plan(state, height)
         self._order = list(state.nodes)
-        self._groups = canvas_groups(state)
+        self._groups = plan.groups
         self._expanded: set[str] = set()
-        self._folded = fold_state(state, self._groups, self._expanded)
-        self.positions: Layout = folded_layout(self._folded)  # of what is drawn
-        self._small = (
-            len(self._folded.order) <= SMALL_GRAPH and self.positions.n_ranks <= MAX_FIT_RANKS
-        )
-        self.height = _step(height) if height else self._height()
+        self._folded = plan.folded
+        self.positions: Layout = plan.layout  # of what is drawn
+        self._small = plan.small
+        self.height = plan.height
         self.selected: str | None = None
         self._click_handlers: list[Callable[[str], None]] = []
-        self._view: dict[str, Any] = {"mode": "fit" if self._small else "auto"}
+        self._view: dict[str, Any] = dict(plan.view)
         self._target: str | None = None
         self._layout_version = 0
 
@@ -91,6 +94,8 @@ class RunCanvas(w.VBox):
             auto_ungrabify=True,
             auto_unselectify=True,
             cytoscape_style=stylesheet(),
+            # the opening view, given at creation (no message of its own)
+            cytoscape_layout=self._layout_options(plan.preset),
             # The front end lays the graph out as soon as the widget is attached, before its
             # Layout height applies (ipycytoscape's CSS says 400px): a fit then misses. A CSS
             # class sets the height from the first frame. (Classes given at creation send no
@@ -141,16 +146,11 @@ class RunCanvas(w.VBox):
             _dom_classes=("prodex-canvas-toolbar",),
         )
         super().__init__([toolbar, self.graph], _dom_classes=("prodex-canvas-panel",))
-        self._apply_view(state)
+        shown = display_states(state)
+        self._target = attention_target(state, shown, attention_nodes(state))
+        self.focus_button.disabled = not attention_nodes(state)
 
     # ------------------------------------------------------------------ build
-    def _height(self) -> int:
-        if not self._small:
-            return MAX_HEIGHT
-        wanted = self.positions.height + 2 * PADDING + 60
-        steps = -(-int(wanted) // HEIGHT_STEP)
-        return min(MAX_HEIGHT, max(MIN_HEIGHT, steps * HEIGHT_STEP))
-
     def _build(self, state: RunState) -> None:
         """Every node and edge widget is created with its full state (one message each), and
         the graph's node and edge lists reach the front end in one message."""
@@ -376,19 +376,8 @@ class RunCanvas(w.VBox):
         """What the canvas was last told to show: {'mode': 'fit'} or the zoom and centre."""
         return dict(self._view)
 
-    def _apply_view(self, state: RunState) -> None:
-        shown = display_states(state)
-        self._target = self._attention_target(state, shown, attention_nodes(state))
-        self.focus_button.disabled = not attention_nodes(state)
-        if self._small:
-            self.fit(readable=True)
-        elif self._target is not None:
-            self.focus(self._target)
-        else:
-            self._show_start("auto")
-
     def _follow(self, state: RunState, shown: dict[str, str], attention: list[str]) -> None:
-        target = self._attention_target(state, shown, attention)
+        target = attention_target(state, shown, attention)
         self.focus_button.disabled = not attention
         if target == self._target:
             return
@@ -396,50 +385,24 @@ class RunCanvas(w.VBox):
         if self._view["mode"] == "auto" and target is not None and not self._small:
             self.focus(target)
 
-    @staticmethod
-    def _attention_target(
-        state: RunState, shown: dict[str, str], attention: list[str]
-    ) -> str | None:
-        if attention:
-            return attention[0]
-        failed = [n for n, s in shown.items() if s == "failed"]
-        return failed[0] if failed else None
-
     def _show_start(self, mode: str) -> None:
         """The left end of the graph, top-aligned, at a readable zoom."""
-        zoom = READABLE_ZOOM
-        self._view = {"mode": mode, "zoom": zoom, "x": None, "y": None}
-        pan = {"x": 24 + zoom * NODE_W / 2, "y": 24 + zoom * NODE_H / 2}
-        self._send_layout({"fit": False, "zoom": zoom, "pan": pan})
-        # Zooming from here keeps the same point where it is.
-        self._view.update(x=(ANCHOR_X - pan["x"]) / zoom, y=(self.height / 2 - pan["y"]) / zoom)
+        self._view, preset = start_view(self.height, mode=mode)
+        self._send_layout(preset)
 
     def _show(self, x: float, y: float, zoom: float, *, mode: str) -> None:
-        """Put model point (x, y) at ANCHOR_X, mid-height, at `zoom`; but never leave empty
-        canvas beyond the graph's left or top edge (a source node sits near the left edge)."""
-        self._view = {"mode": mode, "zoom": zoom, "x": x, "y": y}
-        margin = 24.0
-        pan_x = min(ANCHOR_X - zoom * x, margin + zoom * NODE_W / 2)
-        pan_y = self.height / 2 - zoom * y
-        graph_h = zoom * self.positions.height
-        if graph_h + 2 * margin <= self.height:  # the graph fits in height: centre it
-            pan_y = (self.height - graph_h) / 2 + zoom * NODE_H / 2
-        else:
-            top = margin + zoom * NODE_H / 2  # the graph's top edge at the margin
-            bottom = self.height - margin - graph_h + zoom * NODE_H / 2
-            pan_y = max(bottom, min(top, pan_y))
-        self._send_layout({"fit": False, "zoom": zoom, "pan": {"x": pan_x, "y": pan_y}})
+        """Put model point (x, y) at ANCHOR_X, mid-height, at `zoom` (`view.canvas.show_view`)."""
+        self._view, preset = show_view(x, y, zoom, self.height, self.positions, mode=mode)
+        self._send_layout(preset)
 
     def _send_layout(self, options: dict[str, Any]) -> None:
+        self.graph.cytoscape_layout = self._layout_options(options)
+
+    def _layout_options(self, options: dict[str, Any]) -> dict[str, Any]:
         self._layout_version += 1
         # `v` makes every request a change, so the front end applies it even when the same
         # view is asked for twice (after the user panned away by hand).
-        self.graph.cytoscape_layout = {
-            "name": "preset",
-            "animate": False,
-            **options,
-            "v": self._layout_version,
-        }
+        return {"name": "preset", "animate": False, **options, "v": self._layout_version}
 
     def _fit_zoom_estimate(self) -> float:
         width = 2 * ANCHOR_X + 240  # the canvas' width is not known here; a typical one
@@ -451,11 +414,6 @@ class RunCanvas(w.VBox):
                 (self.height - 2 * PADDING) / max(self.positions.height, 1),
             ),
         )
-
-
-def _step(height: int) -> int:
-    steps = -(-int(height) // HEIGHT_STEP)
-    return min(MAX_HEIGHT, max(HEIGHT_STEP * 10, steps * HEIGHT_STEP))
 
 
 def _tool(description: str, icon: str, tooltip: str, css: str) -> w.Button:
