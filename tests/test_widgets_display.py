@@ -51,6 +51,7 @@ def shell(monkeypatch):
         shown=[],
         static=[],  # the static copies displayed beside the views (raw mime bundles)
         updates=[],
+        order=[],  # "raw" or "view", in the order displayed
     )
     monkeypatch.setattr(display, "_shell", lambda: fake)
     monkeypatch.setattr(display, "_enabled", False)
@@ -59,6 +60,7 @@ def shell(monkeypatch):
 
     def fake_display(obj, raw=False, display_id=None):
         (fake.static if raw else fake.shown).append(obj)
+        fake.order.append("raw" if raw else "view")
         if display_id:
             return SimpleNamespace(update=lambda obj, raw=False: fake.updates.append(obj))
         return None
@@ -148,9 +150,19 @@ def test_a_shown_run_carries_its_static_html_kept_up_to_date(shell, tmp_path, st
     display.enable_notebook_display()
     run = branches(tmp_path, n=1).run(store=store)  # shown by the run-opened hook
     run.wait(timeout=30)
-    [bundle] = shell.static
+    # first, before the view: its first paint, with the script that swaps it for the live view
+    [first] = shell.static
+    assert shell.order == ["raw", "view"]
+    assert set(first) == {"text/html", "text/plain"}
+    assert 'class="prodex-first-paint"' in first["text/html"] and "<script>" in first["text/html"]
+    assert run.id in first["text/html"] and "<svg" in first["text/html"]
+    # then, in its place, the static copy (with the first paint shown only while hydrating):
+    # no script in what a notebook keeps
+    bundle = shell.updates[0]
     assert set(bundle) == {"text/html", "text/plain"}
     assert run.id in bundle["text/html"] and f'px.load_run("{run.id}"' in bundle["text/html"]
+    assert 'class="prodex-static-run"' in bundle["text/html"]
+    assert 'class="prodex-first-paint"' in bundle["text/html"]
     assert "<svg" in bundle["text/html"]
     run.confirm("g0").wait(timeout=30)
     until(  # the decision renders at once, the completion up to a render interval later
@@ -162,5 +174,6 @@ def test_a_shown_run_carries_its_static_html_kept_up_to_date(shell, tmp_path, st
         what="the static copy to follow the decision and the completion",
     )
     last = shell.updates[-1]
+    assert all("<script" not in update["text/html"] for update in shell.updates)
     assert "completed" in last["text/html"] and "completed" in last["text/plain"]
     assert "out0 = 10" in last["text/plain"]

@@ -156,3 +156,14 @@ def inputs_html(state: RunState) -> str:
         )
     head = "Inputs consumed:" if len(records) < 3 else f"Inputs consumed ({len(records)}):"
     return f'<div class="prodex-inputs"><div>{head}</div>' + "".join(shown) + "</div>"
+
+
+def header_html(state: RunState) -> str:
+    """The view's title line: the template's id and its description (cut at 160 characters)."""
+    description = str(state.template.get("description") or "")
+    if len(description) > 160:
+        description = description[:159] + "…"
+    return (
+        f'<span class="prodex-title">{esc(state.template_id)}</span>'
+        f'<span class="prodex-subtitle">{esc(description)}</span>'
+    )

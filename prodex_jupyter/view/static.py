@@ -21,8 +21,17 @@ from typing import Any
 import pyarrow as pa
 
 from ..store import GateRecord, Result, RunState
-from .canvas import KIND_COLOURS, display_states, graph_layout, node_label
-from .graph_layout import NODE_H, NODE_W
+from .canvas import (
+    KIND_COLOURS,
+    display_states,
+    fold_state,
+    graph_layout,
+    group_label,
+    group_state,
+    node_label,
+)
+from .graph_layout import NODE_H, NODE_W, Layout
+from .groups import Folded, Group
 from .run_info import gates_text, rows_text
 from .text import between, clock, duration, file_name, short_hash, value_text
 
@@ -154,67 +163,140 @@ def run_html(
 def canvas_svg(state: RunState) -> str:
     """The DAG as SVG: the live canvas' layout positions, shapes' colours, full names (and a
     `<title>` per node for hover), a gate mark per gated node."""
+    folded = fold_state(state, (), set())
     layout = graph_layout(state)
-    shown = display_states(state)
     width = layout.width + 2 * MARGIN  # the layout's box holds whole nodes
     height = layout.height + 2 * MARGIN
-    ox, oy = MARGIN + NODE_W / 2, MARGIN + NODE_H / 2  # positions are node centres
+    # positions are node centres
+    body = graph_svg_body(state, folded, layout, MARGIN + NODE_W / 2, MARGIN + NODE_H / 2)
+    return svg_frame(
+        state,
+        f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}"',
+        f'<rect width="100%" height="100%" fill="#ffffff"/>{body}',
+    )
+
+
+def svg_frame(
+    state: RunState,
+    size: str,
+    content: str,
+    css: str = "prodex-static-canvas",
+    marker: str = "arrow",
+) -> str:
+    """An `<svg>` of the run's graph: `size` its size attributes, `content` what it draws,
+    `marker` the id of its arrow head (ids are the page's: an SVG hidden with `display: none`
+    draws no marker for another that refers to it)."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css}" {size} '
+        f'role="img" aria-label="pipeline {esc(state.template_id)}" '
+        'font-family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif">'
+        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto"><path d="M0 0 L10 5 L0 10 z" fill="#64748b"/></marker>'
+        f"</defs>{content}</svg>"
+    )
+
+
+def graph_svg_body(
+    state: RunState,
+    folded: Folded,
+    layout: Layout,
+    dx: float = 0.0,
+    dy: float = 0.0,
+    marker: str = "arrow",
+) -> str:
+    """The drawn graph's edges and nodes (collapsed groups as one node each) as SVG elements,
+    each node at its layout position moved by (dx, dy)."""
+    shown = display_states(state)
 
     def at(node_id: str) -> tuple[float, float]:
         x, y = layout.positions[node_id]
-        return x + ox, y + oy
+        return x + dx, y + dy
 
     edges = []
-    for node_id, node in state.nodes.items():
+    for node_id in folded.order:
         x2, y2 = at(node_id)
-        for u in node.upstream:
+        for u in folded.upstream[node_id]:
             x1, y1 = at(u)
             edges.append(
                 f'<line x1="{x1 + NODE_W / 2:.1f}" y1="{y1:.1f}" x2="{x2 - NODE_W / 2 - 4:.1f}" '
-                f'y2="{y2:.1f}" stroke="#64748b" stroke-width="1.5" marker-end="url(#arrow)"/>'
+                f'y2="{y2:.1f}" stroke="#64748b" stroke-width="1.5" marker-end="url(#{marker})"/>'
             )
     nodes = []
-    for node_id, node in state.nodes.items():
-        x, y = at(node_id)
-        border, done = KIND_COLOURS.get(node.kind, ("#475569", "#f1f5f9"))
-        state_shown = shown[node_id]
-        fill = done if state_shown == "produced" else NODE_FILL.get(state_shown, "#ffffff")
-        dash = ' stroke-dasharray="5 3"' if state_shown in ("waiting", "blocked") else ""
-        gate = state.gates.get(node.gate_id) if node.gate_id else None
-        if (gate is not None and gate.status == "rejected") or state_shown == "failed":
-            border = "#b91c1c"
-        label = node_label(state, node_id).split("\n")
-        title = f"{node_id} ({node.kind}): {state_shown}" + (
-            f"; gate {gate.gate_id} {gate.status}" if gate else ""
+    for node_id in folded.order:
+        group = folded.groups.get(node_id)
+        if group is not None:
+            nodes.append(_group_svg(group, shown, *at(node_id)))
+        else:
+            nodes.append(_node_svg(state, node_id, shown[node_id], *at(node_id)))
+    return "".join(edges) + "".join(nodes)
+
+
+def _node_svg(state: RunState, node_id: str, state_shown: str, x: float, y: float) -> str:
+    node = state.nodes[node_id]
+    border, done = KIND_COLOURS.get(node.kind, ("#475569", "#f1f5f9"))
+    fill = done if state_shown == "produced" else NODE_FILL.get(state_shown, "#ffffff")
+    dash = ' stroke-dasharray="5 3"' if state_shown in ("waiting", "blocked") else ""
+    gate = state.gates.get(node.gate_id) if node.gate_id else None
+    if (gate is not None and gate.status == "rejected") or state_shown == "failed":
+        border = "#b91c1c"
+    title = f"{node_id} ({node.kind}): {state_shown}" + (
+        f"; gate {gate.gate_id} {gate.status}" if gate else ""
+    )
+    mark = ""
+    if gate is not None:
+        fg, bg = TONES[GATE_TONE.get(gate.status, "grey")]
+        mark = (
+            f'<rect x="{x - NODE_W / 2 + 6:.1f}" y="{y - NODE_H / 2 - 9:.1f}" width="22" '
+            f'height="16" rx="4" fill="{bg}" stroke="{fg}"/>'
+            f'<text x="{x - NODE_W / 2 + 17:.1f}" y="{y - NODE_H / 2 + 3:.1f}" '
+            f'text-anchor="middle" font-size="11" font-weight="700" fill="{fg}">'
+            f"{BADGE.get(gate.status, '?')}</text>"
         )
-        mark = ""
-        if gate is not None:
-            fg, bg = TONES[GATE_TONE.get(gate.status, "grey")]
-            mark = (
-                f'<rect x="{x - NODE_W / 2 + 6:.1f}" y="{y - NODE_H / 2 - 9:.1f}" width="22" '
-                f'height="16" rx="4" fill="{bg}" stroke="{fg}"/>'
-                f'<text x="{x - NODE_W / 2 + 17:.1f}" y="{y - NODE_H / 2 + 3:.1f}" '
-                f'text-anchor="middle" font-size="11" font-weight="700" fill="{fg}">'
-                f"{BADGE.get(gate.status, '?')}</text>"
-            )
-        nodes.append(
-            f'<g class="node" data-id="{esc(node_id)}"><title>{esc(title)}</title>'
-            f'<rect x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2:.1f}" width="{NODE_W:.0f}" '
-            f'height="{NODE_H:.0f}" rx="8" fill="{fill}" stroke="{border}" stroke-width="2"{dash}/>'
-            f'<text x="{x:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="12" '
-            f'font-weight="600" fill="#0f172a">{esc(label[0])}</text>'
-            f'<text x="{x:.1f}" y="{y + 12:.1f}" text-anchor="middle" font-size="11" '
-            f'fill="#334155">{esc(label[1] if len(label) > 1 else "")}</text>{mark}</g>'
-        )
+    return _box_svg(node_id, title, node_label(state, node_id), x, y, fill, border, dash, mark)
+
+
+def _group_svg(group: Group, shown: dict[str, str], x: float, y: float) -> str:
+    state_shown = group_state(group, shown)
+    border, done = KIND_COLOURS["sql"]
+    fill = done if state_shown == "produced" else NODE_FILL.get(state_shown, "#ffffff")
+    if state_shown == "failed":
+        border = "#b91c1c"
+    title = f"{group.members[0]} … {group.members[-1]} ({len(group.members)} steps)"
+    # a stack of steps: a card behind, a double border
+    behind = (
+        f'<rect x="{x - NODE_W / 2 + 5:.1f}" y="{y - NODE_H / 2 + 5:.1f}" width="{NODE_W:.0f}" '
+        f'height="{NODE_H:.0f}" rx="8" fill="#e2e8f0" stroke="{border}" stroke-width="1"/>'
+    )
+    inner = (
+        f'<rect x="{x - NODE_W / 2 + 3:.1f}" y="{y - NODE_H / 2 + 3:.1f}" '
+        f'width="{NODE_W - 6:.0f}" height="{NODE_H - 6:.0f}" rx="6" fill="none" '
+        f'stroke="{border}" stroke-width="1"/>'
+    )
+    label = group_label(group, shown)
+    return _box_svg(group.id, title, label, x, y, fill, border, "", inner, behind)
+
+
+def _box_svg(
+    node_id: str,
+    title: str,
+    label: str,
+    x: float,
+    y: float,
+    fill: str,
+    border: str,
+    dash: str,
+    mark: str,
+    behind: str = "",
+) -> str:
+    lines = label.split("\n")
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="prodex-static-canvas" '
-        f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'role="img" aria-label="pipeline {esc(state.template_id)}" '
-        'font-family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif">'
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0 0 L10 5 L0 10 z" fill="#64748b"/></marker>'
-        f'</defs><rect width="100%" height="100%" fill="#ffffff"/>{"".join(edges)}'
-        f"{''.join(nodes)}</svg>"
+        f'<g class="node" data-id="{esc(node_id)}"><title>{esc(title)}</title>{behind}'
+        f'<rect x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2:.1f}" width="{NODE_W:.0f}" '
+        f'height="{NODE_H:.0f}" rx="8" fill="{fill}" stroke="{border}" stroke-width="2"{dash}/>'
+        f'<text x="{x:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="12" '
+        f'font-weight="600" fill="#0f172a">{esc(lines[0])}</text>'
+        f'<text x="{x:.1f}" y="{y + 12:.1f}" text-anchor="middle" font-size="11" '
+        f'fill="#334155">{esc(lines[1] if len(lines) > 1 else "")}</text>{mark}</g>'
     )
 
 

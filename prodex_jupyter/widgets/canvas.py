@@ -109,10 +109,25 @@ class RunCanvas(w.VBox):
         self.graph.on("node", "mouseover", self._hover)
         self.graph.on("node", "mouseout", self._unhover)
 
-        self.fit_button = _tool("Fit", "expand", "Show the whole graph", "prodex-fit")
-        self.zoom_out_button = _tool("", "search-minus", "Zoom out", "prodex-zoom-out")
-        self.zoom_in_button = _tool("", "search-plus", "Zoom in", "prodex-zoom-in")
-        self.focus_button = _tool(
+        plain = plain or Plain()
+        # the toolbar's buttons share one layout and one style model (as `Plain` does)
+        tool_layout = w.Layout(width="auto", height="28px", margin="0 4px 0 0")
+        tool_style = w.ButtonStyle()
+
+        def tool(description: str, icon: str, tooltip: str, css: str) -> w.Button:
+            return w.Button(
+                description=description,
+                icon=icon,
+                tooltip=tooltip,
+                layout=tool_layout,
+                style=tool_style,
+                _dom_classes=("prodex-tool", css),
+            )
+
+        self.fit_button = tool("Fit", "expand", "Show the whole graph", "prodex-fit")
+        self.zoom_out_button = tool("", "search-minus", "Zoom out", "prodex-zoom-out")
+        self.zoom_in_button = tool("", "search-plus", "Zoom in", "prodex-zoom-in")
+        self.focus_button = tool(
             "Focus pending", "crosshairs", "Centre on the gate waiting for you", "prodex-focus"
         )
         self.fit_button.on_click(lambda _b: self.fit())
@@ -129,7 +144,6 @@ class RunCanvas(w.VBox):
         )
         self.search.observe(lambda change: self.find(change["new"]), "value")
         # the hovered node's full name, or what a search found
-        plain = plain or Plain()
         self.hover_line = plain.html("", "prodex-hover-line")
         self.legend = plain.html(legend_html(groups=bool(self._groups)), "prodex-legend")
         toolbar = w.HBox(
@@ -145,7 +159,9 @@ class RunCanvas(w.VBox):
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
             _dom_classes=("prodex-canvas-toolbar",),
         )
-        super().__init__([toolbar, self.graph], _dom_classes=("prodex-canvas-panel",))
+        super().__init__(
+            [toolbar, self.graph], layout=plain.layout, _dom_classes=("prodex-canvas-panel",)
+        )
         shown = display_states(state)
         self._target = attention_target(state, shown, attention_nodes(state))
         self.focus_button.disabled = not attention_nodes(state)
@@ -414,14 +430,3 @@ class RunCanvas(w.VBox):
                 (self.height - 2 * PADDING) / max(self.positions.height, 1),
             ),
         )
-
-
-def _tool(description: str, icon: str, tooltip: str, css: str) -> w.Button:
-    button = w.Button(
-        description=description,
-        icon=icon,
-        tooltip=tooltip,
-        layout=w.Layout(width="auto", height="28px", margin="0 4px 0 0"),
-        _dom_classes=("prodex-tool", css),
-    )
-    return button

@@ -19,6 +19,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..runtime import Run, on_run_opened
+from ..view.canvas import canvas_plan
+from ..view.first_paint import first_paint_html
+from ..view.static import run_text
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +70,35 @@ def _in_cell_execution(shell: Any) -> bool:
 
 
 def show_run(run: Run) -> None:
-    """Display the run view of `run` in the current cell's output, and beside it the run's
+    """Display the run view of `run` in the current cell's output, and with it the run's
     static HTML (`view.static`), kept up to date, which is what a saved notebook shows once no
-    kernel draws the widget (reopened, exported by nbconvert, on GitHub)."""
+    kernel draws the widget (reopened, exported by nbconvert, on GitHub).
+
+    That output is sent first, before any widget is made, holding the view's first paint
+    (`view.first_paint`): the graph on screen while the browser builds the live view, which
+    takes its place once its canvas has painted."""
     from IPython.display import display
 
     from .run_view import RunView
 
     shell = _shell()
-    view = RunView(run)
+    state = run.state
+    plan = canvas_plan(state)
+    store_root = str(run.store.root)
+    handle = display(
+        {
+            "text/html": first_paint_html(state, plan),
+            "text/plain": run_text(state, store_root),
+        },
+        raw=True,
+        display_id=True,
+    )
+    view = RunView(run, plan=plan)
     display(view)
-    handle = None
+    kept = first_paint_html(state, plan, hydrate=False)  # shown only while hydrating
 
     def keep(bundle: Mapping[str, str]) -> None:
-        nonlocal handle
-        if handle is None:
-            handle = display(dict(bundle), raw=True, display_id=True)
-        else:
-            handle.update(dict(bundle), raw=True)
+        handle.update({**bundle, "text/html": kept + bundle["text/html"]}, raw=True)
 
     view.keep_static(keep)
     if shell is not None:

@@ -44,6 +44,7 @@ class RunInfo(w.VBox):
                 self.inputs,
                 self.ids,
             ],
+            layout=plain.layout,
             _dom_classes=("prodex-run-info",),  # set at creation: no message of its own
         )
         self.status_text = ""

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ..view.run_info import deleted_sentence
+from ..view.canvas import CanvasPlan
+from ..view.run_info import deleted_sentence, header_html
 from ..view.static import static_bundle
 from ..view.text import esc
 from .canvas import RunCanvas
@@ -53,7 +54,9 @@ DELETION_CHECK = 5.0  # s: how often the view of a finished run looks whether it
 class RunView(w.VBox):
     """Everything about one run in a notebook output: `RunView(run)`."""
 
-    def __init__(self, run: Run, *, canvas_height: int | None = None) -> None:
+    def __init__(
+        self, run: Run, *, canvas_height: int | None = None, plan: CanvasPlan | None = None
+    ) -> None:
         self.run = run
         self.renders = 0
         self._rendered_seq = -1
@@ -64,8 +67,8 @@ class RunView(w.VBox):
         # can be: every message before the view's display delays the canvas' first paint (the
         # browser handles the kernel's messages one after the other).
         plain = Plain()  # one layout and style model for the plain HTML widgets
-        self.header = plain.html(_header_html(state), "prodex-header")
-        self.canvas = RunCanvas(state, height=canvas_height, plain=plain)
+        self.header = plain.html(header_html(state), "prodex-header")
+        self.canvas = RunCanvas(state, height=canvas_height, plain=plain, plan=plan)
         self.info = RunInfo(state, plain)
         self.drawer = Drawer(run)
         self.cards = GateCards(run, on_decided=self._after_decision)
@@ -177,7 +180,7 @@ class RunView(w.VBox):
             log.exception("prodex run view could not follow run %s", self.run.id)
 
     def _render_header(self, state: RunState) -> None:
-        value = _header_html(state)
+        value = header_html(state)
         if self.header.value != value:
             self.header.value = value
 
@@ -295,13 +298,3 @@ class RunView(w.VBox):
 
     def __repr__(self) -> str:
         return f"RunView({self.run!r})"
-
-
-def _header_html(state: RunState) -> str:
-    description = str(state.template.get("description") or "")
-    if len(description) > 160:
-        description = description[:159] + "…"
-    return (
-        f'<span class="prodex-title">{esc(state.template_id)}</span>'
-        f'<span class="prodex-subtitle">{esc(description)}</span>'
-    )

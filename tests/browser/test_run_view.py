@@ -435,3 +435,81 @@ def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server,
     page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
     screenshot(page, "run-view-7-notebook7")
     assert re.search(r"/notebooks/", page.url)
+
+
+# Every frame until the live canvas is shown: whether the first paint was on screen with its
+# nodes, which nodes it drew, and whether a frame ever showed the first paint and the live view
+# together (the live view's output is laid out but invisible while its output area hydrates).
+_JS_FIRST_PAINT_RECORDER = """
+() => {
+  const r = {seen: false, ids: [], both: false, frames: 0, done: false};
+  window.__firstPaint = r;
+  const visible = (el) => {
+    if (!el) return false;
+    const b = el.getBoundingClientRect();
+    return b.width > 0 && b.height > 0 && getComputedStyle(el).visibility === 'visible';
+  };
+  const frame = () => {
+    r.frames += 1;
+    const svg = [...document.querySelectorAll('.prodex-first-paint svg')].find(visible);
+    if (svg && svg.querySelectorAll('g.node').length) {
+      r.seen = true;
+      r.ids = [...svg.querySelectorAll('g.node')].map(g => g.dataset.id);
+    }
+    const live = document.querySelector('.prodex-run-view .prodex-canvas');
+    if (svg && visible(live)) r.both = true;
+    if (live && visible(live) && !document.querySelector('.prodex-hydrating')) {
+      r.done = true;
+      return;
+    }
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}
+"""
+
+
+def test_the_first_paint_shows_the_graph_then_gives_way_to_the_live_canvas(page, jupyter_server):
+    expect = _expect()
+    nb = new_notebook(jupyter_server, [GENERATED_CELL.format(n=200)])
+    open_notebook(page, jupyter_server, nb)
+    page.evaluate(_JS_FIRST_PAINT_RECORDER)
+    run_all_and_wait(page)
+    cy = wait_for_cytoscape(page, selector=CANVAS, min_nodes=40)
+    page.wait_for_function("() => window.__firstPaint.done", timeout=EXPECT_MS)
+    record = page.evaluate("() => window.__firstPaint")
+    # the graph was on screen first, as the live canvas draws it: the same (folded) nodes
+    assert record["seen"], record
+    live_ids = page.evaluate(
+        "(sel) => document.querySelector(sel)._cyreg.cy.nodes().map(n => n.id())", CANVAS
+    )
+    assert sorted(record["ids"]) == sorted(live_ids) and len(live_ids) == cy["nodes"] < 200
+    assert not record["both"], record  # never both at once
+    # then the live view alone: no first paint, no static copy, the canvas interactive
+    expect(page.locator(".prodex-hydrating")).to_have_count(0)
+    for first in page.locator(".prodex-first-paint").all():
+        expect(first).to_be_hidden()
+    expect(page.locator(".prodex-static-run")).to_be_hidden()
+    expect(page.locator(".prodex-run-view")).to_be_visible()
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-8-live-after-first-paint")
+    node = next(i for i in live_ids if i.startswith("src"))
+    click_cytoscape_node(page, node, selector=CANVAS, pan_into_view=True)
+    expect(page.locator(".prodex-drawer")).to_be_visible(timeout=EXPECT_MS)
+    expect(page.locator(".prodex-drawer")).to_contain_text(node)
+
+    # What the first paint looked like: the kept copy, shown again as while hydrating (the
+    # live view's output laid out but hidden), for the screenshot beside the live one.
+    page.evaluate(
+        """() => {
+          const area = document.querySelector('.prodex-run-view').closest('.jp-OutputArea');
+          area.classList.add('prodex-hydrating');
+          document.querySelector('.prodex-run-view').closest('.jp-OutputArea-child')
+            .classList.add('prodex-live-pending');
+        }"""
+    )
+    first = page.locator(".prodex-first-paint").first
+    expect(first).to_be_visible()
+    expect(first.locator("svg g.node")).to_have_count(len(live_ids))
+    first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-8-first-paint")
