@@ -30,7 +30,7 @@ from .static import STATUS_TONE, chip, graph_svg_body, svg_frame
 from .text import clock, esc
 
 HYDRATE_TIMEOUT = 30.0  # s: the first paint gives way to the live view after this at most
-TOOLBAR_H = 36  # px: the live canvas' toolbar row above it
+TOOLBAR_H = 62  # px: the live canvas' toolbar and legend rows above it (one width of many)
 
 STYLE = """
 .prodex-first-paint { display: none; }
@@ -64,7 +64,8 @@ STYLE = """
 """.replace("TOOLBAR", str(TOOLBAR_H))
 
 # Runs once, when JupyterLab puts the trusted output in the page (`document.currentScript` is
-# this script then). Polls on animation frames until the live canvas' node layer has pixels.
+# this script then). Checks on every animation frame whether the live canvas' node layer has
+# pixels.
 SCRIPT = """<script>(() => {
   const area = document.currentScript && document.currentScript.closest('.jp-OutputArea');
   if (!area) return;
@@ -77,16 +78,21 @@ SCRIPT = """<script>(() => {
     for (let i = 3; i < d.length; i += 28) { if (d[i] !== 0) return true; }
     return false;
   };
+  // The live view's output is marked the moment it enters the page (a mutation observer runs
+  // before the next frame is drawn): never a frame with both.
   let live = null;
+  const mark = () => {
+    const view = live ? null : area.querySelector('.prodex-run-view');
+    live = view ? view.closest('.jp-OutputArea-child') : live;
+    if (live) { live.classList.add('prodex-live-pending'); observer.disconnect(); }
+  };
+  const observer = new MutationObserver(mark);
+  observer.observe(area, {childList: true, subtree: true, attributeFilter: ['class']});
   const frame = () => {
-    const view = area.querySelector('.prodex-run-view');
-    if (view && !live) {
-      live = view.closest('.jp-OutputArea-child');
-      if (live) live.classList.add('prodex-live-pending');
-    }
-    const el = view && view.querySelector('.prodex-canvas');
+    const el = area.querySelector('.prodex-run-view .prodex-canvas');
     const cy = el && el._cyreg && el._cyreg.cy;
     if ((cy && cy.nodes().length && painted(el)) || performance.now() - t0 > TIMEOUT) {
+      observer.disconnect();
       area.classList.remove('prodex-hydrating');
       if (live) live.classList.remove('prodex-live-pending');
       return;
