@@ -64,20 +64,13 @@ STYLE = """
 """.replace("TOOLBAR", str(TOOLBAR_H))
 
 # Runs once, when JupyterLab puts the trusted output in the page (`document.currentScript` is
-# this script then). Checks on every animation frame whether the live canvas' node layer has
-# pixels.
+# this script then). Looks on every animation frame for the live canvas, then waits for its
+# first drawn frame.
 SCRIPT = """<script>(() => {
   const area = document.currentScript && document.currentScript.closest('.jp-OutputArea');
   if (!area) return;
   area.classList.add('prodex-hydrating');
   const t0 = performance.now();
-  const painted = (el) => {
-    const c = el.querySelector('canvas[data-id="layer2-node"]');
-    if (!c || !c.width || !c.height) return false;
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < d.length; i += 28) { if (d[i] !== 0) return true; }
-    return false;
-  };
   // The live view's output is marked the moment it enters the page (a mutation observer runs
   // before the next frame is drawn): never a frame with both.
   let live = null;
@@ -88,16 +81,19 @@ SCRIPT = """<script>(() => {
   };
   const observer = new MutationObserver(mark);
   observer.observe(area, {childList: true, subtree: true, attributeFilter: ['class']});
+  const done = () => {
+    observer.disconnect();
+    area.classList.remove('prodex-hydrating');
+    if (live) live.classList.remove('prodex-live-pending');
+  };
+  // Cytoscape says `render` when it has drawn a frame: the swap is made in that frame (no
+  // reading its pixels back, which would stall the page).
   const frame = () => {
     const el = area.querySelector('.prodex-run-view .prodex-canvas');
     const cy = el && el._cyreg && el._cyreg.cy;
-    if ((cy && cy.nodes().length && painted(el)) || performance.now() - t0 > TIMEOUT) {
-      observer.disconnect();
-      area.classList.remove('prodex-hydrating');
-      if (live) live.classList.remove('prodex-live-pending');
-      return;
-    }
-    requestAnimationFrame(frame);
+    if (cy) { cy.one('render', done); setTimeout(done, TIMEOUT); }
+    else if (performance.now() - t0 > TIMEOUT) done();
+    else requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
 })();</script>""".replace("TIMEOUT", str(int(HYDRATE_TIMEOUT * 1000)))
