@@ -36,15 +36,19 @@ def _boxes(svg: ET.Element) -> dict[str, tuple[float, float]]:
     return out
 
 
-def test_a_small_run_is_drawn_whole_and_fitted_at_the_live_canvas_positions(demo_template, store):
-    run = demo_template.run(store=store)
-    run.wait(timeout=30)
+def _first_paint(tpl, store, timeout: float):
+    """Run `tpl` to its end, then its state, canvas plan, first paint, SVG and node boxes."""
+    run = tpl.run(store=store)
+    run.wait(timeout=timeout)
     state = run.state
     plan = canvas_plan(state)
     page = first_paint_html(state, plan)
-
     svg = _svg(page)
-    boxes = _boxes(svg)
+    return run, state, plan, page, svg, _boxes(svg)
+
+
+def test_a_small_run_is_drawn_whole_and_fitted_at_the_live_canvas_positions(demo_template, store):
+    run, state, plan, page, svg, boxes = _first_paint(demo_template, store, timeout=30)
     assert sorted(boxes) == sorted(state.nodes)
     for node_id, (x, y) in plan.layout.positions.items():
         assert boxes[node_id] == (round(x, 1), round(y, 1))
@@ -64,15 +68,7 @@ def test_a_small_run_is_drawn_whole_and_fitted_at_the_live_canvas_positions(demo
 
 
 def test_a_big_run_is_drawn_folded_at_the_live_canvas_zoom_and_pan(tmp_path, store):
-    tpl = generated(tmp_path, 200)
-    run = tpl.run(store=store)
-    run.wait(timeout=60)
-    state = run.state
-    plan = canvas_plan(state)
-    page = first_paint_html(state, plan)
-
-    svg = _svg(page)
-    boxes = _boxes(svg)
+    _, state, plan, _, svg, boxes = _first_paint(generated(tmp_path, 200), store, timeout=60)
     # the groups collapsed as the live canvas draws them: fewer nodes than the run has
     assert sorted(boxes) == sorted(plan.folded.order)
     assert len(boxes) < len(state.nodes) and any(n.startswith("group:") for n in boxes)
