@@ -444,6 +444,36 @@ def test_a_small_csv_read_whole_gives_the_evidence_of_the_stream(
     assert any("did not hold" in w for w in whole.warnings) == bool(tail)
 
 
+@pytest.mark.parametrize(("newline", "quoted"), [("\n", False), ("\r\n", True), ("\n", True)])
+def test_the_first_block_read_from_the_head_of_the_file_is_the_streams(
+    tmp_path: Path, newline: str, quoted: bool
+) -> None:
+    """The file's types and first block come from its first two blocks of bytes (pyarrow's
+    stream reader would read the whole file ahead): the same schema and rows as the stream
+    opened on the file, with quoted fields spanning lines and CRLF line ends too."""
+    import pyarrow.csv as pa_csv
+
+    from prodex_jupyter.checks import csv_format
+
+    path = tmp_path / "w.csv"
+    with path.open("w", newline="") as f:
+        f.write("id,txt,x,when" + newline)
+        for i in range(120_000):
+            txt = f'"line {i}\nmore, ""quoted"""' if quoted and i % 7 == 0 else f"t{i % 13}"
+            x = "" if i % 100 == 0 else str(i * 0.5)
+            f.write(f"{i},{txt},{x},2024-01-{i % 28 + 1:02d} 10:00:00{newline}")
+    assert path.stat().st_size > 2 * csv_format.BLOCK_BYTES
+    parse, convert = csv_format.csv_options(path)
+    read = pa_csv.ReadOptions(block_size=csv_format.BLOCK_BYTES)
+    with pa_csv.open_csv(
+        path, read_options=read, parse_options=parse, convert_options=convert
+    ) as stream:
+        expected = stream.schema, next(iter(stream))
+    schema, first = csv_format.first_block(path, None, parse, convert)
+    assert schema.equals(expected[0]) and first is not None and first.equals(expected[1])
+    assert 0 < first.num_rows < 120_000
+
+
 def test_values_outside_a_known_set_counted_from_the_histogram_as_sql_counts_them(
     tmp_path: Path, recipes: Path
 ) -> None:
