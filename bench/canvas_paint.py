@@ -2,7 +2,7 @@
 200- and 500-node templates, in a real JupyterLab in headless Chromium (the browser-test
 harness), against a bare ipycytoscape graph of the same DAG as the baseline.
 
-    python bench/canvas_paint.py [--sizes example 200 500] [--repeat 3] [--before DIR]
+    python bench/canvas_paint.py [--sizes example 200 500] [--repeat 3] [--before DIR [DIR ...]]
 
 `example` is examples/plant_kpis.prodex.yaml (7 nodes); a number is a generated template (10
 gated CSV sources heading lanes of SQL steps, every tenth step gated, outputs at the lane ends;
@@ -16,12 +16,13 @@ run until two frames:
   viewport as the live canvas, in plain HTML and SVG), then the live canvas in its place;
 - `interactive`: the first frame with the live ipycytoscape canvas painted and shown (the first
   paint gone), clickable (`measure_cell_to_paint`'s figure).
-For bare ipycytoscape (and `--before`, which has no first paint) the two are the same frame. A
+For bare ipycytoscape (and code from before the first paint) the two are the same frame. A
 big graph opens with chains of steps collapsed into groups (prodex_jupyter/view/groups.py), so
 its canvas draws fewer nodes. The cells print their kernel-side split.
 The baseline notebook imports ipycytoscape in its first cell; its second draws the same nodes and
-edges (all of them) with dagre. `--before DIR` adds the run view of the code in DIR (e.g. a
-worktree of main), put first on the kernel's sys.path.
+edges (all of them) with dagre. `--before DIR ...` adds the run view of the code in each DIR
+(e.g. `git archive main prodex_jupyter | tar -x -C DIR`), put first on the kernel's sys.path,
+as variants `before`, `before2`, ... in the same rounds.
 
 Then, on the run view: one Confirm click, and the time until the confirmed badge's class is on
 the node in the page (a decision's round trip: click, kernel, event, incremental restyle).
@@ -187,19 +188,19 @@ def prepare(root: Path, size: str) -> dict:
     }
 
 
-def one(page, server, base: Path, variant: str, size: str, rep: int, spec: dict, before: str):
+def one(page, server, base: Path, variant: str, size: str, rep: int, spec: dict, before: dict):
     if variant == "bare":
         cells = [BARE_WARM_CELL.format(graph=spec["graph"]), BARE_CELL.format()]
         selector, min_nodes = ".bench-bare", spec["nodes"]
     else:
-        path = f"sys.path.insert(0, {before!r})\n" if variant == "before" else ""
+        path = f"sys.path.insert(0, {before[variant]!r})\n" if variant in before else ""
         store = str(base / f"store-{variant}-{size}-{rep}")
         cells = [
             WARM_CELL.format(path=path, template=spec["template"]),
             RUN_VIEW_CELL.format(store=store),
         ]
         selector = ".prodex-canvas"
-        min_nodes = spec["nodes"] if variant == "before" else spec["drawn"]
+        min_nodes = spec["drawn"]  # code without groups draws more: painted once it has these
     nb = new_notebook(server, cells)
     open_notebook(page, server, nb)
     run_cell(page, 0, timeout=120)
@@ -239,13 +240,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["example", "200", "500"])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--before", help="a checkout of the code to compare with (e.g. main)")
+    parser.add_argument(
+        "--before", nargs="+", default=[], help="checkouts of the code to compare with (e.g. main)"
+    )
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="canvas-paint-"))
     server = start_jupyter_server(base / "jupyter")
     results: dict[str, list[dict]] = {}
-    variants = ["run_view", "bare"] + (["before"] if args.before else [])
+    before = {f"before{i + 1 if i else ''}": path for i, path in enumerate(args.before)}
+    variants = ["run_view", "bare", *before]
     try:
         prepared = {size: prepare(server.root_dir, size) for size in args.sizes}
         with sync_playwright() as pw:
@@ -257,7 +261,7 @@ def main() -> None:
                         page = context.new_page()
                         try:
                             timing = one(
-                                page, server, base, variant, size, rep, prepared[size], args.before
+                                page, server, base, variant, size, rep, prepared[size], before
                             )
                         finally:
                             page.close()
@@ -293,6 +297,19 @@ def main() -> None:
                     summary[f"{variant}-{size}"][f"{figure}_ratio_to_bare"] = ratio
                     rounds = [round(r, 2) for r in ratios]
                     print(f"  {variant}-{size} {figure}: x{ratio}  (rounds: {rounds})")
+    if before:
+        print("\nthe run view against each `--before` code, paired per round (median):")
+    for size in args.sizes:
+        ours = results.get(f"run_view-{size}", [])
+        for variant in before:
+            theirs = results.get(f"{variant}-{size}", [])
+            pairs = zip(ours, theirs, strict=False)
+            ratios = [o["interactive"] / t["interactive"] for o, t in pairs]
+            if ratios:
+                ratio = round(statistics.median(ratios), 3)
+                summary[f"run_view-{size}"][f"interactive_ratio_to_{variant}"] = ratio
+                rounds = [round(r, 2) for r in ratios]
+                print(f"  run_view-{size} interactive / {variant}: x{ratio}  (rounds: {rounds})")
     out = REPO / "bench" / "results" / f"canvas-paint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(

@@ -41,6 +41,11 @@ def test_a_finished_run_renders_status_gates_outputs_canvas_and_how_to_reopen(de
     text = run_text(state, str(store.root))
     assert "plant_mean_cycle_time = 41.18" in text and run.id in text
     assert "gate recipes_shape: confirmed by ben" in text
+    # inline colours (kept where `<style>` is dropped) never as the `background` shorthand:
+    # JupyterLab's table of contents sanitizes every HTML output on each change, and tests such
+    # a value against a regular expression that held the page's main thread for 0.1 s and more
+    styles = re.findall(r'style="([^"]*)"', page)
+    assert styles and not any(re.search(r"(^|;)\s*background\s*:", s) for s in styles), styles
 
 
 def test_a_rejected_gate_and_a_waiting_run_read_as_they_are(demo_template, store):

@@ -6,6 +6,7 @@ observes, so each assertion about the view waits (briefly) for it to catch up.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 
@@ -14,6 +15,7 @@ import pytest
 import prodex_jupyter as px
 from prodex_jupyter.widgets import RunView
 from prodex_jupyter.widgets.gate_card import DecisionCard, GateCard
+from prodex_jupyter.widgets.run_view import STATIC_INTERVAL
 
 from .test_widgets_support import branches, chain, until, with_failure
 
@@ -394,3 +396,24 @@ def test_pending_cards_come_in_the_templates_order_run_after_run(tmp_path, store
         cards = until(lambda v=view: len(v.cards.prompt_cards) == 4 and v.cards.prompt_cards)
         assert [c.gate_ids[0] for c in cards] == ["g0", "g1", "g2", "g3"]
         view.close()
+
+
+def test_in_a_kernel_the_static_copy_waits_while_the_browser_builds_the_view(demo_template, store):
+    """With a running loop (a kernel), the first static copy is sent STATIC_INTERVAL s after
+    the view, not at once: the browser would render each copy again while it builds the live
+    view. Without a loop (scripts, the other tests) it is sent at once."""
+    run = demo_template.run(store=store)
+    run.wait(timeout=30)
+    copies: list = []
+
+    async def in_kernel() -> None:
+        view = RunView(run)
+        view.keep_static(copies.append)
+        assert copies == []
+        await asyncio.sleep(STATIC_INTERVAL + 0.5)
+        view.close()
+
+    asyncio.run(in_kernel())
+    [copy] = copies
+    assert run.id in copy["text/html"] and 'class="prodex-static-run"' in copy["text/html"]
+    assert run.id in copy["text/plain"]

@@ -103,6 +103,7 @@ class RunView(w.VBox):
         self._clock_lock = threading.Lock()
         self._closed = False
         self._static_sink: Callable[[Mapping[str, str]], None] | None = None
+        self._static_held = False  # the first copy waits (`keep_static`)
         self._static_key: tuple | None = None
         self._static_at = 0.0
         self._defer_cards()
@@ -188,14 +189,30 @@ class RunView(w.VBox):
     def keep_static(self, sink: Callable[[Mapping[str, str]], None]) -> None:
         """Hand `sink` the run's static rendering (`view.static`) now and whenever what it
         shows changes: status and decisions at once, new results at most every
-        STATIC_INTERVAL s. The notebook display keeps it beside the widget."""
+        STATIC_INTERVAL s. The notebook display keeps it beside the widget.
+
+        In a kernel, the first copy waits STATIC_INTERVAL s (what changed meanwhile goes with
+        it): the browser builds the live view in those seconds, and every copy it receives
+        then is HTML it renders again on the same thread (JupyterLab's table of contents
+        parses it, MathJax scans it), which delayed the interactive canvas."""
         self._static_sink = sink
         self._static_key = None
-        self._push_static(self.run.state)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._push_static(self.run.state)
+            return
+        self._static_held = True
+        loop.call_later(STATIC_INTERVAL, self._release_static)
+
+    def _release_static(self) -> None:
+        self._static_held = False
+        if not self._closed and not self.deleted:
+            self._push_static(self.run.state)
 
     def _push_static(self, state: RunState) -> None:
         sink = self._static_sink
-        if sink is None:
+        if sink is None or self._static_held:
             return
         decisions = tuple((g.status, len(g.decisions)) for g in state.gates.values())
         settled = (state.status, decisions)
