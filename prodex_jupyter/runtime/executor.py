@@ -471,7 +471,11 @@ class Execution:
         if not events and not self._unwritten:
             return
         self._unwritten.extend(events)
-        routine = all(_routine(e) for e in events)
+        routine = True
+        for event in events:
+            if not _routine(event):
+                routine = False
+                break
         age = self.loop.time() - self._unwritten_since if self._unwritten_since else 0.0
         if not routine or age >= BATCH_SECONDS or len(self._unwritten) >= BATCH_EVENTS:
             self._flush()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,13 +24,15 @@ from ..checks import DataRef, Evidence, gather_evidence
 from ..store import Event, GateDecided, GatePosed, InputConsumed, NodeFailed, NodeProduced
 from ..store.events import make
 from ..template import PythonNode, SourceNode, Template
+from ..template.nodes import Node
 from .compute import SourceInput, compute_node, read_source
 from .deciders import needs_a_person
 from .policy import Policy, policy_name
 from .run import Run
 from .sql_sandbox import SqlSandbox, sandbox_for
-from .values import StoredTable, Value, describe_columns, is_table, to_table
+from .values import StoredTable, Value, describe_columns, to_table
 
+_TABLES = (pa.Table, StoredTable)  # values.is_table, inlined where every produced node passes
 FINAL_STATUSES = ("completed", "completed_partial", "failed")
 
 
@@ -61,22 +63,21 @@ class Scheduler:
         self.policy = policy
         self.order = template.topological_order()
         self.position = {node_id: i for i, node_id in enumerate(self.order)}
-        self.nodes = template.nodes
+        self.nodes = nodes = template.nodes  # a dict of its own: read per node, never a method
         children: dict[str, list[str]] = {n: [] for n in self.order}
         # Per node, its upstream nodes and the gates on them: what readiness looks at, per node.
         self.upstream: dict[str, tuple[str, ...]] = {}
         self.upstream_gates: dict[str, tuple[str, ...]] = {}
         for node_id in self.order:
-            ups = tuple(template[node_id].upstream)
+            ups = tuple(nodes[node_id].upstream)
             self.upstream[node_id] = ups
-            self.upstream_gates[node_id] = tuple(
-                gate.gate_id for gate in (template[up].gate for up in ups) if gate is not None
-            )
+            gates = [nodes[up].gate for up in ups]
+            self.upstream_gates[node_id] = tuple(g.gate_id for g in gates if g is not None)
             for up in ups:
                 children[up].append(node_id)
         # Tuples of text, which the collector stops tracking: nothing here for it to walk per node.
         self.children = {n: tuple(c) for n, c in children.items()}
-        self.source_ancestors, self.gate_ancestors = _lineage(template, self.order)
+        self.source_ancestors, self.gate_ancestors = _lineage(nodes, self.order)
         self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
         self.candidates: set[str] = set(self.order)
@@ -246,7 +247,10 @@ class Scheduler:
             inputs = {**inputs, node_id: outcome.consumed}
         gates = fold.gates
         value = outcome.value
-        table = is_table(value)
+        table = isinstance(value, _TABLES)
+        code = self._codes.get(node_id)
+        if code is None:
+            code = self._codes[node_id] = node.code
         produced = {
             "node_id": node_id,
             "value_kind": "table" if table else "scalar",
@@ -254,7 +258,7 @@ class Scheduler:
             "artifact": outcome.artifact,
             "rows": value.num_rows if table else None,
             "columns": describe_columns(value) if table else [],
-            "derivation_code": self._code(node_id),
+            "derivation_code": code,
             "derivation_explanation": node.explanation,
             "sources": [
                 self._source_ref(inputs[s]) for s in self.source_ancestors[node_id] if s in inputs
@@ -315,11 +319,6 @@ class Scheduler:
             known = self._gate_refs[gate.gate_id] = (gate, _gate_ref(gate))
         return known[1]
 
-    def _code(self, node_id: str) -> str:
-        if node_id not in self._codes:
-            self._codes[node_id] = self.template[node_id].code
-        return self._codes[node_id]
-
     # ---------------------------------------------------------------- status
     def settled_status(self) -> str:
         """The run's status once nothing more can move without a decision."""
@@ -337,19 +336,31 @@ class Scheduler:
 
 
 def _lineage(
-    template: Template, order: tuple[str, ...]
+    nodes: Mapping[str, Node], order: tuple[str, ...]
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """Per node, the source nodes and the gates above it, in topological order."""
+    """Per node, the source nodes and the gates above it, in topological order. A node with one
+    upstream node and no gate of its own between shares that node's tuples (a chain's nodes all
+    hold the same two objects)."""
     sources: dict[str, tuple[str, ...]] = {}
     gates: dict[str, tuple[str, ...]] = {}
     for node_id in order:
-        node = template[node_id]
+        node = nodes[node_id]
+        ups = node.upstream
+        if len(ups) == 1 and not isinstance(node, SourceNode):
+            up = ups[0]
+            up_gate = nodes[up].gate
+            sources[node_id] = sources[up]
+            if up_gate is None or up_gate.gate_id in gates[up]:
+                gates[node_id] = gates[up]
+            else:
+                gates[node_id] = (*gates[up], up_gate.gate_id)
+            continue
         own_sources: dict[str, None] = {node_id: None} if isinstance(node, SourceNode) else {}
         above: dict[str, None] = {}
-        for up in node.upstream:
+        for up in ups:
             own_sources.update(dict.fromkeys(sources[up]))
             above.update(dict.fromkeys(gates[up]))
-            up_gate = template[up].gate
+            up_gate = nodes[up].gate
             if up_gate is not None:
                 above[up_gate.gate_id] = None
         sources[node_id] = tuple(own_sources)

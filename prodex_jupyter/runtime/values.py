@@ -51,7 +51,9 @@ def to_sql_input(value: Value, name: str) -> pa.Table | Path:
 
 def to_python_arg(value: Value) -> Any:
     """Python nodes receive pandas DataFrames (and scalars as themselves)."""
-    return to_table(value, "").to_pandas() if is_table(value) else value
+    if isinstance(value, (pa.Table, StoredTable)):  # is_table, inlined: called per argument
+        return to_table(value, "").to_pandas()
+    return value
 
 
 def from_python_result(result: Any, node_id: str) -> Value:

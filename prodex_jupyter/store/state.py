@@ -191,7 +191,41 @@ class RunFold:
         self.updated_at = stored.at
         self._snapshot = None
         e = stored.event
-        if isinstance(e, RunCreated):
+        # The frequent kinds first (a result and a start per node); the rest are a few per run.
+        # Records are filled at once (events.make) rather than through their generated __init__.
+        if isinstance(e, NodeProduced):
+            nodes = self.nodes
+            node_id = e.node_id
+            record = _new(NodeRecord)
+            record.__dict__.update(nodes[node_id].__dict__, state="produced")
+            nodes[node_id] = record
+            result = _new(Result)
+            result.__dict__.update(
+                node_id=node_id,
+                value_kind=e.value_kind,
+                value=e.value,
+                artifact=e.artifact,
+                rows=e.rows,
+                columns=tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
+                derivation_code=e.derivation_code,
+                derivation_explanation=e.derivation_explanation,
+                sources=self._read_only(e.sources),
+                gates_passed=self._read_only(e.gates_passed),
+                produced_at=stored.at,
+                seconds=e.seconds,
+                seq=stored.seq,
+                _load=self._load,
+            )
+            self.results[node_id] = result
+        elif isinstance(e, NodeStarted):
+            nodes, at = self.nodes, stored.at
+            for node_id in e.node_ids:
+                record = _new(NodeRecord)
+                record.__dict__.update(
+                    nodes[node_id].__dict__, state="running", started_at=at, error="", traceback=""
+                )
+                nodes[node_id] = record
+        elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
             for n in e.nodes:
                 self.nodes[n["id"]] = make(
@@ -218,30 +252,6 @@ class RunFold:
         elif isinstance(e, InputConsumed):
             self.inputs[e.node_id] = InputRecord(
                 e.node_id, e.path, e.size, e.sha256, e.rows, e.format, e.snapshot, stored.at
-            )
-        elif isinstance(e, NodeStarted):
-            for node_id in e.node_ids:
-                self._node(node_id, state="running", started_at=stored.at, error="", traceback="")
-        elif isinstance(e, NodeProduced):
-            self._node(e.node_id, state="produced")
-            self.results[e.node_id] = make(
-                Result,
-                {
-                    "node_id": e.node_id,
-                    "value_kind": e.value_kind,
-                    "value": e.value,
-                    "artifact": e.artifact,
-                    "rows": e.rows,
-                    "columns": tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
-                    "derivation_code": e.derivation_code,
-                    "derivation_explanation": e.derivation_explanation,
-                    "sources": self._read_only(e.sources),
-                    "gates_passed": self._read_only(e.gates_passed),
-                    "produced_at": stored.at,
-                    "seconds": e.seconds,
-                    "seq": stored.seq,
-                    "_load": self._load,
-                },
             )
         elif isinstance(e, NodeFailed):
             self._node(e.node_id, state="failed", error=e.error, traceback=e.traceback)
@@ -319,6 +329,8 @@ class RunFold:
             )
         return self._snapshot
 
+
+_new = object.__new__
 
 # A node's record before anything happened to it: NodeRecord's own defaults.
 _WAITING = {f.name: f.default for f in fields(NodeRecord) if f.default is not MISSING}
