@@ -22,7 +22,6 @@ from .events import (
     RunCreated,
     RunStatusChanged,
     StoredEvent,
-    make,
 )
 
 T = TypeVar("T")
@@ -227,17 +226,17 @@ class RunFold:
                 nodes[node_id] = record
         elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
+            nodes = self.nodes
             for n in e.nodes:
-                self.nodes[n["id"]] = make(
-                    NodeRecord,
-                    {
-                        **_WAITING,
-                        "node_id": n["id"],
-                        "kind": n["kind"],
-                        "upstream": tuple(n["upstream"]),
-                        "gate_id": n["gate_id"],
-                    },
+                record = _new(NodeRecord)
+                record.__dict__.update(
+                    node_id=n["id"],
+                    kind=n["kind"],
+                    upstream=tuple(n["upstream"]),
+                    gate_id=n["gate_id"],
+                    **_WAITING,
                 )
+                nodes[n["id"]] = record
             for g in e.gates:
                 self.gates[g["gate_id"]] = GateRecord(
                     g["gate_id"],
