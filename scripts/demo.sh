@@ -18,7 +18,12 @@ python="${PYTHON:-python3}"
 
 if [ "${1:-}" = "--terminal" ]; then
     shift
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+    # Installed once (editable: later code changes need no reinstall); again only when
+    # pyproject.toml changed since (its dependencies). pip's no-op install costs seconds.
+    installed=(.venv/lib/python*/site-packages/prodex_jupyter-*.dist-info)
+    if [ ! -d "${installed[0]}" ] || [ pyproject.toml -nt "${installed[0]}" ]; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+    fi
     exec .venv/bin/prodex --store "${PRODEX_STORE:-${PRODEX_HOME:-.prodex}}" demo "$@"
 fi
 
