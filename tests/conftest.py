@@ -89,12 +89,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, indirect=True)
 
 
+_PG_SERVERS: list = []  # the session's server once a test asked for it (tests/postgres_server.py)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     from .postgres_server import running_server
 
     with running_server() as server:
+        _PG_SERVERS.append(server)
         yield server
+        _PG_SERVERS.remove(server)
 
 
 @pytest.fixture
@@ -131,9 +136,14 @@ def store(
 @pytest.fixture(autouse=True)
 def _close_shared_stores() -> Iterator[None]:
     """After each test, close the PostgreSQL stores `open_store` shared in this process: every
-    test has its own database, and open connections would pile up past max_connections."""
+    test has its own database, and open connections would pile up past max_connections. Then
+    drop the databases the test made (not those of wider fixtures, made before it started):
+    hundreds of 8 MB databases would otherwise fill the cluster."""
+    made_before = len(_PG_SERVERS[0].created) if _PG_SERVERS else 0
     yield
     close_stores()
+    if _PG_SERVERS:
+        _PG_SERVERS[0].drop_databases(made_before)
 
 
 @pytest.fixture

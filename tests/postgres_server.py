@@ -5,6 +5,10 @@ No mock: the PostgreSQL backend is tested against the real thing. `scripts/ensur
 installs the server binaries when they are missing (scripts/test.sh runs it). As root, the
 cluster is created and run by the `postgres` user (the server refuses to run as root).
 Durability is switched off (fsync, synchronous_commit): a test cluster is thrown away anyway.
+The cluster lives in /dev/shm when that has room: every test makes a database (a copy of
+template1, ~8 MB), and on disk creating one took ~0.5 s and removing a session's cluster (over
+1 GB) ~15 s; in memory, a file copy, ~0.08 s. Each test's databases are dropped after it
+(tests/conftest.py), so the cluster stays small.
 
 Every role but one logs in without a password (`trust`); the role `prodex_pw` must give its
 password (scram-sha-256), so a test with `url(db, password=True)` shows that whatever the store
@@ -44,12 +48,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cluster_parent() -> str | None:
+    """/dev/shm when it has room for a session's cluster (a container's may have 64 MB), else
+    the default temporary folder."""
+    shm = "/dev/shm"
+    roomy = os.path.isdir(shm) and os.access(shm, os.W_OK)
+    return shm if roomy and shutil.disk_usage(shm).free >= 2 * 1024**3 else None
+
+
 class Server:
-    """One running cluster; `url(db)` names a database on it, `create_database()` makes one."""
+    """One running cluster; `url(db)` names a database on it, `create_database()` makes one,
+    `drop_databases(since)` drops those made after the first `since`."""
 
     def __init__(self, bin_dir: Path, folder: Path, port: int) -> None:
         self.bin_dir, self.folder, self.port = bin_dir, folder, port
         self.password = secrets.token_hex(8)
+        self.created: list[str] = []
+        # PostgreSQL 15 copies template1 through the WAL by default; a file copy is ~2x faster
+        major = bin_dir.parts[-2]
+        self._strategy = " STRATEGY FILE_COPY" if major.isdigit() and int(major) >= 15 else ""
 
     def url(self, database: str = "postgres", *, password: bool = False) -> str:
         who = f"{PASSWORD_USER}:{self.password}" if password else USER
@@ -62,8 +79,21 @@ class Server:
 
         name = f"t_{secrets.token_hex(6)}"
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f"CREATE DATABASE {name}")
+            con.execute(f"CREATE DATABASE {name}{self._strategy}")
+        self.created.append(name)
         return self.url(name, password=password)
+
+    def drop_databases(self, since: int) -> None:
+        """Drop the databases made after the first `since` (a test's own), closing whatever
+        connection to them is still open."""
+        import psycopg
+
+        names, self.created[since:] = self.created[since:], []
+        if not names:
+            return
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            for name in names:
+                con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -80,7 +110,7 @@ def running_server() -> Iterator[Server]:
             "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb): "
             "run `bash scripts/ensure-postgresql.sh` (scripts/test.sh does)"
         )
-    folder = Path(tempfile.mkdtemp(prefix="prodex-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="prodex-pg-", dir=_cluster_parent()))
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
         os.chown(folder, pw.pw_uid, pw.pw_gid)
