@@ -300,7 +300,8 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, b
     """A store written before the list's rows were kept by the write path lists the same runs,
     the same way, once reopened; and goes on keeping the rows as runs move. SQLite: index layout
     8 (marks and summary rows kept by a trigger on every event insert), then layout 7 (marks
-    only), both keeping their marks; PostgreSQL: schema version 2 (no inputs_shown nor line)."""
+    only), both keeping their marks; PostgreSQL: schema version 5 (the line a column of the
+    summary row, no run_lines nor list_templates), then version 2 (no inputs_shown nor line)."""
     before = px.runs(store=store).drop(columns="executing")
     if backend == "sqlite":
         marks = store.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq")
@@ -315,12 +316,22 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, b
     else:
         import psycopg
 
-        with psycopg.connect(store.log.url, autocommit=True) as con:
-            con.execute("ALTER TABLE run_summary DROP COLUMN line, DROP COLUMN inputs_shown")
-            con.execute("UPDATE prodex_schema SET version = 2")
-        reopened = px.RunStore(store.location)
-        after = px.runs(store=reopened).drop(columns="executing")
-        pd.testing.assert_frame_equal(after, before)
+        for version in (5, 2):
+            with psycopg.connect(store.log.url, autocommit=True) as con:
+                con.execute("DROP TABLE run_lines, list_templates")
+                if version == 5:  # the line in the summary row, no table of its own
+                    con.execute("ALTER TABLE run_summary ADD COLUMN line text")
+                else:  # neither the line (gone since version 6) nor the inputs as shown
+                    con.execute("ALTER TABLE run_summary DROP COLUMN inputs_shown")
+                con.execute(f"UPDATE prodex_schema SET version = {version}")
+            reopened = px.RunStore(store.location)
+            after = px.runs(store=reopened).drop(columns="executing")
+            pd.testing.assert_frame_equal(after, before)
+            columns = reopened.log.query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'run_summary' AND column_name = 'line'"
+            )
+            assert columns == []
     history["waiting"].confirm("g").wait(timeout=30)
     pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=reopened)), _from_events(reopened))
     assert verify_store(reopened) == []

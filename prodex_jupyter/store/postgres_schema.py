@@ -8,12 +8,13 @@ enforcing what the store promises.
   INSERT and SELECT on the tables and EXECUTE on that function, and nothing else, leaves no other
   way to remove an event. The run ledger, run heads and anchors are guarded the same way as in
   the SQLite store (append-only; heads only move forward).
-- The runs list (`run_summary`, one row per run, which the list reads as it is; `gate_states`;
-  and `idx_run_marks`, one row per milestone event as in the SQLite index, which verify compares
-  with the events) and the artifact references (`artifact_refs`) are derived from events by a
-  trigger, whoever inserts them (the store, or `prodex store copy`). The runs list keeps each
-  run's inputs as a JSON array of pairs, in the order they were given and read, like the SQLite
-  index, and as the list shows them (`inputs_shown`).
+- The runs list (`run_summary`, one row per run; `run_lines`, each run's row as `px.runs()`
+  reads it, store/run_columns.py, its template and fingerprint a key of `list_templates`;
+  `gate_states`; and `idx_run_marks`, one row per milestone event as in the SQLite index, which
+  verify compares with the events) and the artifact references (`artifact_refs`) are derived
+  from events by a trigger, whoever inserts them (the store, or `prodex store copy`). The runs
+  list keeps each run's inputs as a JSON array of pairs, in the order they were given and read,
+  like the SQLite index, and as the list shows them (`inputs_shown`).
 - A recorded decision is announced with `pg_notify('prodex_decisions', run_id)`, delivered when
   it commits, so the process executing the run reacts at once instead of polling.
 - `leases` rows say who holds a run's lease; the lease itself is a session advisory lock of the
@@ -22,13 +23,27 @@ enforcing what the store promises.
 
 from __future__ import annotations
 
-from .run_columns import line_sql
+from .run_columns import KEYED_FIELDS
 
-VERSION = 5  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
+VERSION = 6  # bump with any change below; `ensure_schema` re-runs the (idempotent) script
 
 DECISIONS_CHANNEL = "prodex_decisions"
 
-_LINE = line_sql("chr(31)", "resolved::text || ' / ' || n_gates::text", "inputs_shown")
+# A run's line in `run_lines` (run_columns.KEYED_FIELDS, joined by U+001F), from its summary row
+# `s` and its template's key `t`: the start and the time to the last change in microseconds.
+_KEYED = {
+    "run_id": "s.run_id",
+    "template": "t.key::text",
+    "started_us": "prodex_micros(s.created_at)::text",
+    "status": "s.status",
+    "duration_us": "(prodex_micros(s.last_at) - prodex_micros(s.created_at))::text",
+    "gates": "s.resolved::text || ' / ' || s.n_gates::text",
+    "inputs": "s.inputs_shown",
+}
+_LINE = " || chr(31) || ".join(_KEYED[name] for name in KEYED_FIELDS)
+_KEEP_LINE = f"""INSERT INTO run_lines (run_id, line)
+    SELECT s.run_id, {_LINE}
+    FROM run_summary s JOIN list_templates t USING (template_id, fingerprint)"""
 
 SCRIPT = f"""
 CREATE TABLE IF NOT EXISTS prodex_schema (version integer NOT NULL);
@@ -106,8 +121,7 @@ CREATE TABLE IF NOT EXISTS run_summary (
 -- three indexes: 71% of the updates of bench/store_backends.py's 100,000-run fill, against 0.1%
 -- in full pages (the heap after VACUUM about the same: 91 against 87 MB). Version 4.
 ALTER TABLE run_summary SET (fillfactor = 70);
--- Version 3 shows the inputs as the runs list does, kept with them, and the row as the list reads
--- it (store/run_columns.py); a version 2 store gains both.
+-- Version 3 shows the inputs as the runs list does, kept with them; a version 2 store gains them.
 ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS inputs_shown text;
 CREATE INDEX IF NOT EXISTS run_summary_by_start ON run_summary (created_at DESC, run_id DESC);
 CREATE INDEX IF NOT EXISTS run_summary_by_pipeline
@@ -230,6 +244,7 @@ BEGIN
     DELETE FROM run_heads WHERE run_id = p_run_id;
     DELETE FROM idx_run_marks WHERE run_id = p_run_id;
     DELETE FROM run_summary WHERE run_id = p_run_id;
+    DELETE FROM run_lines WHERE run_id = p_run_id;
     DELETE FROM gate_states WHERE run_id = p_run_id;
     DELETE FROM artifact_refs WHERE run_id = p_run_id;
     PERFORM set_config('prodex.deleting_run', '', true);
@@ -259,7 +274,35 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 UPDATE run_summary SET inputs_shown = prodex_shown_inputs(inputs) WHERE inputs_shown IS NULL;
 ALTER TABLE run_summary ALTER COLUMN inputs_shown SET NOT NULL;
-ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS line text GENERATED ALWAYS AS ({_LINE}) STORED;
+
+-- Version 6: the list reads `run_lines`, each run's line alone (store/run_columns.py), not the
+-- line versions 3 to 5 generated in `run_summary` from its own columns. The summary rows were
+-- some 420 bytes, the line 180 of them, and past a quarter of shared_buffers (a 91 MB heap at
+-- 100,000 runs) a sequential scan reads through a 256 kB ring, from the OS's cache each time:
+-- the scan and string_agg of those lines took the server 0.22 s. A key per template and
+-- fingerprint (`list_templates`, mapped back by the reader) and the times as integers make the
+-- line 64 bytes, the table 16 MB, read from shared buffers.
+ALTER TABLE run_summary DROP COLUMN IF EXISTS line;
+CREATE TABLE IF NOT EXISTS list_templates (
+    key         serial PRIMARY KEY,
+    template_id text NOT NULL,
+    fingerprint text NOT NULL,
+    UNIQUE (template_id, fingerprint)
+);
+-- Room in each page for the line's next version, as for run_summary (HOT updates).
+CREATE TABLE IF NOT EXISTS run_lines (
+    run_id text PRIMARY KEY,
+    line   text NOT NULL
+) WITH (fillfactor = 70);
+
+-- Microseconds since 1970 of an event's time (ISO 8601, UTC, as the store stamps them).
+CREATE OR REPLACE FUNCTION prodex_micros(at text) RETURNS bigint
+LANGUAGE sql STABLE AS $$ SELECT (extract(epoch FROM at::timestamptz) * 1000000)::bigint $$;
+
+INSERT INTO list_templates (template_id, fingerprint)
+    SELECT DISTINCT template_id, fingerprint FROM run_summary ON CONFLICT DO NOTHING;
+{_KEEP_LINE}
+    ON CONFLICT DO NOTHING;
 
 -- Derived rows, as events are inserted (node events only add an artifact reference).
 CREATE OR REPLACE FUNCTION prodex_index_event() RETURNS trigger
@@ -318,6 +361,16 @@ BEGIN
     ELSE
         RETURN NULL;
     END IF;
+    IF NEW.kind = 'run_created' THEN  -- a new key only for a new template (a serial's value
+        INSERT INTO list_templates (template_id, fingerprint)  -- is drawn before the conflict)
+            SELECT s.template_id, s.fingerprint FROM run_summary s WHERE s.run_id = NEW.run_id
+                AND NOT EXISTS (SELECT 1 FROM list_templates t WHERE t.template_id = s.template_id
+                                AND t.fingerprint = s.fingerprint)
+            ON CONFLICT DO NOTHING;
+    END IF;
+    {_KEEP_LINE}
+        WHERE s.run_id = NEW.run_id
+        ON CONFLICT (run_id) DO UPDATE SET line = excluded.line;
     INSERT INTO idx_run_marks (run_id, seq, kind, at, status)
         SELECT NEW.run_id, NEW.seq, NEW.kind, NEW.at, s.status FROM run_summary s
         WHERE s.run_id = NEW.run_id

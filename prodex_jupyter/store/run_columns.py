@@ -8,6 +8,11 @@ value, the lines joined by newlines. Arrow's CSV reader (U+001F as delimiter, no
 it into typed columns in one pass: strings sharing one buffer per column, the two times already
 parsed; no Python object per value, and no second pass to pick the fields apart.
 
+The PostgreSQL store keeps a shorter line (KEYED_FIELDS, store/postgres_schema.py): the template
+and fingerprint as one small integer key, mapped back here from the few (key, template,
+fingerprint) rows of its templates; the start, and the time from it to the last change, as
+integer microseconds. A third of the bytes for the server to scan and join, and for Arrow to cut.
+
 A value holding the separator or a line break itself (a template or file name with a U+001F or a
 newline in it) makes a line of more or fewer fields, which the reader refuses; a carriage
 return, which it would take for a line end, is looked for first. Then the list is read row by
@@ -33,14 +38,25 @@ UTC = pa.timestamp("us", tz="UTC")  # events are stamped in UTC, to the microsec
 _TYPES = {name: UTC if name in ("created_at", "last_at") else pa.string() for name in FIELDS}
 SCHEMA = pa.schema(list(_TYPES.items()))
 
+# The PostgreSQL store's line: `template` a key of its templates, the times in microseconds.
+KEYED_FIELDS = ("run_id", "template", "started_us", "status", "duration_us", "gates", "inputs")
+_KEYED_TYPES = {name: pa.string() for name in KEYED_FIELDS}
+_KEYED_TYPES.update(template=pa.int64(), started_us=pa.int64(), duration_us=pa.int64())
+
 NEWEST_FIRST = [("created_at", "descending"), ("run_id", "descending")]
 
 _PARSE = csv.ParseOptions(
     delimiter=SEP, quote_char=False, double_quote=False, escape_char=False, ignore_empty_lines=False
 )
-_CONVERT = csv.ConvertOptions(
-    column_types=_TYPES, strings_can_be_null=False, quoted_strings_can_be_null=False
-)
+
+
+def _converting(types: dict[str, pa.DataType]) -> csv.ConvertOptions:
+    return csv.ConvertOptions(
+        column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+    )
+
+
+_CONVERT, _KEYED_CONVERT = _converting(_TYPES), _converting(_KEYED_TYPES)
 
 
 def line_sql(sep: str, gates: str, inputs: str) -> str:
@@ -57,12 +73,60 @@ def assemble(
     runs one by one, FIELDS per row (the case of a value holding a separator)."""
     if not count:
         return SCHEMA.empty_table()
-    raw = data.encode() if isinstance(data, str) else data
-    table = _parsed(raw) if raw and b"\r" not in raw else None
+    table = _parsed(data, FIELDS, _CONVERT)
     if table is None or table.num_rows != count:
-        rows = read_rows()
-        columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(FIELDS))]
-        table = pa.table(dict(zip(FIELDS, columns, strict=True))).cast(SCHEMA)
+        table = _from_rows(read_rows())
+    return _newest_first(table)
+
+
+def assemble_keyed(
+    count: int,
+    data: bytes | str | None,
+    templates: list[tuple[int, str, str]],
+    read_rows: Callable[[], list[tuple]],
+) -> pa.Table:
+    """As `assemble`, from lines of KEYED_FIELDS and the (key, template_id, fingerprint) of every
+    key they may hold."""
+    if not count:
+        return SCHEMA.empty_table()
+    keyed = _parsed(data, KEYED_FIELDS, _KEYED_CONVERT)
+    table = None
+    if keyed is not None and keyed.num_rows == count:
+        table = _expanded(keyed, templates)
+    if table is None:
+        table = _from_rows(read_rows())
+    return _newest_first(table)
+
+
+def _expanded(keyed: pa.Table, templates: list[tuple[int, str, str]]) -> pa.Table | None:
+    """SCHEMA's columns from KEYED_FIELDS' (None if a key is not among `templates`)."""
+    keys = pa.array([t[0] for t in templates], pa.int64())
+    names = pa.array([t[1] for t in templates], pa.string())
+    fingerprints = pa.array([t[2] for t in templates], pa.string())
+    where = pc.index_in(keyed["template"], value_set=keys)
+    if where.null_count:
+        return None
+    started = keyed["started_us"].cast(UTC)
+    columns = {
+        "run_id": keyed["run_id"],
+        "template_id": names.take(where),
+        "fingerprint": fingerprints.take(where),
+        "created_at": started,
+        "status": keyed["status"],
+        "last_at": pc.add(started, keyed["duration_us"].cast(pa.duration("us"))),
+        "gates": keyed["gates"],
+        "inputs": keyed["inputs"],
+    }
+    return pa.table(columns, schema=SCHEMA)
+
+
+def _from_rows(rows: list[tuple]) -> pa.Table:
+    """The list read row by row: FIELDS per row, the times as text."""
+    columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(FIELDS))]
+    return pa.table(dict(zip(FIELDS, columns, strict=True))).cast(SCHEMA)
+
+
+def _newest_first(table: pa.Table) -> pa.Table:
     if in_order(table, newest_first=True):
         return table
     if in_order(table, newest_first=False):  # PostgreSQL's heap, rows written as runs start
@@ -70,18 +134,24 @@ def assemble(
     return table.sort_by(NEWEST_FIRST)
 
 
-def _parsed(raw: bytes) -> pa.Table | None:
-    """The lines cut into typed columns, or None when a line has more or fewer fields. Two
-    blocks of at least 1 MiB, read on two threads: the same CPU time as one, about half the wall
-    time when a second core is free."""
+def _parsed(
+    data: bytes | str | None, names: tuple[str, ...], convert: csv.ConvertOptions
+) -> pa.Table | None:
+    """The lines cut into typed columns, or None when a line has more or fewer fields (or holds
+    a carriage return, which the reader would take for a line end). Two blocks of at least 1 MiB,
+    read on two threads: the same CPU time as one, about half the wall time when a second core
+    is free."""
+    raw = data.encode() if isinstance(data, str) else data
+    if not raw or b"\r" in raw:
+        return None
     size = min(max(len(raw) // 2 + 1, 1 << 20), 1 << 30)
-    options = csv.ReadOptions(column_names=FIELDS, block_size=size)
+    options = csv.ReadOptions(column_names=names, block_size=size)
     try:
         return csv.read_csv(
             pa.BufferReader(raw),
             read_options=options,
             parse_options=_PARSE,
-            convert_options=_CONVERT,
+            convert_options=convert,
         )
     except pa.ArrowInvalid:
         return None
