@@ -430,6 +430,12 @@ def main() -> None:
                         f"x{r['ratio_to_bare_fetch_median']:.2f} (median of per-round ratios; "
                         f"{r['fill']} in {r['fill_s']:.0f} s; load {r['load_average'][0]:.1f})"
                     )
+                    print(
+                        "    every round (s): px.runs() "
+                        + " ".join(f"{t:.3f}" for t in r["times_s"])
+                        + "; bare fetch "
+                        + " ".join(f"{t:.3f}" for t in r["bare_fetch_s"])
+                    )
                 if "latency" in args.parts:
                     if "concurrency" not in args.parts:
                         concurrency(location, folder, 1, 1, env)  # the data the waiter reads

@@ -42,7 +42,7 @@ _KEYED = {
 }
 _LINE = " || chr(31) || ".join(_KEYED[name] for name in KEYED_FIELDS)
 _KEEP_LINE = f"""INSERT INTO run_lines (run_id, line)
-    SELECT s.run_id, {_LINE}
+    SELECT s.run_id, convert_to({_LINE}, 'UTF8')
     FROM run_summary s JOIN list_templates t USING (template_id, fingerprint)"""
 
 SCRIPT = f"""
@@ -289,10 +289,12 @@ CREATE TABLE IF NOT EXISTS list_templates (
     fingerprint text NOT NULL,
     UNIQUE (template_id, fingerprint)
 );
--- Room in each page for the line's next version, as for run_summary (HOT updates).
+-- Room in each page for the line's next version, as for run_summary (HOT updates). The line's
+-- UTF-8 bytes: the reader gets the joined lines as they are, not decoded into a str to be
+-- encoded again.
 CREATE TABLE IF NOT EXISTS run_lines (
-    run_id text PRIMARY KEY,
-    line   text NOT NULL
+    run_id text  PRIMARY KEY,
+    line   bytea NOT NULL
 ) WITH (fillfactor = 70);
 
 -- Microseconds since 1970 of an event's time (ISO 8601, UTC, as the store stamps them).

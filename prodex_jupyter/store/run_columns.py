@@ -43,7 +43,6 @@ KEYED_FIELDS = ("run_id", "template", "started_us", "status", "duration_us", "ga
 _KEYED_TYPES = {name: pa.string() for name in KEYED_FIELDS}
 _KEYED_TYPES.update(template=pa.int64(), started_us=pa.int64(), duration_us=pa.int64())
 
-NEWEST_FIRST = [("created_at", "descending"), ("run_id", "descending")]
 
 _PARSE = csv.ParseOptions(
     delimiter=SEP, quote_char=False, double_quote=False, escape_char=False, ignore_empty_lines=False
@@ -91,11 +90,11 @@ def assemble_keyed(
         return SCHEMA.empty_table()
     keyed = _parsed(data, KEYED_FIELDS, _KEYED_CONVERT)
     table = None
-    if keyed is not None and keyed.num_rows == count:
-        table = _expanded(keyed, templates)
+    if keyed is not None and keyed.num_rows == count:  # put in order before the template and
+        table = _expanded(_newest_first(keyed, "started_us"), templates)  # fingerprint join it
     if table is None:
-        table = _from_rows(read_rows())
-    return _newest_first(table)
+        table = _newest_first(_from_rows(read_rows()))
+    return table
 
 
 def _expanded(keyed: pa.Table, templates: list[tuple[int, str, str]]) -> pa.Table | None:
@@ -126,12 +125,17 @@ def _from_rows(rows: list[tuple]) -> pa.Table:
     return pa.table(dict(zip(FIELDS, columns, strict=True))).cast(SCHEMA)
 
 
-def _newest_first(table: pa.Table) -> pa.Table:
-    if in_order(table, newest_first=True):
+def _newest_first(table: pa.Table, start: str = "created_at") -> pa.Table:
+    """The runs by (`start`, run_id), descending."""
+    if len(table) < 2:
         return table
-    if in_order(table, newest_first=False):  # PostgreSQL's heap, rows written as runs start
-        return table.take(np.arange(len(table) - 1, -1, -1))
-    return table.sort_by(NEWEST_FIRST)
+    ends = [table.slice(i, 1).select([start, "run_id"]).to_pylist()[0] for i in (0, len(table) - 1)]
+    oldest_first = tuple(ends[0].values()) < tuple(ends[1].values())
+    if in_order(table, start, newest_first=not oldest_first):  # (only the one way it may be)
+        if not oldest_first:
+            return table
+        return table.take(np.arange(len(table) - 1, -1, -1))  # PostgreSQL's heap, as runs start
+    return table.sort_by([(start, "descending"), ("run_id", "descending")])
 
 
 def _parsed(
@@ -157,12 +161,12 @@ def _parsed(
         return None
 
 
-def in_order(table: pa.Table, *, newest_first: bool) -> bool:
-    """Is every run before the next one by (created_at, run_id), descending (or ascending)? (A
-    few comparisons over the columns: cheaper than sorting what is already in order.)"""
+def in_order(table: pa.Table, start_column: str, *, newest_first: bool) -> bool:
+    """Is every run before the next one by (start, run_id), descending (or ascending)? (A few
+    comparisons over the columns: cheaper than sorting what is already in order.)"""
     if len(table) < 2:
         return True
-    start, run = table["created_at"], table["run_id"]
+    start, run = table[start_column], table["run_id"]
     first, second = (slice(0, len(table) - 1), slice(1, None))
     if not newest_first:
         first, second = second, first
