@@ -301,7 +301,8 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, b
     the same way, once reopened; and goes on keeping the rows as runs move. SQLite: index layout
     8 (marks and summary rows kept by a trigger on every event insert), then layout 7 (marks
     only), both keeping their marks; PostgreSQL: schema version 5 (the line a column of the
-    summary row, no run_lines nor list_templates), then version 2 (no inputs_shown nor line)."""
+    summary row, no run_lines, list_templates nor trigger keeping them), then version 2 (no
+    inputs_shown nor line)."""
     before = px.runs(store=store).drop(columns="executing")
     if backend == "sqlite":
         marks = store.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq")
@@ -318,6 +319,7 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(history, store, b
 
         for version in (5, 2):
             with psycopg.connect(store.log.url, autocommit=True) as con:
+                con.execute("DROP TRIGGER run_summary_line ON run_summary")
                 con.execute("DROP TABLE run_lines, list_templates")
                 if version == 5:  # the line in the summary row, no table of its own
                     con.execute("ALTER TABLE run_summary ADD COLUMN line text")

@@ -29,21 +29,23 @@ VERSION = 6  # bump with any change below; `ensure_schema` re-runs the (idempote
 
 DECISIONS_CHANNEL = "prodex_decisions"
 
-# A run's line in `run_lines` (run_columns.KEYED_FIELDS, joined by U+001F), from its summary row
-# `s` and its template's key `t`: the start and the time to the last change in microseconds.
-_KEYED = {
-    "run_id": "s.run_id",
-    "template": "t.key::text",
-    "started_us": "prodex_micros(s.created_at)::text",
-    "status": "s.status",
-    "duration_us": "(prodex_micros(s.last_at) - prodex_micros(s.created_at))::text",
-    "gates": "s.resolved::text || ' / ' || s.n_gates::text",
-    "inputs": "s.inputs_shown",
-}
-_LINE = " || chr(31) || ".join(_KEYED[name] for name in KEYED_FIELDS)
-_KEEP_LINE = f"""INSERT INTO run_lines (run_id, line)
-    SELECT s.run_id, convert_to({_LINE}, 'UTF8')
-    FROM run_summary s JOIN list_templates t USING (template_id, fingerprint)"""
+
+def _line(s: str, key: str) -> str:
+    """A run's line in `run_lines` (run_columns.KEYED_FIELDS joined by U+001F, as UTF-8 bytes)
+    from its summary row `s` and its template's `key`: the start, and the time from it to the
+    last change, in microseconds."""
+    fields = {
+        "run_id": f"{s}.run_id",
+        "template": f"{key}::text",
+        "started_us": f"prodex_micros({s}.created_at)::text",
+        "status": f"{s}.status",
+        "duration_us": f"(prodex_micros({s}.last_at) - prodex_micros({s}.created_at))::text",
+        "gates": f"{s}.resolved::text || ' / ' || {s}.n_gates::text",
+        "inputs": f"{s}.inputs_shown",
+    }
+    joined = " || chr(31) || ".join(fields[name] for name in KEYED_FIELDS)
+    return f"convert_to({joined}, 'UTF8')"
+
 
 SCRIPT = f"""
 CREATE TABLE IF NOT EXISTS prodex_schema (version integer NOT NULL);
@@ -301,10 +303,34 @@ CREATE TABLE IF NOT EXISTS run_lines (
 CREATE OR REPLACE FUNCTION prodex_micros(at text) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT (extract(epoch FROM at::timestamptz) * 1000000)::bigint $$;
 
+-- A summary row's line, kept as the row is written (by the trigger below, or by hand).
+CREATE OR REPLACE FUNCTION prodex_keep_line() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE k integer;
+BEGIN
+    SELECT key INTO k FROM list_templates
+        WHERE template_id = NEW.template_id AND fingerprint = NEW.fingerprint;
+    IF k IS NULL THEN  -- a new template (looked up first: a serial's value is drawn each time)
+        INSERT INTO list_templates (template_id, fingerprint)
+            VALUES (NEW.template_id, NEW.fingerprint) ON CONFLICT DO NOTHING RETURNING key INTO k;
+        IF k IS NULL THEN  -- entered meanwhile by another transaction, now committed
+            SELECT key INTO k FROM list_templates
+                WHERE template_id = NEW.template_id AND fingerprint = NEW.fingerprint;
+        END IF;
+    END IF;
+    INSERT INTO run_lines (run_id, line) VALUES (NEW.run_id, {_line("NEW", "k")})
+        ON CONFLICT (run_id) DO UPDATE SET line = excluded.line;
+    RETURN NULL;
+END $$;
 INSERT INTO list_templates (template_id, fingerprint)
     SELECT DISTINCT template_id, fingerprint FROM run_summary ON CONFLICT DO NOTHING;
-{_KEEP_LINE}
+INSERT INTO run_lines (run_id, line)
+    SELECT s.run_id, {_line("s", "t.key")}
+    FROM run_summary s JOIN list_templates t USING (template_id, fingerprint)
     ON CONFLICT DO NOTHING;
+DROP TRIGGER IF EXISTS run_summary_line ON run_summary;
+CREATE TRIGGER run_summary_line AFTER INSERT OR UPDATE ON run_summary
+    FOR EACH ROW EXECUTE FUNCTION prodex_keep_line();
 
 -- Derived rows, as events are inserted (node events only add an artifact reference).
 CREATE OR REPLACE FUNCTION prodex_index_event() RETURNS trigger
@@ -363,16 +389,6 @@ BEGIN
     ELSE
         RETURN NULL;
     END IF;
-    IF NEW.kind = 'run_created' THEN  -- a new key only for a new template (a serial's value
-        INSERT INTO list_templates (template_id, fingerprint)  -- is drawn before the conflict)
-            SELECT s.template_id, s.fingerprint FROM run_summary s WHERE s.run_id = NEW.run_id
-                AND NOT EXISTS (SELECT 1 FROM list_templates t WHERE t.template_id = s.template_id
-                                AND t.fingerprint = s.fingerprint)
-            ON CONFLICT DO NOTHING;
-    END IF;
-    {_KEEP_LINE}
-        WHERE s.run_id = NEW.run_id
-        ON CONFLICT (run_id) DO UPDATE SET line = excluded.line;
     INSERT INTO idx_run_marks (run_id, seq, kind, at, status)
         SELECT NEW.run_id, NEW.seq, NEW.kind, NEW.at, s.status FROM run_summary s
         WHERE s.run_id = NEW.run_id
