@@ -12,6 +12,7 @@ import pyarrow as pa
 from . import run_columns
 from .event_log import Reader
 from .postgres_log import Db, PgEventLog
+from .postgres_schema import line
 from .run_index import RunRow
 
 _SUMMARY = "run_summary"
@@ -74,6 +75,19 @@ def list_columns(
         templates,
         lambda: log.query(f"SELECT {fields} FROM {_SUMMARY} {where}", params),
     )
+
+
+def lines_apart(log: Reader, run_id: str | None = None) -> set[str]:
+    """Runs whose line in `run_lines` (what `px.runs()` reads) is not the one their summary row
+    makes (changed, missing, or left for a run with no summary row): verify names them."""
+    where, params = ("WHERE coalesce(s.run_id, l.run_id) = ?", [run_id]) if run_id else ("", [])
+    rows = log.query(
+        f"""SELECT coalesce(s.run_id, l.run_id), l.line IS NOT DISTINCT FROM {line("s", "t.key")}
+        FROM run_summary s LEFT JOIN list_templates t USING (template_id, fingerprint)
+            FULL JOIN run_lines l ON l.run_id = s.run_id {where}""",
+        params,
+    )
+    return {r[0] for r in rows if not r[1]}
 
 
 _PROGRESS_SQL = """SELECT run_id, kind,

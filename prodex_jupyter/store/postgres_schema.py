@@ -30,7 +30,7 @@ VERSION = 6  # bump with any change below; `ensure_schema` re-runs the (idempote
 DECISIONS_CHANNEL = "prodex_decisions"
 
 
-def _line(s: str, key: str) -> str:
+def line(s: str, key: str) -> str:
     """A run's line in `run_lines` (run_columns.KEYED_FIELDS joined by U+001F, as UTF-8 bytes)
     from its summary row `s` and its template's `key`: the start, and the time from it to the
     last change, in microseconds."""
@@ -318,14 +318,14 @@ BEGIN
                 WHERE template_id = NEW.template_id AND fingerprint = NEW.fingerprint;
         END IF;
     END IF;
-    INSERT INTO run_lines (run_id, line) VALUES (NEW.run_id, {_line("NEW", "k")})
+    INSERT INTO run_lines (run_id, line) VALUES (NEW.run_id, {line("NEW", "k")})
         ON CONFLICT (run_id) DO UPDATE SET line = excluded.line;
     RETURN NULL;
 END $$;
 INSERT INTO list_templates (template_id, fingerprint)
     SELECT DISTINCT template_id, fingerprint FROM run_summary ON CONFLICT DO NOTHING;
 INSERT INTO run_lines (run_id, line)
-    SELECT s.run_id, {_line("s", "t.key")}
+    SELECT s.run_id, {line("s", "t.key")}
     FROM run_summary s JOIN list_templates t USING (template_id, fingerprint)
     ON CONFLICT DO NOTHING;
 DROP TRIGGER IF EXISTS run_summary_line ON run_summary;

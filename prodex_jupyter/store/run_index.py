@@ -374,6 +374,12 @@ def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def lines_apart(log: Reader, run_id: str | None = None) -> set[str]:
+    """Runs whose list line is not the one their summary row makes: none here, the line being a
+    column SQLite generates from the row itself (the PostgreSQL store keeps it apart)."""
+    return set()
+
+
 def pipelines(log: EventLog) -> list[str]:
     return [r[0] for r in log.query("SELECT DISTINCT template_id FROM runs ORDER BY template_id")]
 

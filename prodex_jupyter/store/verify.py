@@ -55,6 +55,7 @@ class _Records:
     runs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     listed: dict[str, RunRow] = field(default_factory=dict)
+    lines_apart: set[str] = field(default_factory=set)  # list lines not their summary row's
     marks: dict[str, dict[int, tuple[str, str, str]]] = field(default_factory=dict)
     claims: set[str] = field(default_factory=set)
     ledger: list[LedgerEntry] = field(default_factory=list)
@@ -119,7 +120,7 @@ def check_store(store: RunStore, snap: Snapshot) -> list[Problem]:
             )
     with_events = {r[0] for r in snap.query("SELECT DISTINCT run_id FROM events")}
     named = with_events | set(records.runs) | set(records.heads) | set(records.listed)
-    named |= set(records.marks) | (records.claims - set(records.deleted))
+    named |= set(records.marks) | records.lines_apart | (records.claims - set(records.deleted))
     named |= set(records.created) - set(records.deleted)
     for run_id in sorted(named):
         problems.extend(_check_run(store, snap, run_id, records))
@@ -148,6 +149,7 @@ def _read(snap: Snapshot, index: Any, run_id: str | None = None) -> _Records:
         records.heads[rid] = (seq, digest)
     rows = index.list_runs(snap, run_ids=[run_id] if run_id else None)
     records.listed = {row.run_id: row for row in rows}
+    records.lines_apart = index.lines_apart(snap, run_id)
     for rid, seq, kind, at, status in query(
         f"SELECT run_id, seq, kind, at, status FROM idx_run_marks {where}", params
     ):
@@ -399,6 +401,10 @@ def _runs_list(
     for seq, row in events.items():
         if row[3] in _LISTED and seq not in marks:
             problems.append(Problem(run_id, seq, f"{row[3]} is missing from the runs list's marks"))
+    if run_id in records.lines_apart:
+        problems.append(
+            Problem(run_id, None, "its line in the runs list (run_lines) is not its summary row's")
+        )
     listed = records.listed.get(run_id)
     if listed is None:
         table = "run_summary" if store.log.dialect == "postgresql" else "idx_run_summary"
