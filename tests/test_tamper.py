@@ -73,7 +73,7 @@ PG_TRIGGERS = {
 }
 # The runs list's own rows: SQLite's deleting a `runs` row takes idx_run_summary and the marks with
 # it (a trigger); on PostgreSQL they are rows of their own, which an attacker deletes as well.
-PG_LIST_TABLES = ("run_summary", "gate_states", "idx_run_marks", "artifact_refs")
+PG_LIST_TABLES = ("run_summary", "run_lines", "gate_states", "idx_run_marks", "artifact_refs")
 
 
 def on_postgres(store: px.RunStore) -> bool:
