@@ -1,12 +1,21 @@
-"""Fixtures for browser tests: one JupyterLab server and one Chromium per session, a fresh page
-(and fresh kernels) per test, screenshots and console logs on failure.
+"""Fixtures for browser tests: one JupyterLab server and one Chromium per session, one tab that
+keeps its running JupyterLab from test to test (fresh notebooks and kernels per test),
+screenshots and console logs on failure.
 
 Fixtures:
     jupyter_server   session  a running ``jupyter lab`` (:class:`JupyterServer`)
     browser_context  session  headless Chromium with a fresh persistent profile
-    page             function a new tab; on failure saves ``test-artifacts/browser/<test>.png``
-                              and ``<test>.console.txt``; afterwards closes the tab and shuts
-                              down every kernel (DELETE /api/sessions/<id>)
+    page             function the session's tab (a tab of its own for a Notebook 7 test).
+                              ``open_notebook`` opens a notebook in the JupyterLab already
+                              loaded there (loading the app took seconds per test), on a
+                              kernel started ahead while the test before ended. On failure
+                              saves ``test-artifacts/browser/<test>.png`` and
+                              ``<test>.console.txt`` (this test's console only). Afterwards
+                              it closes every document, shuts down every kernel (DELETE
+                              /api/sessions/<id>) and checks that none is left; the tab itself
+                              is closed (the next test gets a new one) after a failure, or when
+                              it is not a plain light-theme JupyterLab any more (a dialog or
+                              menu left open, the dark theme, another page).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -21,7 +31,10 @@ import pytest
 from .jupyter_harness import (
     ARTIFACTS_DIR,
     CHROMIUM_PATH,
+    VIEWPORT,
     JupyterServer,
+    close_documents,
+    lab_is_running,
     launch_browser,
     screenshot,
     start_jupyter_server,
@@ -113,16 +126,67 @@ def browser_context(
         context.close()
 
 
+@dataclass
+class _Tab:
+    """The session's tab and the console lines of the test that uses it."""
+
+    page: Page | None = None
+    console: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def shared_tab(browser_context: BrowserContext) -> Iterator[_Tab]:
+    tab = _Tab()
+    try:
+        yield tab
+    finally:
+        if tab.page is not None and not tab.page.is_closed():
+            tab.page.close()
+
+
+def _keep_tab(pg: Page, server: JupyterServer) -> bool:
+    """Close the tab's documents and say whether the next test can use the tab: it shows this
+    server's JupyterLab in the light theme with no dialog or menu open."""
+    try:
+        if not lab_is_running(pg, server):
+            return False
+        if pg.evaluate("() => document.body.dataset.jpThemeLight") != "true":
+            return False
+        close_documents(pg)
+    except Exception:  # the page crashed or is gone: a new tab
+        return False
+    return True
+
+
+def _new_tab(context: BrowserContext, console: list[str]) -> Page:
+    pg = context.new_page()
+    pg.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
+    return pg
+
+
 @pytest.fixture
 def page(
     request: pytest.FixtureRequest,
+    shared_tab: _Tab,
     browser_context: BrowserContext,
     jupyter_server: JupyterServer,
 ) -> Iterator[Page]:
-    pg = browser_context.new_page()
-    console: list[str] = []
-    pg.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
-    pg.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
+    # Notebook 7 replaces JupyterLab in its tab: those tests get a tab of their own and leave
+    # the session's JupyterLab tab loaded for the next test.
+    own = "notebook7" in request.node.name
+    if own:
+        console: list[str] = []
+        pg = _new_tab(browser_context, console)
+    else:
+        console = shared_tab.console
+        console.clear()
+        if shared_tab.page is None or shared_tab.page.is_closed():
+            shared_tab.page = _new_tab(browser_context, console)
+        pg = shared_tab.page
+    opened = jupyter_server.notebooks_opened
+    if pg.viewport_size != VIEWPORT:
+        pg.set_viewport_size(VIEWPORT)
     try:
         yield pg
     finally:
@@ -142,8 +206,14 @@ def page(
             server_log = jupyter_server.log_tail()
             log.write_text("\n".join(console) + "\n\n--- server log ---\n" + server_log)
             print(f"console + server log: {log}")
-        pg.close()
+        if own:
+            pg.close()
+        elif failed or not _keep_tab(pg, jupyter_server):
+            pg.close()
+            shared_tab.page = None
         # A fresh kernel for the next test: shut down this test's kernels.
         jupyter_server.delete_all_sessions()
         left = jupyter_server.kernels()
         assert not left, f"kernels still running after DELETE /api/sessions: {left}"
+        if jupyter_server.notebooks_opened > opened:  # the next test likely opens one too
+            jupyter_server.prestart_kernel()

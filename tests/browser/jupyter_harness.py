@@ -19,6 +19,10 @@ Design notes (measured on this machine, see /work/shared/notes/jupyter-in-a-real
 * The front end is started with ``expose_app_in_browser`` so the harness can read the notebook
   model (execution state, counts, outputs) through ``window.jupyterapp`` instead of scraping
   the DOM. Nothing about rendering changes.
+* Loading JupyterLab and starting a kernel are most of a test's time: a page that already runs
+  this server's JupyterLab opens the next notebook in it (``docmanager:open``), and the page
+  fixture starts the next test's kernel ahead (:meth:`JupyterServer.prestart_kernel`); each
+  notebook still gets a kernel that has run nothing before.
 * Every wait is bounded. On a timeout the harness saves a screenshot under
   ``test-artifacts/browser/`` and raises :class:`HarnessError` with what it saw.
 """
@@ -41,6 +45,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,6 +105,12 @@ class JupyterServer:
     log_path: Path
     _opener: urllib.request.OpenerDirector | None = field(default=None, repr=False)
     _xsrf: str = field(default="", repr=False)
+    # A kernel started ahead for the next notebook (see prestart_kernel), and how many
+    # notebooks the harness opened: the page fixture starts one ahead only after a test that
+    # opened a notebook.
+    _spare: Future[Any] | None = field(default=None, repr=False)
+    _starter: ThreadPoolExecutor | None = field(default=None, repr=False)
+    notebooks_opened: int = 0
 
     @property
     def url(self) -> str:
@@ -122,9 +133,49 @@ class JupyterServer:
         """The server's sessions (one per open notebook with a kernel)."""
         return self.api("GET", "/api/sessions") or []
 
+    def prestart_kernel(self) -> None:
+        """Start a fresh ``python3`` kernel in the background (POST /api/kernels) for the next
+        notebook the harness opens (see :meth:`attach_kernel`).
+
+        Starting a kernel is the longest step of opening a notebook; started while the previous
+        test ends and the next one sets up, it is ready (or nearly) when the notebook opens.
+        The kernel is new and has run nothing; only ``__session__`` (the notebook's path, set
+        from JPY_SESSION_NAME for kernels a session starts) is missing from its namespace.
+        """
+        if self._spare is not None:
+            return
+        self._ensure_opener()
+        if self._starter is None:
+            self._starter = ThreadPoolExecutor(1, thread_name_prefix="kernel-prestart")
+        self._spare = self._starter.submit(self.api, "POST", "/api/kernels", {"name": KERNEL_NAME})
+
+    def attach_kernel(self, rel_path: str) -> None:
+        """Before a notebook in the root dir opens: create its session (POST /api/sessions) on
+        the kernel :meth:`prestart_kernel` started, if there is one; JupyterLab and Notebook 7
+        then connect to that session instead of starting a kernel. Counts the notebook opened."""
+        self.notebooks_opened += 1
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        kernel = spare.result(timeout=HTTP_TIMEOUT)
+        if "/" in rel_path:  # a kernel runs in its notebook's folder: this one is elsewhere
+            self._delete(f"/api/kernels/{kernel['id']}")
+            return
+        body = {
+            "path": rel_path,
+            "name": rel_path,
+            "type": "notebook",
+            "kernel": {"id": kernel["id"]},
+        }
+        self.api("POST", "/api/sessions", body)
+
     def delete_all_sessions(self) -> int:
         """Shut down every session's kernel (DELETE /api/sessions/<id>), then any kernel left
-        without a session (DELETE /api/kernels/<id>); returns how many sessions were deleted."""
+        without a session (DELETE /api/kernels/<id>), a kernel started ahead too; returns how
+        many sessions were deleted."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.exception(timeout=HTTP_TIMEOUT)  # its kernel exists: it goes with the others
         deleted = 0
         for s in self.sessions():
             if self._delete(f"/api/sessions/{s['id']}"):
@@ -159,6 +210,8 @@ class JupyterServer:
         if self.proc.poll() is None:
             with contextlib.suppress(Exception):
                 self.delete_all_sessions()
+        if self._starter is not None:
+            self._starter.shutdown(wait=False)
         children = _child_pids(self.proc.pid)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -604,22 +657,79 @@ def open_notebook(
     workspace: str | None = None,
     timeout: float = KERNEL_IDLE_TIMEOUT,
 ) -> str:
-    """Open ``notebook`` in JupyterLab in its own workspace and wait for its kernel to be idle.
+    """Open ``notebook`` in JupyterLab and wait for its kernel to be idle.
 
     ``notebook`` is a path in the root dir (e.g. from :func:`new_notebook`) or a file elsewhere
-    (copied in under a unique name). Opens ``/lab/workspaces/<workspace>/tree/<nb>?reset``.
-    Returns the notebook's path relative to the root dir.
+    (copied in under a unique name). If the page already runs this server's JupyterLab (and no
+    ``workspace`` is asked for), the app stays: every open document is closed and the notebook
+    opened with ``docmanager:open``, as a person would from the file browser; loading the app
+    again costs seconds per test. Otherwise it loads
+    ``/lab/workspaces/<workspace>/tree/<nb>?reset``. Returns the notebook's path relative to the
+    root dir.
     """
     rel = place_notebook(server, notebook)
-    ws = workspace or unique_name("ws")
-    page.goto(
-        f"{server.url}/lab/workspaces/{ws}/tree/{_quote(rel)}?reset",
-        wait_until="domcontentloaded",
-        timeout=timeout * 1000,
-    )
+    server.attach_kernel(rel)
+    if workspace is None and lab_is_running(page, server):
+        open_in_running_lab(page, rel, "Notebook")
+    else:
+        ws = workspace or unique_name("ws")
+        page.goto(
+            f"{server.url}/lab/workspaces/{ws}/tree/{_quote(rel)}?reset",
+            wait_until="domcontentloaded",
+            timeout=timeout * 1000,
+        )
     wait_for_kernel_idle(page, timeout=timeout)
     _check_opened(page, rel)
     return rel
+
+
+# JS: whether the page runs JupyterLab (not Notebook 7) with nothing modal over it.
+_JS_LAB_RUNNING = """
+() => {
+  const app = window.jupyterapp;
+  const cfg = document.getElementById('jupyter-config-data');
+  if (!app || !app.shell || !cfg) return false;
+  return JSON.parse(cfg.textContent).appName === 'JupyterLab'
+    && !document.querySelector('.jp-Dialog, .lm-Menu');
+}
+"""
+
+# JS: close every document in the main area. dispose() skips the "save changes?" question (the
+# notebooks are throwaway); their kernels are shut down through the REST API by the caller.
+_JS_CLOSE_MAIN = """
+async () => {
+  const app = window.jupyterapp;
+  await app.restored;
+  for (const w of Array.from(app.shell.widgets('main'))) w.dispose();
+}
+"""
+
+
+def lab_is_running(page: Page, server: JupyterServer) -> bool:
+    """Whether ``page`` shows ``server``'s JupyterLab, loaded, with no dialog or menu open."""
+    if not page.url.startswith(f"{server.url}/lab"):
+        return False
+    try:
+        return bool(page.evaluate(_JS_LAB_RUNNING))
+    except Exception:  # navigating, or the page is gone
+        return False
+
+
+def close_documents(page: Page) -> None:
+    """Close every document and panel in JupyterLab's main area (no save prompts)."""
+    page.evaluate(_JS_CLOSE_MAIN)
+
+
+def open_in_running_lab(page: Page, path: str, factory: str | None = None) -> None:
+    """In the page's running JupyterLab, close every open document, then open ``path`` (with
+    ``factory``, e.g. ``"Notebook"``, or the file type's default). Does not wait for a kernel."""
+    close_documents(page)
+    args = {"path": path, **({"factory": factory} if factory else {})}
+    page.evaluate(
+        "(args) => { window.jupyterapp.commands.execute('docmanager:open', args)"
+        ".catch(e => console.error('docmanager:open ' + args.path + ': ' + e)); }",
+        args,
+    )
 
 
 def open_in_notebook7(
@@ -631,6 +741,7 @@ def open_in_notebook7(
     own fresh kernel. Returns the path relative to the root dir.
     """
     rel = place_notebook(server, notebook)
+    server.attach_kernel(rel)
     page.goto(
         f"{server.url}/notebooks/{_quote(rel)}",
         wait_until="domcontentloaded",
@@ -1212,13 +1323,16 @@ __all__: Sequence[str] = [
     "cell_errors",
     "cell_output_text",
     "click_cytoscape_node",
+    "close_documents",
     "cytoscape_node_point",
     "cytoscape_state",
+    "lab_is_running",
     "launch_browser",
     "measure_cell_to_paint",
     "measure_run_all_to_paint",
     "new_notebook",
     "open_in_notebook7",
+    "open_in_running_lab",
     "open_notebook",
     "place_notebook",
     "run_all",

@@ -7,6 +7,7 @@ Screenshots land in test-artifacts/browser/interrupted-*.png.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,10 +65,12 @@ def test_the_runs_list_marks_an_interrupted_run_and_resumes_it(
     page, jupyter_server: JupyterServer, tmp_path
 ):
     expect = _expect()
-    interrupted_run(tmp_path)
     store = str(tmp_path / "store")
     cells = [f"import prodex_jupyter as px\npx.runs(store={store!r})"]
-    open_notebook(page, jupyter_server, new_notebook(jupyter_server, cells))
+    with ThreadPoolExecutor(1) as pool:  # the run is made while the notebook's kernel starts
+        made = pool.submit(interrupted_run, tmp_path)
+        open_notebook(page, jupyter_server, new_notebook(jupyter_server, cells))
+        made.result()
     run_all_and_wait(page)
     listed = page.locator(".prodex-runs-list").first
     expect(listed.locator(".prodex-chip-interrupted")).to_be_visible(timeout=EXPECT_MS)

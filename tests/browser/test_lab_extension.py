@@ -25,7 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter_harness import JupyterServer, screenshot
+from .jupyter_harness import (
+    JupyterServer,
+    close_documents,
+    lab_is_running,
+    open_in_running_lab,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +58,16 @@ def demo(jupyter_server: JupyterServer) -> Path:
 
 
 def open_lab(page, server: JupyterServer, path: str = "") -> None:
-    """JupyterLab in a workspace of its own, optionally with a file open."""
-    tree = f"/tree/{path}" if path else ""
-    page.goto(f"{server.url}/lab/workspaces/t{uuid.uuid4().hex[:8]}{tree}?reset")
+    """JupyterLab with nothing open but ``path`` (if given). A page that already runs this
+    server's JupyterLab keeps it (its documents closed); otherwise a workspace of its own."""
+    if lab_is_running(page, server):
+        if path:
+            open_in_running_lab(page, path)
+        else:
+            close_documents(page)
+    else:
+        tree = f"/tree/{path}" if path else ""
+        page.goto(f"{server.url}/lab/workspaces/t{uuid.uuid4().hex[:8]}{tree}?reset")
     page.wait_for_selector(SIDEBAR_TAB, timeout=EXPECT_MS)
 
 
@@ -170,20 +183,18 @@ def test_extension_is_listed_and_enabled(page, jupyter_server: JupyterServer) ->
         "NO_COLOR": "1",
     }
     bindir = Path(sys.executable).parent
-    labext = subprocess.run(
-        [bindir / "jupyter", "labextension", "list"], capture_output=True, text=True, env=env
+    # Both listings start at once and run while the page checks the plugins (each is seconds
+    # of imports).
+    labext, server_ext = (
+        subprocess.Popen(
+            [bindir / "jupyter", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for args in (["labextension", "list"], ["server", "extension", "list"])
     )
-    listing = labext.stdout + labext.stderr
-    assert "prodex-jupyter v0.1.0" in listing
-    line = next(x for x in listing.splitlines() if "prodex-jupyter" in x)
-    assert "enabled" in line and "OK" in line, line
-    server_ext = subprocess.run(
-        [bindir / "jupyter", "server", "extension", "list"], capture_output=True, text=True, env=env
-    )
-    text = re.sub(r"\x1b\[[0-9;]*m", "", server_ext.stdout + server_ext.stderr)
-    assert re.search(r"prodex_jupyter\s+enabled", text), text
-    assert re.search(r"prodex_jupyter \S+ OK", text), text
-
     open_lab(page, jupyter_server)
     plugins = page.evaluate(
         "() => ['prodex-jupyter:sidebar', 'prodex-jupyter:run-panel',"
@@ -192,6 +203,14 @@ def test_extension_is_listed_and_enabled(page, jupyter_server: JupyterServer) ->
         " && window.jupyterapp.isPluginActivated(p))"
     )
     assert len(plugins) == 5, plugins
+
+    listing = labext.communicate(timeout=120)[0]
+    assert "prodex-jupyter v0.1.0" in listing
+    line = next(x for x in listing.splitlines() if "prodex-jupyter" in x)
+    assert "enabled" in line and "OK" in line, line
+    text = re.sub(r"\x1b\[[0-9;]*m", "", server_ext.communicate(timeout=120)[0])
+    assert re.search(r"prodex_jupyter\s+enabled", text), text
+    assert re.search(r"prodex_jupyter \S+ OK", text), text
 
 
 def test_sidebar_shows_the_example_template(page, jupyter_server: JupyterServer, demo) -> None:
@@ -456,8 +475,21 @@ def test_run_panel_is_restored_on_reload(page, jupyter_server: JupyterServer, de
     workspace = f"r{uuid.uuid4().hex[:8]}"
     page.goto(f"{jupyter_server.url}/lab/workspaces/{workspace}?reset")
     page.wait_for_selector(SIDEBAR_TAB, timeout=EXPECT_MS)
-    open_run(page, run_id)
-    page.wait_for_timeout(1500)  # the layout is saved after a change (debounced)
+
+    def saved_with_the_panel(response) -> bool:
+        """The workspace PUT (debounced after a layout change) that holds the open run panel."""
+        request = response.request
+        if request.method != "PUT" or f"/api/workspaces/{workspace}" not in response.url:
+            return False
+        data = json.loads(request.post_data or "{}").get("data", {})
+        layout = json.dumps(data.get("layout-restorer:data", {}))
+        tracked = any(
+            k.startswith("prodex-run:") and run_id in k + json.dumps(v) for k, v in data.items()
+        )
+        return run_id in layout and tracked
+
+    with page.expect_response(saved_with_the_panel, timeout=EXPECT_MS):
+        open_run(page, run_id)
     page.goto(f"{jupyter_server.url}/lab/workspaces/{workspace}")
     _expect()(page.locator(f"#prodex-run-{run_id} .jp-prodex-gates-resolved")).to_be_visible(
         timeout=EXPECT_MS

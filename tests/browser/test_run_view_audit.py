@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -170,9 +171,15 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
     # live: the widget draws the run; the static copy beside it stays hidden
     expect(page.locator(".prodex-static-run")).to_have_count(1, timeout=EXPECT_MS)
     expect(page.locator(".prodex-static-run")).to_be_hidden()
-    page.wait_for_timeout(2500)  # the static copy follows the last decision
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1500)
+    # the static copy follows the last decision (hidden, but in the page): wait for it, then
+    # save (the command resolves once the file is written)
+    page.wait_for_function(
+        """() => { const t = document.querySelector('.prodex-static-run').textContent;
+                   return ['Gates resolved: 3 / 3', 'completed', '41.18',
+                           'means checked against the dashboard'].every(s => t.includes(s)); }""",
+        timeout=EXPECT_MS,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     run_id = page.evaluate(
         "() => document.querySelector('.prodex-run-ids .prodex-mono').textContent.trim()"
     )
@@ -343,11 +350,14 @@ _JS_CLIPPED = """
 @pytest.mark.parametrize("ui", ["lab", "notebook7"])
 def test_the_runs_list_fits_a_1000px_window(page, jupyter_server, demo, ui, tmp_path):
     expect = _expect()
-    interrupted_run(tmp_path)  # in the demo's store: its row shows the chip and Resume
     page.set_viewport_size({"width": 1000, "height": 900})
     cells = [c.format(**demo) for c in RUNS_CELLS]
     nb = new_notebook(jupyter_server, cells)
-    (open_notebook if ui == "lab" else open_in_notebook7)(page, jupyter_server, nb)
+    with ThreadPoolExecutor(1) as pool:  # the run is made while the notebook's kernel starts
+        # in the demo's store: its row shows the chip and Resume
+        made = pool.submit(interrupted_run, tmp_path)
+        (open_notebook if ui == "lab" else open_in_notebook7)(page, jupyter_server, nb)
+        made.result()
     run_all_and_wait(page)
     lists = page.locator(".prodex-runs-list")
     expect(lists).to_have_count(2, timeout=EXPECT_MS)
