@@ -84,7 +84,8 @@ def start_run(server: JupyterServer) -> str:
 def open_run(page, run_id: str, gate_id: str | None = None) -> None:
     args = {"runId": run_id, **({"gateId": gate_id} if gate_id else {})}
     page.evaluate(
-        "(args) => window.jupyterapp.commands.execute('prodex:open-run', args)",
+        # awaited, but not returned: the widget it resolves to would be serialized back to Python
+        "async (args) => { await window.jupyterapp.commands.execute('prodex:open-run', args); }",
         args,
     )
     _expect()(page.locator(f"#prodex-run-{run_id} .jp-prodex-gates-resolved")).to_be_visible(
@@ -429,7 +430,9 @@ def test_runs_list_sorts_filters_and_compares(page, jupyter_server: JupyterServe
     for run_id in runs:
         wait_until(lambda r=run_id: run_record(jupyter_server, r)["status"] == "completed")
     open_lab(page, jupyter_server)
-    page.evaluate("() => window.jupyterapp.commands.execute('prodex:open-runs-list')")
+    page.evaluate(
+        "async () => { await window.jupyterapp.commands.execute('prodex:open-runs-list'); }"
+    )
     rows = page.locator(".jp-prodex-runs-list .jp-prodex-virtual .jp-prodex-run")
     _expect()(rows.first).to_be_visible(timeout=EXPECT_MS)
     # Newest first by default; a click on "Started" sorts oldest first.
@@ -563,7 +566,7 @@ def test_run_pipeline_from_the_sidebar_context_menu_and_the_launcher(
     _expect()(first).to_be_visible(timeout=EXPECT_MS)
     first_id = first.inner_text()
 
-    page.evaluate("() => window.jupyterapp.commands.execute('launcher:create')")
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('launcher:create'); }")
     card = page.locator(".jp-Launcher:visible .jp-LauncherCard", has_text="Run Pipeline")
     _expect()(card).to_be_visible(timeout=EXPECT_MS)
     card.click()

@@ -72,7 +72,9 @@ def test_the_workspace_lists_runs_and_confirms_gates_on_a_postgresql_store(
         header = panel.locator(".jp-prodex-run-header .jp-prodex-gates-resolved")
         _expect()(header).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
 
-        page.evaluate("() => window.jupyterapp.commands.execute('prodex:open-runs-list')")
+        page.evaluate(
+            "async () => { await window.jupyterapp.commands.execute('prodex:open-runs-list'); }"
+        )
         row = page.locator(
             f'.jp-prodex-runs-list .jp-prodex-virtual .jp-prodex-run[data-prodex-run="{run_id}"]'
         )

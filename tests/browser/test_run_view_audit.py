@@ -179,7 +179,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_the_static_run(
                            'means checked against the dashboard'].every(s => t.includes(s)); }""",
         timeout=EXPECT_MS,
     )
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
     run_id = page.evaluate(
         "() => document.querySelector('.prodex-run-ids .prodex-mono').textContent.trim()"
     )
