@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from . import ledger
-from .events import Event, StoredEvent, canonical_json, decode_event
+from .events import Event, StoredEvent, canonical_json, decode_event, make
 from .ledger import GENESIS, Tombstone
 
 WAL_PAGES = 10_000  # automatic checkpoint threshold, in pages of 4 KiB
@@ -384,20 +384,26 @@ def write_events(
         raise Conflict(f"run {run_id} moved on to event {seq} (expected {expect_last})")
     at = utc_now()
     stored, rows = [], []
-    new = object.__new__
     for event in events:
         seq += 1
         kind = event.kind
         # The payload is the event's own fields (Event.payload without its copy: only read here).
         payload = canonical_json(vars(event))
-        # chain_hash, inlined: the same text, hashed once per event on the engine's hot path.
-        digest = sha256(f"{prev}\n{run_id}\n{seq}\n{at}\n{kind}\n{payload}".encode()).hexdigest()
+        digest = chain_hash(prev, run_id, seq, at, kind, payload)
         rows.append((run_id, seq, at, kind, payload, prev, digest))
-        record = new(StoredEvent)  # a frozen record filled at once (see events.make)
-        record.__dict__.update(
-            run_id=run_id, seq=seq, at=at, event=event, prev_hash=prev, hash=digest
+        stored.append(
+            make(
+                StoredEvent,
+                {
+                    "run_id": run_id,
+                    "seq": seq,
+                    "at": at,
+                    "event": event,
+                    "prev_hash": prev,
+                    "hash": digest,
+                },
+            )
         )
-        stored.append(record)
         prev = digest
     con.executemany(_INSERT, rows)
     con.execute(_MOVE_HEAD, (run_id, seq, prev))

@@ -22,6 +22,7 @@ from .events import (
     RunCreated,
     RunStatusChanged,
     StoredEvent,
+    make,
 )
 
 T = TypeVar("T")
@@ -191,52 +192,43 @@ class RunFold:
         self._snapshot = None
         e = stored.event
         # The frequent kinds first (a result and a start per node); the rest are a few per run.
-        # Records are filled at once (events.make) rather than through their generated __init__.
         if isinstance(e, NodeProduced):
-            nodes = self.nodes
-            node_id = e.node_id
-            record = _new(NodeRecord)
-            record.__dict__.update(nodes[node_id].__dict__, state="produced")
-            nodes[node_id] = record
-            result = _new(Result)
-            result.__dict__.update(
-                node_id=node_id,
-                value_kind=e.value_kind,
-                value=e.value,
-                artifact=e.artifact,
-                rows=e.rows,
-                columns=tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
-                derivation_code=e.derivation_code,
-                derivation_explanation=e.derivation_explanation,
-                sources=self._read_only(e.sources),
-                gates_passed=self._read_only(e.gates_passed),
-                produced_at=stored.at,
-                seconds=e.seconds,
-                seq=stored.seq,
-                _load=self._load,
+            self._node(e.node_id, state="produced")
+            self.results[e.node_id] = make(
+                Result,
+                {
+                    "node_id": e.node_id,
+                    "value_kind": e.value_kind,
+                    "value": e.value,
+                    "artifact": e.artifact,
+                    "rows": e.rows,
+                    "columns": tuple((c[0], c[1]) for c in e.columns) if e.columns else (),
+                    "derivation_code": e.derivation_code,
+                    "derivation_explanation": e.derivation_explanation,
+                    "sources": self._read_only(e.sources),
+                    "gates_passed": self._read_only(e.gates_passed),
+                    "produced_at": stored.at,
+                    "seconds": e.seconds,
+                    "seq": stored.seq,
+                    "_load": self._load,
+                },
             )
-            self.results[node_id] = result
         elif isinstance(e, NodeStarted):
-            nodes, at = self.nodes, stored.at
             for node_id in e.node_ids:
-                record = _new(NodeRecord)
-                record.__dict__.update(
-                    nodes[node_id].__dict__, state="running", started_at=at, error="", traceback=""
-                )
-                nodes[node_id] = record
+                self._node(node_id, state="running", started_at=stored.at, error="", traceback="")
         elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
-            nodes = self.nodes
             for n in e.nodes:
-                record = _new(NodeRecord)
-                record.__dict__.update(
-                    node_id=n["id"],
-                    kind=n["kind"],
-                    upstream=tuple(n["upstream"]),
-                    gate_id=n["gate_id"],
-                    **_WAITING,
+                self.nodes[n["id"]] = make(
+                    NodeRecord,
+                    {
+                        **_WAITING,
+                        "node_id": n["id"],
+                        "kind": n["kind"],
+                        "upstream": tuple(n["upstream"]),
+                        "gate_id": n["gate_id"],
+                    },
                 )
-                nodes[n["id"]] = record
             for g in e.gates:
                 self.gates[g["gate_id"]] = GateRecord(
                     g["gate_id"],
@@ -328,8 +320,6 @@ class RunFold:
             )
         return self._snapshot
 
-
-_new = object.__new__
 
 # A node's record before anything happened to it: NodeRecord's own defaults.
 _WAITING = {f.name: f.default for f in fields(NodeRecord) if f.default is not MISSING}
