@@ -149,16 +149,18 @@ class JupyterServer:
             self._starter = ThreadPoolExecutor(1, thread_name_prefix="kernel-prestart")
         self._spare = self._starter.submit(self.api, "POST", "/api/kernels", {"name": KERNEL_NAME})
 
-    def attach_kernel(self, rel_path: str) -> None:
+    def attach_kernel(self, rel_path: str, *, use_spare: bool = True) -> None:
         """Before a notebook in the root dir opens: create its session (POST /api/sessions) on
-        the kernel :meth:`prestart_kernel` started, if there is one; JupyterLab and Notebook 7
-        then connect to that session instead of starting a kernel. Counts the notebook opened."""
+        the kernel :meth:`prestart_kernel` started, if there is one; JupyterLab then connects to
+        that session instead of starting a kernel. With ``use_spare=False`` the kernel started
+        ahead is shut down and the page starts its own. Counts the notebook opened."""
         self.notebooks_opened += 1
         spare, self._spare = self._spare, None
         if spare is None:
             return
         kernel = spare.result(timeout=HTTP_TIMEOUT)
-        if "/" in rel_path:  # a kernel runs in its notebook's folder: this one is elsewhere
+        # A kernel runs in its notebook's folder: one started ahead suits the root dir only.
+        if "/" in rel_path or not use_spare:
             self._delete(f"/api/kernels/{kernel['id']}")
             return
         body = {
@@ -741,7 +743,10 @@ def open_in_notebook7(
     own fresh kernel. Returns the path relative to the root dir.
     """
     rel = place_notebook(server, notebook)
-    server.attach_kernel(rel)
+    # Not on a kernel started ahead: Notebook 7 loads its widget manager with the page, after an
+    # attached kernel already reads idle, so Run All raced ipywidgets' restore of the kernel's
+    # widgets ("widget model not found", the runs list drawn as a JavaScript error; CI 20:41).
+    server.attach_kernel(rel, use_spare=False)
     page.goto(
         f"{server.url}/notebooks/{_quote(rel)}",
         wait_until="domcontentloaded",
