@@ -13,7 +13,7 @@ import pytest
 
 import prodex_jupyter as px
 from prodex_jupyter.runtime.history import COLUMNS, RunsTable
-from prodex_jupyter.runtime.interruption import is_interrupted
+from prodex_jupyter.runtime.interruption import is_interrupted, progress_of
 from prodex_jupyter.store import RunCreated, RunStatusChanged, verify_store
 from prodex_jupyter.store.events import (
     GateDecided,
@@ -236,10 +236,9 @@ def test_the_list_from_summary_rows_is_the_list_the_events_give(history, tmp_pat
     pd.testing.assert_frame_equal(pd.DataFrame(only), expected.reset_index(drop=True))
 
 
-def test_unfinished_runs_nobody_executes_are_told_interrupted_as_their_fold_tells(store):
+def _left_at_every_point(store) -> dict[str, tuple[str, bool]]:
     """Runs no process executes, left at every point a node or gate can be (t -> s -> o, gates g
-    on t and h on s): `interrupted` comes from a few fields of their node and gate events, read
-    for all of them at once, and says what folding each run's whole record says."""
+    on t and h on s): case -> (run id, interrupted)."""
     nodes = [
         {"id": "t", "kind": "source", "upstream": [], "gate_id": "g"},
         {"id": "s", "kind": "sql", "upstream": ["t"], "gate_id": "h"},
@@ -261,15 +260,42 @@ def test_unfinished_runs_nobody_executes_are_told_interrupted_as_their_fold_tell
         "t failed": ([NodeStarted(["t"]), failed], False),
         "t retried": ([NodeStarted(["t"]), failed, NodeRetried(["t"])], True),
     }
-    ids = {}
-    for name, (events, _) in cases.items():
-        ids[name] = store.create_run(created).run_id
-        store.append(ids[name], RunStatusChanged("executing"), *events)
+    left = {}
+    for name, (events, interrupted) in cases.items():
+        run_id = store.create_run(created).run_id
+        store.append(run_id, RunStatusChanged("executing"), *events)
+        left[name] = (run_id, interrupted)
+    return left
+
+
+def test_unfinished_runs_nobody_executes_are_told_interrupted_as_their_fold_tells(store):
+    """`interrupted` of runs left at every point comes from a few fields of their node and gate
+    events, read for all of them at once, and says what folding each run's whole record says."""
+    left = _left_at_every_point(store)
     table = px.runs(store=store).set_index("run_id")
-    assert {n: bool(table.loc[ids[n]].interrupted) for n in cases} == {
-        n: expected for n, (_, expected) in cases.items()
+    assert {n: bool(table.loc[run_id].interrupted) for n, (run_id, _) in left.items()} == {
+        n: interrupted for n, (_, interrupted) in left.items()
     }
     pd.testing.assert_frame_equal(pd.DataFrame(px.runs(store=store)), _from_events(store))
+
+
+def test_a_fold_of_the_light_rows_moves_nodes_and_gates_as_the_whole_events_do(store):
+    """RunFold.apply_progress over the store's light rows (a few fields of each event) leaves
+    every node and gate of runs left at every point where apply over the whole events does:
+    one state machine, two ways in."""
+    run_ids = [run_id for run_id, _ in _left_at_every_point(store).values()]
+    light = progress_of(
+        dict.fromkeys(run_ids, "executing"), store.index.progress_rows(store.log, run_ids)
+    )
+    for run_id in run_ids:
+        whole = store.fold(run_id).snapshot()
+        moved = light[run_id]
+        assert {n: (r.state, r.upstream, r.gate_id) for n, r in moved.nodes.items()} == {
+            n: (r.state, r.upstream, r.gate_id) for n, r in whole.nodes.items()
+        }
+        assert {g: (r.status, r.node_id) for g, r in moved.gates.items()} == {
+            g: (r.status, r.node_id) for g, r in whole.gates.items()
+        }
 
 
 @pytest.mark.parametrize(

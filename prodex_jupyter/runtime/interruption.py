@@ -14,68 +14,29 @@ executed it. Deciding that gate makes it interrupted until someone resumes it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from ..store import Lease, RunState
+from ..store import Lease, RunFold, RunState
 
 FINAL = ("completed", "completed_partial", "failed")
 
 
-@dataclass
-class NodeProgress:
-    state: str  # waiting / running / produced / failed, as a RunState's node
-    upstream: tuple[str, ...]
-    gate_id: str | None
-
-
-@dataclass
-class GateProgress:
-    status: str = "not_reached"  # as a RunState's gate: not_reached / pending / confirmed / ...
-
-
-@dataclass
-class Progress:
-    """What telling an interrupted run needs of its state, and no more: its nodes' and gates'
-    states. Built from a few fields of the events that move them (`progress_of`), so the runs
-    list tells every unfinished run in one query, not by folding each run's whole record."""
-
-    status: str
-    nodes: dict[str, NodeProgress] = field(default_factory=dict)
-    gates: dict[str, GateProgress] = field(default_factory=dict)
-
-
-def progress_of(statuses: dict[str, str], rows: Iterable[tuple]) -> dict[str, Progress]:
-    """Each run's Progress from its rows (run_id, kind, a, b), in event order: the fields of
-    store/run_index.py's `progress_rows`. The same moves as RunFold (store/state.py) makes:
-    run_created sets the nodes (a: its `nodes`, JSON), node_started and node_retried move the
-    nodes in a (JSON list) to running and waiting, node_produced and node_failed node a, and
-    gate_posed / gate_decided gate a (b: the decision; reopened is pending again)."""
-    found = {run_id: Progress(status) for run_id, status in statuses.items()}
+def progress_of(statuses: dict[str, str], rows: Iterable[tuple]) -> dict[str, RunFold]:
+    """Each run's nodes and gates as far as telling an interrupted run needs, from its rows
+    (run_id, kind, a, b), in event order: store/run_index.py's `progress_rows`, a few fields of
+    the events that move a node or a gate, folded by RunFold itself (`apply_progress`, the same
+    moves as its whole events make). The runs list tells every unfinished run so, in one query,
+    not by folding each run's whole record."""
+    found = {}
+    for run_id, status in statuses.items():
+        found[run_id] = RunFold()
+        found[run_id].status = status
     for run_id, kind, a, b in rows:
-        run = found[run_id]
-        if kind == "run_created":
-            for n in json.loads(a):
-                run.nodes[n["id"]] = NodeProgress("waiting", tuple(n["upstream"]), n["gate_id"])
-        elif kind in _MOVES:
-            for node_id in json.loads(a) if kind in ("node_started", "node_retried") else (a,):
-                run.nodes[node_id].state = _MOVES[kind]
-        else:
-            gate = run.gates.setdefault(a, GateProgress())
-            gate.status = "pending" if kind == "gate_posed" or b == "reopened" else b
+        found[run_id].apply_progress(kind, a, b)
     return found
 
 
-_MOVES = {
-    "node_started": "running",
-    "node_retried": "waiting",
-    "node_produced": "produced",
-    "node_failed": "failed",
-}
-
-
-def runnable_nodes(state: RunState | Progress) -> list[str]:
+def runnable_nodes(state: RunState | RunFold) -> list[str]:
     """Nodes that could execute now: not produced or failed, every upstream produced and its gate
     confirmed (a node a dead process left `running` counts)."""
     ready = []
@@ -94,12 +55,12 @@ def runnable_nodes(state: RunState | Progress) -> list[str]:
     return ready
 
 
-def _gate_status(state: RunState | Progress, gate_id: str) -> str:
+def _gate_status(state: RunState | RunFold, gate_id: str) -> str:
     gate = state.gates.get(gate_id)
     return gate.status if gate is not None else "not_reached"
 
 
-def is_interrupted(state: RunState | Progress, holder: Lease | None) -> bool:
+def is_interrupted(state: RunState | RunFold, holder: Lease | None) -> bool:
     """`state` is interrupted when `holder` (the run's live lease, or None) executes nothing."""
     if state.status in FINAL or holder is not None:
         return False

@@ -91,7 +91,7 @@ def lines_apart(log: Reader, run_id: str | None = None) -> set[str]:
 
 
 _PROGRESS_SQL = """SELECT run_id, kind,
-    CASE WHEN kind = 'run_created' THEN (p -> 'nodes')::text
+    CASE WHEN kind = 'run_created' THEN json_build_array(p -> 'nodes', p -> 'gates')::text
         WHEN kind = 'node_started' THEN coalesce((p -> 'node_ids')::text,
                                                  json_build_array(p ->> 'node_id')::text)
         WHEN kind = 'node_retried' THEN (p -> 'node_ids')::text

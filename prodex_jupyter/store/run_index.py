@@ -339,7 +339,7 @@ _PROGRESS_KINDS = (
     "'gate_posed', 'gate_decided')"
 )
 _PROGRESS_SQL = f"""SELECT run_id, kind,
-    CASE kind WHEN 'run_created' THEN json_extract(payload, '$.nodes')
+    CASE kind WHEN 'run_created' THEN json_extract(payload, '$.nodes', '$.gates')
         WHEN 'node_started' THEN coalesce(json_extract(payload, '$.node_ids'),
                                           json_array(json_extract(payload, '$.node_id')))
         WHEN 'node_retried' THEN json_extract(payload, '$.node_ids')
@@ -353,9 +353,10 @@ ORDER BY run_id, seq"""
 
 def progress_rows(log: Reader, run_ids: Iterable[str]) -> list[tuple]:
     """What tells whether these runs could go on (runtime/interruption.py `progress_of`): per
-    event that moves a node or a gate, in order, (run_id, kind, a, b); a: the created run's
-    nodes (JSON), the nodes started or retried (JSON list), the node produced or failed, or the
-    gate posed or decided; b: the decision. A few fields out of each payload, in SQL."""
+    event that moves a node or a gate, in order, (run_id, kind, a, b), the light rows
+    RunFold.apply_progress folds; a: the created run's [nodes, gates] (JSON), the nodes started
+    or retried (JSON list), the node produced or failed, or the gate posed or decided; b: the
+    decision. A few fields out of each payload, in SQL."""
     ids, rows = list(run_ids), []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -6,10 +6,13 @@ disagree about what happened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+import orjson
 
 from .events import (
     GateDecided,
@@ -162,7 +165,10 @@ class RunState:
 
 
 class RunFold:
-    """Applies events one at a time; `snapshot()` gives a frozen RunState."""
+    """Applies events one at a time; `snapshot()` gives a frozen RunState.
+
+    `apply_progress` folds the store's light rows of events instead (a few fields of each): the
+    same node and gate moves, for what needs no more than the nodes' and gates' states."""
 
     def __init__(self, loader: Callable[[str], Any] | None = None) -> None:
         self._load = loader
@@ -193,7 +199,7 @@ class RunFold:
         e = stored.event
         # The frequent kinds first (a result and a start per node); the rest are a few per run.
         if isinstance(e, NodeProduced):
-            self._node(e.node_id, state="produced")
+            self._node(e.node_id, state=_NODE_MOVES[e.kind])
             self.results[e.node_id] = make(
                 Result,
                 {
@@ -214,30 +220,12 @@ class RunFold:
                 },
             )
         elif isinstance(e, NodeStarted):
+            state = _NODE_MOVES[e.kind]
             for node_id in e.node_ids:
-                self._node(node_id, state="running", started_at=stored.at, error="", traceback="")
+                self._node(node_id, state=state, started_at=stored.at, error="", traceback="")
         elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
-            for n in e.nodes:
-                self.nodes[n["id"]] = make(
-                    NodeRecord,
-                    {
-                        **_WAITING,
-                        "node_id": n["id"],
-                        "kind": n["kind"],
-                        "upstream": tuple(n["upstream"]),
-                        "gate_id": n["gate_id"],
-                    },
-                )
-            for g in e.gates:
-                self.gates[g["gate_id"]] = GateRecord(
-                    g["gate_id"],
-                    g["node_id"],
-                    g["name"],
-                    g.get("description", ""),
-                    deciders=tuple(g.get("deciders", ())),
-                    four_eyes=bool(g.get("four_eyes", False)),
-                )
+            self._create(*_records(e.nodes, e.gates))
         elif isinstance(e, RunStatusChanged):
             self.status = e.status
         elif isinstance(e, InputConsumed):
@@ -245,13 +233,13 @@ class RunFold:
                 e.node_id, e.path, e.size, e.sha256, e.rows, e.format, e.snapshot, stored.at
             )
         elif isinstance(e, NodeFailed):
-            self._node(e.node_id, state="failed", error=e.error, traceback=e.traceback)
+            self._node(e.node_id, state=_NODE_MOVES[e.kind], error=e.error, traceback=e.traceback)
         elif isinstance(e, NodeRetried):
             for node_id in e.node_ids:
                 node = self.nodes[node_id]
                 self._node(
                     node_id,
-                    state="waiting",
+                    state=_NODE_MOVES[e.kind],
                     error="",
                     traceback="",
                     attempt=node.attempt + 1,
@@ -260,7 +248,7 @@ class RunFold:
         elif isinstance(e, GatePosed):
             self._gate(
                 e.gate_id,
-                status="pending",
+                status=_gate_status(e.kind, None),
                 evidence=MappingProxyType(e.evidence),
                 confidence=e.confidence,
                 summary=e.summary,
@@ -272,8 +260,29 @@ class RunFold:
             decision = Decision(
                 e.gate_id, e.decision, e.by, stored.at, e.note, e.confidence_shown, stored.seq
             )
-            status = "pending" if e.decision == "reopened" else e.decision
+            status = _gate_status(e.kind, e.decision)
             self._gate(e.gate_id, status=status, decisions=(*gate.decisions, decision))
+
+    def apply_progress(self, kind: str, a: str, b: str | None = None) -> None:
+        """Folds a light row of an event, in order: its kind, a and b as the store's
+        `progress_rows` gives them (a: run_created's [nodes, gates], or the nodes started or
+        retried, as JSON; the node produced or failed; the gate posed or decided; b: the
+        decision). Only the nodes' and gates' states move, as `apply` moves them; telling which
+        runs are interrupted needs no more, and reads no whole payload (runtime/interruption.py).
+        A fold of light rows has no snapshot: read its `status`, `nodes` and `gates`."""
+        state = _NODE_MOVES.get(kind)
+        if state is not None:
+            for node_id in orjson.loads(a) if kind in _MANY_NODES else (a,):
+                self._node(node_id, state=state)
+        elif kind == RunCreated.kind:
+            self._create(*_created_records(a))
+        else:
+            self._gate(a, status=_gate_status(kind, b))
+
+    def _create(self, nodes: dict[str, NodeRecord], gates: dict[str, GateRecord]) -> None:
+        """The created run's records (`_records`), shared: frozen, a move replaces one."""
+        self.nodes.update(nodes)
+        self.gates.update(gates)
 
     def _read_only(self, entries: list[dict[str, Any]]) -> tuple[Mapping[str, Any], ...]:
         """Lineage entries as a Result holds them: read-only. The engine hands the same entry
@@ -319,6 +328,63 @@ class RunFold:
                 started_by=created.started_by,
             )
         return self._snapshot
+
+
+# The state each event kind moves its nodes to (`apply` and `apply_progress` alike), and the
+# kinds that move a list of nodes.
+_NODE_MOVES = {
+    NodeStarted.kind: "running",
+    NodeRetried.kind: "waiting",
+    NodeProduced.kind: "produced",
+    NodeFailed.kind: "failed",
+}
+_MANY_NODES = (NodeStarted.kind, NodeRetried.kind)
+
+
+def _records(
+    nodes: list[dict[str, Any]], gates: list[dict[str, Any]]
+) -> tuple[dict[str, NodeRecord], dict[str, GateRecord]]:
+    """A created run's nodes, waiting, and gates, not reached, from run_created's lists."""
+    node_records = {
+        n["id"]: make(
+            NodeRecord,
+            {
+                **_WAITING,
+                "node_id": n["id"],
+                "kind": n["kind"],
+                "upstream": tuple(n["upstream"]),
+                "gate_id": n["gate_id"],
+            },
+        )
+        for n in nodes
+    }
+    gate_records = {
+        g["gate_id"]: GateRecord(
+            g["gate_id"],
+            g["node_id"],
+            g["name"],
+            g.get("description", ""),
+            deciders=tuple(g.get("deciders", ())),
+            four_eyes=bool(g.get("four_eyes", False)),
+        )
+        for g in gates
+    }
+    return node_records, gate_records
+
+
+@functools.lru_cache(maxsize=64)
+def _created_records(
+    nodes_and_gates: str,
+) -> tuple[dict[str, NodeRecord], dict[str, GateRecord]]:
+    """`_records` of a light run_created row ([nodes, gates], JSON). The runs of one template
+    share the text, and records are frozen (a move makes a new one), so the runs list builds
+    them once per template, not once per run. The fold copies the dicts, never changes them."""
+    return _records(*orjson.loads(nodes_and_gates))
+
+
+def _gate_status(kind: str, decision: str | None) -> str:
+    """A gate's status after it is posed, or decided (reopened: waiting for a decision again)."""
+    return "pending" if kind == GatePosed.kind or decision == "reopened" else str(decision)
 
 
 # A node's record before anything happened to it: NodeRecord's own defaults.
