@@ -36,8 +36,10 @@ def _row(store: RunStore, run_id: str):
     return px.runs(store=store).set_index("run_id").loc[run_id]
 
 
-def test_a_killed_executor_leaves_the_run_interrupted_everywhere_until_resumed(tmp_path):
-    run_id, _ = _kill_mid_run(tmp_path, 300)
+def test_a_killed_executor_leaves_the_run_interrupted_everywhere_until_resumed(
+    tmp_path, monkeypatch
+):
+    run_id, _ = _kill_mid_run(tmp_path, 300, monkeypatch)
     store = RunStore(where(tmp_path))
     row = _row(store, run_id)
     assert row["status"] == "executing" and row["interrupted"] and not row["executing"]

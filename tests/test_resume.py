@@ -44,7 +44,10 @@ EXECUTOR = textwrap.dedent(
         tpl.python_node("d", function=sys.argv[5])
         prev = "d"
     for i in range(n):
-        tpl.sql(f"n{i}", f"SELECT * FROM {prev}")
+        if mode == "kill" and i == n // 2:  # holds the run there until the test kills it
+            tpl.python_node(f"n{i}", function=f"resume_hold:n{i}")
+        else:
+            tpl.sql(f"n{i}", f"SELECT * FROM {prev}")
         prev = f"n{i}"
     tpl.output("total", sql=f"SELECT sum(a) AS total FROM {prev}")
     run = tpl.run(store=store, policy=px.confirm_high if mode == "kill" else None)
@@ -216,12 +219,31 @@ def test_a_run_the_command_line_left_pending_is_continued_without_recomputing(de
     assert verify_run(store, run_id) == []
 
 
-def _kill_mid_run(tmp_path: Path, n: int) -> tuple[str, list[tuple[int, str]]]:
+def _kill_mid_run(
+    tmp_path: Path, n: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[tuple[int, str]]]:
+    """A run killed while its middle node works: that node (`resume_hold`) waits while a flag
+    file beside it exists, so the kill lands mid-run however fast or loaded the machine is; the
+    flag is gone once the executor is, so the node returns at once when the run resumes, here
+    (the module importable from tmp_path) or in another process."""
+    hold = n // 2
+    flag = tmp_path / "hold.flag"
+    flag.touch()
+    (tmp_path / "resume_hold.py").write_text(
+        "import time\nfrom pathlib import Path\n\n"
+        f"def n{hold}(n{hold - 1}):\n"
+        "    while Path(__file__).with_name('hold.flag').exists():\n"
+        "        time.sleep(0.01)\n"
+        f"    return n{hold - 1}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "resume_hold", raising=False)
     proc, run_id = executor(tmp_path, "kill", n)
     store = RunStore(where(tmp_path))
-    wait_for(lambda: len(store.events(run_id)) >= 60)
+    wait_for(lambda: f"n{hold}" in counts(store, run_id, "node_started"))
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    flag.unlink()
     before = [(e.seq, e.hash) for e in store.events(run_id)]
     assert store.state(run_id).status == "executing"
     # its holder is dead: the lease is dead at once, not after the heartbeat expiry
@@ -229,8 +251,10 @@ def _kill_mid_run(tmp_path: Path, n: int) -> tuple[str, list[tuple[int, str]]]:
     return run_id, before
 
 
-def test_sigkill_of_the_executor_then_resume_elsewhere_loses_and_duplicates_nothing(tmp_path):
-    run_id, before = _kill_mid_run(tmp_path, 300)
+def test_sigkill_of_the_executor_then_resume_elsewhere_loses_and_duplicates_nothing(
+    tmp_path, monkeypatch
+):
+    run_id, before = _kill_mid_run(tmp_path, 300, monkeypatch)
     store = RunStore(where(tmp_path))
     state = store.state(run_id)
     produced_before = set(state.results)
@@ -256,8 +280,8 @@ def test_sigkill_of_the_executor_then_resume_elsewhere_loses_and_duplicates_noth
     assert store.leases.holder(run_id) is None
 
 
-def test_two_processes_racing_to_resume_a_killed_run_execute_it_once(tmp_path):
-    run_id, before = _kill_mid_run(tmp_path, 300)
+def test_two_processes_racing_to_resume_a_killed_run_execute_it_once(tmp_path, monkeypatch):
+    run_id, before = _kill_mid_run(tmp_path, 300, monkeypatch)
     racers = [
         subprocess.Popen(
             [*PRODEX, "--store", where(tmp_path), "resume", run_id],
