@@ -217,28 +217,38 @@ def ensure_index(log: EventLog) -> None:
     log.transact(_build)
 
 
+# What a store of an earlier layout keeps when opened with this one, if all of it is there: its
+# tables and indexes listed (the trigger listed wrote their rows; like every old idx_* object not
+# kept, it is dropped). Layouts 7 and 8 kept the same marks as this one (8 also the same summary
+# rows): rebuilding 400,000 marks takes half a minute, and a store of layout 7 gains its summary
+# rows from its marks. Any other layout, or one missing a listed object, is built again whole.
+_KEEP = {
+    "idx_layout_7": {"idx_run_marks", "idx_on_milestone"},
+    "idx_layout_8": {
+        "idx_run_marks",
+        "idx_run_summary",
+        "idx_run_summary_by_pipeline",
+        "idx_on_milestone",
+    },
+}
+
+
 def _build(con: sqlite3.Connection) -> None:
     old = con.execute(
         "SELECT type, name FROM sqlite_master WHERE name LIKE 'idx\\_%' ESCAPE '\\' "
         "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL"
     ).fetchall()
-    # Layouts 7 and 8 kept the same marks, by a trigger (8 also the same summary rows): a large
-    # store keeps them (rebuilding 400,000 marks takes half a minute); the trigger goes, and a
-    # store of layout 7 gains its summary rows.
     names = {n for _, n in old}
-    kept = {"idx_on_milestone", "idx_run_marks"} <= names and bool(
-        names & {"idx_layout_7", "idx_layout_8"}
-    )
-    keep = {"idx_run_marks"}
-    if "idx_layout_8" in names:
-        keep |= {"idx_run_summary", "idx_run_summary_by_pipeline"}
+    keep = next((kept for layout, kept in _KEEP.items() if layout in names), set())
+    if not keep <= names:
+        keep = set()
     order = {"trigger": 0, "index": 1, "table": 2}
-    for kind, name in sorted(old, key=lambda o: order[o[0]]):  # another layout: rebuild
-        if not (kept and name in keep):
+    for kind, name in sorted(old, key=lambda o: order[o[0]]):
+        if kind == "trigger" or name not in keep:
             con.execute(f"DROP {kind.upper()} IF EXISTS {name}")
     for statement in (*_TABLES, *_TRIGGERS):
         con.execute(statement)
-    if not kept:
+    if "idx_run_marks" not in keep:
         _build_marks(con)
     con.execute(_SUMMARY_FROM_MARKS)
 
