@@ -275,6 +275,48 @@ def test_other_file_formats(tmp_path: Path, fmt: str) -> None:
     assert [c.status for c in ev.checks] == ["pass", "pass"]
 
 
+def test_a_small_parquet_files_pass_in_two_statements_is_the_single_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small Parquet file's pass runs as two statements at once (the histograms, the rest):
+    the record is the one statement's, sums, histograms and offending rows included."""
+    import pyarrow.parquet as pq
+
+    from prodex_jupyter.checks import split_pass
+
+    n = 200_000
+    table = pa.table(
+        {
+            "code": [f"C{i % 7}" if i % 9973 else "X1" for i in range(n)],
+            "shift": ["ABC"[i % 3] for i in range(n)],
+            "v": [((i * 7919) % 10007) / 3.0 if i % 101 else None for i in range(n)],
+            "ts": pa.array(range(0, n * 1_000_000, 1_000_000), pa.timestamp("us")),
+        }
+    )
+    path = tmp_path / "d.parquet"
+    pq.write_table(table, path, row_group_size=30_000)
+    write(tmp_path / "codes.csv", [f"C{i}" for i in range(7)], header="code\n")
+    instructions = (
+        "- code in known set from codes.csv (code)\n- shift in {A, B}\n- no nulls in v\n"
+        "- mean of v between 1000 and 2000\n- sum of v between 0 and 1\n- v between 1 and 3000"
+    )
+    statements: list[int] = []
+    shared = split_pass._shared
+
+    def counted(exprs: list[tuple[str, str]]) -> tuple[list, list]:
+        groups = shared(exprs)
+        statements.append(sum(1 for g in groups if g))
+        return groups
+
+    monkeypatch.setattr(split_pass, "_shared", counted)
+    two = evidence(path, instructions, base_dir=tmp_path).to_dict()
+    monkeypatch.setattr(split_pass, "_shared", lambda exprs: (exprs, []))
+    one = evidence(path, instructions, base_dir=tmp_path).to_dict()
+    assert statements == [2]
+    assert two == one
+    assert [c["status"] for c in one["checks"]] == ["fail", "fail", "fail", "pass", "fail", "fail"]
+
+
 def test_in_memory_arrow_table(tmp_path: Path) -> None:
     table = pa.table({"station": ["S1", "S2", None], "mean_cycle": [40.0, 55.0, 61.0]})
     ev = gather_evidence(

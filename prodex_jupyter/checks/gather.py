@@ -41,7 +41,6 @@ from prodex_jupyter.checks.profile import (
     table_sample,
     text_columns,
 )
-from prodex_jupyter.checks.query import fetch_one
 from prodex_jupyter.checks.source import (
     DataRef,
     DataStream,
@@ -51,6 +50,7 @@ from prodex_jupyter.checks.source import (
     register_stream,
     resolve_path,
 )
+from prodex_jupyter.checks.split_pass import aggregate_pass
 from prodex_jupyter.checks.summary import summarize
 from prodex_jupyter.template.instructions import (
     CheckSpec,
@@ -115,15 +115,23 @@ def _database(*, one_thread: bool = False) -> duckdb.DuckDBPyConnection:
 def _one_thread(data: DataRef, base_dir: str | Path | None) -> bool:
     """Whether the data is read on the one-thread database: a stream, a CSV file (opened as a
     pyarrow stream by `open_source`), a Parquet file of up to `SMALL_PARQUET_BYTES`."""
-    if data.stream is not None:
+    if data.stream is not None or _small_parquet(data, base_dir):
         return True
-    if data.table is not None or not data.path:
+    try:
+        return data.table is None and bool(data.path) and data_format(data) == "csv"
+    except SourceError:
+        return False
+
+
+def _small_parquet(data: DataRef, base_dir: str | Path | None) -> bool:
+    """A Parquet file of up to `SMALL_PARQUET_BYTES`: read on the one-thread database, its pass
+    shared between two statements (`split_pass`)."""
+    if data.stream is not None or data.table is not None or not data.path:
         return False
     try:
-        fmt = data_format(data)
-        if fmt == "parquet":
-            return resolve_path(data.path, base_dir).stat().st_size <= SMALL_PARQUET_BYTES
-        return fmt == "csv"
+        if data_format(data) != "parquet":
+            return False
+        return resolve_path(data.path, base_dir).stat().st_size <= SMALL_PARQUET_BYTES
     except (SourceError, OSError):
         return False
 
@@ -181,12 +189,12 @@ def _gather(
         for _, out in outcomes:
             if isinstance(out, Compiled):
                 exprs.extend(out.exprs)
-        select = ", ".join(f"{sql} AS {alias}" for alias, sql in exprs)
         if stream is not None:  # the pass over the whole stream, its head first
             assert rest is not None
             whole = pa.RecordBatchReader.from_batches(stream.schema, rest)
             ctx.source_sql = register_stream(con, whole)
-        row = fetch_one(con, f"SELECT {select} FROM {ctx.from_clause()}")
+        split = not ctx.joins and _small_parquet(data, base_dir)  # both cores, same figures
+        row = aggregate_pass(con, exprs, ctx.from_clause(), split=split)
         if small:
             drop_wide_histograms(row)
         if stream is not None:  # gone by: later reads go to the stored copy
