@@ -178,7 +178,10 @@ def test_large_graph_opens_readable_on_the_pending_gate(tmp_path, store):
     view = RunView(run)
     canvas = view.canvas
     assert canvas.height == MAX_HEIGHT and f"prodex-h-{MAX_HEIGHT}" in canvas.graph._dom_classes
-    target = run.prompts[0].gates[0].node_id
+    # the first prompt's gate drawn furthest left: its other gates are to its right, in view
+    gates = [g.node_id for g in run.prompts[0].gates]
+    target = min(gates, key=lambda n: canvas.positions.positions[n])
+    assert canvas._target == target
     layout = canvas.graph.cytoscape_layout
     assert layout["name"] == "preset" and layout["fit"] is False
     assert layout["zoom"] == READABLE_ZOOM

@@ -5,13 +5,14 @@ the notebook's ipycytoscape widget and the JupyterLab run panel alike (both only
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime import prompt_queue
+from ..runtime import Prompt, prompt_queue
 from ..store import RunState
 from . import badges
-from .graph_layout import NODE_H, NODE_W, Layout, layered_layout
+from .graph_layout import NODE_H, NODE_W, RANK_GAP, Layout, layered_layout
 from .groups import COLLAPSE_ABOVE, Folded, Group, chain_groups, fold
 
 KINDS = {
@@ -28,9 +29,10 @@ LABEL_MIN_PX = 11.0  # labels are never drawn smaller than this at the opening z
 MIN_ZOOM = 0.08
 MAX_ZOOM = 2.0
 ZOOM_STEP = 1.35
-# Where a focused node lands: this far from the canvas' left edge (the canvas' width is not
-# known in the kernel), vertically centred. Downstream work is to its right.
+# Where a focused node lands: about this far from the canvas' left edge (the canvas' width is
+# not known in the kernel), vertically centred. Downstream work is to its right.
 ANCHOR_X = 330.0
+HALO = 10  # the widest underlay drawn around a node (a node that needs attention), model px
 PADDING = 18
 SMALL_GRAPH = 40  # nodes; up to this many (and few ranks) the whole graph is shown fitted
 MAX_FIT_RANKS = 6
@@ -133,7 +135,7 @@ def canvas_elements(
 ) -> dict[str, list[dict[str, Any]]]:
     """The whole graph as cytoscape elements: `{"nodes": [...], "edges": [...]}`."""
     shown = display_states(state)
-    attention = set(attention_nodes(state))
+    attention = set(attention_nodes(prompt_queue(state)))
     nodes = [
         node_element(state, node_id, shown[node_id], attention, layout, selected)
         for node_id in state.nodes
@@ -170,7 +172,7 @@ def folded_elements(
 ) -> dict[str, list[dict[str, Any]]]:
     """The drawn graph as cytoscape elements: nodes, collapsed groups, edges between them."""
     shown = display_states(state)
-    attention = set(attention_nodes(state))
+    attention = set(attention_nodes(prompt_queue(state)))
     nodes = []
     for visible in folded.order:
         group = folded.groups.get(visible)
@@ -228,9 +230,10 @@ def group_label(group: Group, shown: dict[str, str]) -> str:
     return f"{names}\n{len(group.members)} steps · {done} done"
 
 
-def attention_nodes(state: RunState) -> list[str]:
-    """Nodes whose gate is in the prompt queue now: what a person must look at."""
-    return [g.node_id for prompt in prompt_queue(state) for g in prompt.gates]
+def attention_nodes(prompts: list[Prompt]) -> list[str]:
+    """Nodes whose gate is in the prompt queue now (`prompts`, `runtime.prompt_queue`): what a
+    person must look at."""
+    return [g.node_id for prompt in prompts for g in prompt.gates]
 
 
 def node_classes(
@@ -464,7 +467,7 @@ def stylesheet() -> list[dict[str, Any]]:
                 "border-width": 4,
                 "border-style": "solid",
                 "underlay-color": "#f59e0b",
-                "underlay-padding": 10,
+                "underlay-padding": HALO,
                 "underlay-opacity": 0.3,
                 "underlay-shape": "round-rectangle",
                 "font-weight": "bold",
@@ -531,7 +534,7 @@ def canvas_plan(state: RunState, height: int | None = None) -> CanvasPlan:
     if small:
         view, preset = {"mode": "fit"}, {"fit": True, "padding": PADDING}
     else:
-        target = attention_target(state, display_states(state), attention_nodes(state))
+        target = attention_target(prompt_queue(state), display_states(state), folded, layout)
         if target is not None:
             x, y = layout.positions[folded.shown_as[target]]
             view, preset = show_view(x, y, READABLE_ZOOM, height, layout, mode="auto")
@@ -555,10 +558,22 @@ def step_height(height: int) -> int:
     return min(MAX_HEIGHT, max(HEIGHT_STEP * 10, steps * HEIGHT_STEP))
 
 
-def attention_target(state: RunState, shown: dict[str, str], attention: list[str]) -> str | None:
-    """The node the view centres on: the first gate that needs a person, else a failed node."""
-    if attention:
-        return attention[0]
+def attention_target(
+    prompts: list[Prompt], shown: dict[str, str], folded: Folded, layout: Layout
+) -> str | None:
+    """The node the view centres on: of the gates the first of `prompts` asks about, the one drawn
+    furthest left (then highest), else the first failed node.
+
+    The view puts it near the canvas' left edge, with room to its right: the prompt's other
+    gates, drawn to its right, are then in view too. (Its first gate in template order can be
+    drawn right of the others: a source sits just before its first consumer. Centring on it
+    left the other gates of the same prompt off the canvas' left edge.)"""
+    if prompts:
+
+        def drawn_at(node_id: str) -> tuple[float, float]:
+            return layout.positions[folded.shown_as[node_id]]
+
+        return min((g.node_id for g in prompts[0].gates), key=drawn_at)
     failed = [n for n, s in shown.items() if s == "failed"]
     return failed[0] if failed else None
 
@@ -580,10 +595,11 @@ def start_view(height: int, *, mode: str) -> tuple[dict[str, Any], dict[str, Any
 def show_view(
     x: float, y: float, zoom: float, height: int, layout: Layout, *, mode: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Model point (x, y) at ANCHOR_X, mid-height, at `zoom`, but never empty canvas beyond
-    the graph's left or top edge (a source node sits near the left edge): (view, preset)."""
+    """Model point (x, y) at about ANCHOR_X (the canvas' left edge between two ranks),
+    mid-height, at `zoom`, but never empty canvas beyond the graph's left or top edge (a source
+    node sits near the left edge): (view, preset)."""
     margin = 24.0
-    pan_x = min(ANCHOR_X - zoom * x, margin + zoom * NODE_W / 2)
+    pan_x = min(between_ranks(ANCHOR_X - zoom * x, x, zoom, margin), margin + zoom * NODE_W / 2)
     pan_y = height / 2 - zoom * y
     graph_h = zoom * layout.height
     if graph_h + 2 * margin <= height:  # the graph fits in height: centre it
@@ -594,6 +610,21 @@ def show_view(
         pan_y = max(bottom, min(top, pan_y))
     view = {"mode": mode, "zoom": zoom, "x": x, "y": y}
     return view, {"fit": False, "zoom": zoom, "pan": {"x": pan_x, "y": pan_y}}
+
+
+def between_ranks(pan_x: float, x: float, zoom: float, margin: float) -> float:
+    """`pan_x` moved by less than a rank so the canvas' left edge falls in the middle of the gap
+    between two ranks: every node (halo included) left of the view is either whole in it or
+    wholly out of it, never cut by its edge (at ANCHOR_X a node two ranks left of model point
+    `x` showed its halo's edge). Of the two nearest such places, the nearer one that keeps
+    `x`'s node whole in view."""
+    pitch = NODE_W + RANK_GAP  # ranks are `pitch` apart, a node centred on each (graph_layout)
+    left = -pan_x / zoom  # the canvas' left edge, model coordinates
+    before = (math.floor((left - pitch / 2) / pitch) + 0.5) * pitch  # a gap centre <= left
+    after = before + pitch
+    whole = (x - after) * zoom >= margin + zoom * NODE_W / 2
+    edge = after if whole and after - left < left - before else before
+    return -edge * zoom
 
 
 def opening_min_zoom() -> float:

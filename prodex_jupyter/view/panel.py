@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+from ..runtime import prompt_queue
 from ..store import RunState
 from .canvas import (
     attention_nodes,
@@ -92,7 +93,7 @@ def run_panel(
         "canvas": {
             "elements": elements,
             "stylesheet": stylesheet(),
-            "attention": attention_nodes(state),
+            "attention": attention_nodes(prompt_queue(state)),
             "width": layout.width,
             "height": layout.height,
             "legend_html": legend_html(),

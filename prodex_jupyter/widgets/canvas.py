@@ -24,6 +24,7 @@ from typing import Any
 import ipycytoscape
 import ipywidgets as w
 
+from ..runtime import Prompt, prompt_queue
 from ..store import RunState
 from ..view.canvas import (
     ANCHOR_X,
@@ -163,8 +164,9 @@ class RunCanvas(w.VBox):
             [toolbar, self.graph], layout=plain.layout, _dom_classes=("prodex-canvas-panel",)
         )
         shown = display_states(state)
-        self._target = attention_target(state, shown, attention_nodes(state))
-        self.focus_button.disabled = not attention_nodes(state)
+        prompts = prompt_queue(state)
+        self._target = attention_target(prompts, shown, self._folded, self.positions)
+        self.focus_button.disabled = not prompts
 
     # ------------------------------------------------------------------ build
     def _build(self, state: RunState) -> None:
@@ -244,8 +246,8 @@ class RunCanvas(w.VBox):
         """Restyle the nodes whose look changed; returns how many changed."""
         self._state = state
         shown = display_states(state)
-        attention_list = attention_nodes(state)
-        attention = set(attention_list)
+        prompts = prompt_queue(state)
+        attention = set(attention_nodes(prompts))
         changed = 0
         for node_id in self._folded.order:
             node = self._nodes[node_id]
@@ -265,7 +267,7 @@ class RunCanvas(w.VBox):
                     node.classes = classes
                 if label != node.data.get("label"):
                     node.data = {**node.data, "label": label}
-        self._follow(state, shown, attention_list)
+        self._follow(prompts, shown)
         return changed
 
     @property
@@ -392,9 +394,9 @@ class RunCanvas(w.VBox):
         """What the canvas was last told to show: {'mode': 'fit'} or the zoom and centre."""
         return dict(self._view)
 
-    def _follow(self, state: RunState, shown: dict[str, str], attention: list[str]) -> None:
-        target = attention_target(state, shown, attention)
-        self.focus_button.disabled = not attention
+    def _follow(self, prompts: list[Prompt], shown: dict[str, str]) -> None:
+        target = attention_target(prompts, shown, self._folded, self.positions)
+        self.focus_button.disabled = not prompts
         if target == self._target:
             return
         self._target = target

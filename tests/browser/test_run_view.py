@@ -15,6 +15,8 @@ import re
 
 import pytest
 
+from prodex_jupyter.view import badges
+
 from .jupyter_harness import (
     ARTIFACTS_DIR,
     click_cytoscape_node,
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.browser
 
 EXPECT_MS = 20_000
 CANVAS = ".prodex-canvas"
+BADGE_OVERHANG = badges.HEIGHT / 2 + 1  # a gate badge over a node's top edge, model px
 
 
 def _expect():
@@ -437,13 +440,88 @@ def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server,
     assert re.search(r"/notebooks/", page.url)
 
 
+# Each node's box as drawn, in px from the canvas' top left corner, with the canvas' size: in
+# the first paint, each node's SVG group (its badge and a group's card behind included) ...
+_JS_FIRST_PAINT_BOXES = """(svg) => {
+  const c = svg.getBoundingClientRect();
+  return {w: c.width, h: c.height, boxes: [...svg.querySelectorAll('g.node')].map(g => {
+    const b = g.getBoundingClientRect();
+    return {id: g.dataset.id, x1: b.left - c.left, x2: b.right - c.left,
+            y1: b.top - c.top, y2: b.bottom - c.top};
+  })};
+}"""
+
+# ... and in the live canvas, each node's body with its halo (underlay) and its gate badge,
+# which overhangs its top by `badge` model px.
+_JS_LIVE_BOXES = """
+([selector, badge]) => {
+  const cy = document.querySelector(selector)._cyreg.cy;
+  const z = cy.zoom(), pan = cy.pan();
+  const boxes = cy.nodes(':visible').map(n => {
+    const p = n.position();
+    const halo = n.pstyle('underlay-opacity').value > 0 ? n.pstyle('underlay-padding').pfValue : 0;
+    const hw = n.outerWidth() / 2 + halo, hh = n.outerHeight() / 2 + halo;
+    const top = Math.max(hh, n.hasClass('gated') ? n.height() / 2 + badge : 0);
+    return {id: n.id(), x1: pan.x + z * (p.x - hw), x2: pan.x + z * (p.x + hw),
+            y1: pan.y + z * (p.y - top), y2: pan.y + z * (p.y + hh)};
+  });
+  return {w: cy.width(), h: cy.height(), boxes, pan, zoom: z,
+          attention: cy.nodes('.attention').length};
+}
+"""
+
+
+def cut_nodes(drawn: dict, whole: list[str] = ()) -> list[dict]:
+    """The nodes a canvas draws cut by its edge: every node on the canvas at all lies inside its
+    left, top and bottom edges (past its right edge the graph runs on, downstream: the width of
+    the canvas, unknown to the kernel, ends it); the nodes in `whole` lie inside all four."""
+    w, h, tol = drawn["w"], drawn["h"], 0.5
+    cut = []
+    for b in drawn["boxes"]:
+        inside = b["x1"] >= -tol and b["y1"] >= -tol and b["y2"] <= h + tol
+        if b["id"] in whole:
+            inside = inside and b["x2"] <= w + tol
+        elif not (b["x2"] > 0 and b["x1"] < w and b["y2"] > 0 and b["y1"] < h):
+            inside = True  # not on the canvas at all
+        if not inside:
+            cut.append({k: round(v, 1) if isinstance(v, float) else v for k, v in b.items()})
+    drawn_ids = {b["id"] for b in drawn["boxes"]}
+    return cut + [{"id": n, "not drawn": True} for n in whole if n not in drawn_ids]
+
+
+def live_on_first_prompt(page) -> tuple[list[str], dict]:
+    """The nodes of the first prompt's gates and the live canvas' node boxes, once the canvas
+    shows what needs attention and neither the first prompt nor the viewport changed over two
+    polls (the run raises its gates one after another; the view follows the first prompt)."""
+    last = None
+    for _ in range(100):
+        gates = first_prompt_nodes(page)
+        drawn = page.evaluate(_JS_LIVE_BOXES, [CANVAS, BADGE_OVERHANG])
+        now = (gates, drawn["pan"], drawn["zoom"])
+        if drawn["attention"] and now == last:
+            return gates, drawn
+        last = now
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the live canvas never settled on the first prompt: {last}")
+
+
+def first_prompt_nodes(page) -> list[str]:
+    """The nodes of the gates the first prompt card asks about (gate ids <node>_<suffix>)."""
+    prompt = page.locator(".prodex-gate-card.prodex-prompt").first
+    _expect()(prompt).to_be_visible(timeout=EXPECT_MS)
+    classes = (prompt.get_attribute("class") or "").split()
+    gates = [c[len("prodex-gate-") :] for c in classes if c.startswith("prodex-gate-")]
+    return [g.rsplit("_", 1)[0] for g in gates if g != "card"]
+
+
 # Every frame until the live canvas is shown: whether the first paint was on screen with its
 # nodes, which nodes it drew, and whether a frame ever showed the first paint and the live view
 # together (the live view's output is laid out but invisible while its output area hydrates).
 _JS_FIRST_PAINT_RECORDER = """
 () => {
-  const r = {seen: false, ids: [], both: false, frames: 0, done: false};
+  const r = {seen: false, ids: [], both: false, frames: 0, done: false, drawn: null};
   window.__firstPaint = r;
+  window.__firstPaintBoxes = FIRST_PAINT_BOXES;
   const visible = (el) => {
     if (!el) return false;
     const b = el.getBoundingClientRect();
@@ -453,6 +531,7 @@ _JS_FIRST_PAINT_RECORDER = """
     r.frames += 1;
     const svg = [...document.querySelectorAll('.prodex-first-paint svg')].find(visible);
     if (svg && svg.querySelectorAll('g.node').length) {
+      if (!r.seen) r.drawn = window.__firstPaintBoxes(svg);
       r.seen = true;
       r.ids = [...svg.querySelectorAll('g.node')].map(g => g.dataset.id);
     }
@@ -466,7 +545,7 @@ _JS_FIRST_PAINT_RECORDER = """
   };
   requestAnimationFrame(frame);
 }
-"""
+""".replace("FIRST_PAINT_BOXES", _JS_FIRST_PAINT_BOXES)
 
 
 def test_the_first_paint_shows_the_graph_then_gives_way_to_the_live_canvas(page, jupyter_server):
@@ -485,21 +564,31 @@ def test_the_first_paint_shows_the_graph_then_gives_way_to_the_live_canvas(page,
     )
     assert sorted(record["ids"]) == sorted(live_ids) and len(live_ids) == cy["nodes"] < 200
     assert not record["both"], record  # never both at once
+    assert not cut_nodes(record["drawn"]), record["drawn"]  # the first paint: no node cut
     # then the live view alone: no first paint, no static copy, the canvas interactive
     expect(page.locator(".prodex-hydrating")).to_have_count(0)
     for first in page.locator(".prodex-first-paint").all():
         expect(first).to_be_hidden()
     expect(page.locator(".prodex-static-run")).to_be_hidden()
     expect(page.locator(".prodex-run-view")).to_be_visible()
+    # the live canvas, on the first prompt once the run reached it: its gates in view, no node
+    # cut by the canvas' edge
+    gates, live = live_on_first_prompt(page)
     page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
     screenshot(page, "run-view-8-live-after-first-paint")
+    assert not cut_nodes(live, gates), (gates, live)
     node = next(i for i in live_ids if i.startswith("src"))
     click_cytoscape_node(page, node, selector=CANVAS, pan_into_view=True)
     expect(page.locator(".prodex-drawer")).to_be_visible(timeout=EXPECT_MS)
     expect(page.locator(".prodex-drawer")).to_contain_text(node)
 
-    # What the first paint looked like: the kept copy, shown again as while hydrating (the
-    # live view's output laid out but hidden), for the screenshot beside the live one.
+    first = show_first_paint_again(page, "run-view-8-first-paint")
+    expect(first.locator("svg g.node")).to_have_count(len(live_ids))
+
+
+def show_first_paint_again(page, name: str):
+    """What the first paint looked like: the kept copy, shown again as while hydrating (the
+    live view's output laid out but hidden), for a screenshot beside the live one."""
     page.evaluate(
         """() => {
           const area = document.querySelector('.prodex-run-view').closest('.jp-OutputArea');
@@ -509,7 +598,39 @@ def test_the_first_paint_shows_the_graph_then_gives_way_to_the_live_canvas(page,
         }"""
     )
     first = page.locator(".prodex-first-paint").first
-    expect(first).to_be_visible()
-    expect(first.locator("svg g.node")).to_have_count(len(live_ids))
+    _expect()(first).to_be_visible()
     first.scroll_into_view_if_needed()
-    screenshot(page, "run-view-8-first-paint")
+    screenshot(page, name)
+    return first
+
+
+# A run displayed once it waits for people: its first paint and live canvas open on the prompt.
+WAITING_CELL = """\
+import tempfile
+import prodex_jupyter as px
+from prodex_jupyter.widgets import suppressed
+from tests.test_widgets_support import generated
+folder = tempfile.mkdtemp()
+tpl = generated(__import__('pathlib').Path(folder), 200)
+with suppressed():
+    run = tpl.run(store=folder + '/store')
+await run.until_idle()
+run"""
+
+
+def test_a_waiting_big_run_opens_on_its_prompt_with_no_node_cut(page, jupyter_server):
+    nb = new_notebook(jupyter_server, [WAITING_CELL])
+    open_notebook(page, jupyter_server, nb)
+    page.evaluate(_JS_FIRST_PAINT_RECORDER)
+    run_all_and_wait(page)
+    wait_for_cytoscape(page, selector=CANVAS, min_nodes=40)
+    page.wait_for_function("() => window.__firstPaint.done", timeout=EXPECT_MS)
+    record = page.evaluate("() => window.__firstPaint")
+    gates, live = live_on_first_prompt(page)  # the run waits: its first prompt stays
+    assert record["seen"] and len(gates) > 1, (record, gates)
+    # the first paint and the live canvas open alike: the prompt's gates whole, no node cut
+    assert not cut_nodes(record["drawn"], gates), (gates, record["drawn"])
+    page.locator(".prodex-run-view").first.scroll_into_view_if_needed()
+    screenshot(page, "run-view-9-waiting-run-live")
+    assert not cut_nodes(live, gates), (gates, live)
+    show_first_paint_again(page, "run-view-9-waiting-run-first-paint")
