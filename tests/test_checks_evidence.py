@@ -275,13 +275,17 @@ def test_other_file_formats(tmp_path: Path, fmt: str) -> None:
     assert [c.status for c in ev.checks] == ["pass", "pass"]
 
 
-def test_a_small_parquet_files_pass_in_two_statements_is_the_single_statements(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("join", [False, True])
+def test_a_small_parquet_files_pass_on_two_threads_is_the_single_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, join: bool
 ) -> None:
-    """A small Parquet file's pass runs as two statements at once (the histograms, the rest):
-    the record is the one statement's, sums, histograms and offending rows included."""
+    """A small Parquet file's pass runs as statements on two threads (the profile's counts,
+    minimums and maximums while the head is read, then the histograms and checks shared; with
+    a known-set join, those on this thread): the record is the single statement's, sums,
+    histograms and offending rows included."""
     import pyarrow.parquet as pq
 
+    from prodex_jupyter.checks import gather as gather_module
     from prodex_jupyter.checks import split_pass
 
     n = 200_000
@@ -290,31 +294,46 @@ def test_a_small_parquet_files_pass_in_two_statements_is_the_single_statements(
             "code": [f"C{i % 7}" if i % 9973 else "X1" for i in range(n)],
             "shift": ["ABC"[i % 3] for i in range(n)],
             "v": [((i * 7919) % 10007) / 3.0 if i % 101 else None for i in range(n)],
+            "k": [i % 5 for i in range(n)],
             "ts": pa.array(range(0, n * 1_000_000, 1_000_000), pa.timestamp("us")),
         }
     )
     path = tmp_path / "d.parquet"
     pq.write_table(table, path, row_group_size=30_000)
     write(tmp_path / "codes.csv", [f"C{i}" for i in range(7)], header="code\n")
+    write(tmp_path / "ks.csv", ["0", "1", "2", "3"], header="k\n")
     instructions = (
         "- code in known set from codes.csv (code)\n- shift in {A, B}\n- no nulls in v\n"
         "- mean of v between 1000 and 2000\n- sum of v between 0 and 1\n- v between 1 and 3000"
+        + ("\n- k in known set from ks.csv (k)" if join else "")
     )
-    statements: list[int] = []
-    shared = split_pass._shared
+    fetched: list[list[str]] = []
+    fetch = split_pass.ParquetPass._fetch
 
-    def counted(exprs: list[tuple[str, str]]) -> tuple[list, list]:
-        groups = shared(exprs)
-        statements.append(sum(1 for g in groups if g))
-        return groups
+    def counted(self: split_pass.ParquetPass, exprs: list[tuple[str, str]]) -> dict:
+        fetched.append([alias for alias, _ in exprs])
+        return fetch(self, exprs)
 
-    monkeypatch.setattr(split_pass, "_shared", counted)
-    two = evidence(path, instructions, base_dir=tmp_path).to_dict()
-    monkeypatch.setattr(split_pass, "_shared", lambda exprs: (exprs, []))
+    monkeypatch.setattr(split_pass.ParquetPass, "_fetch", counted)
+    both = evidence(path, instructions, base_dir=tmp_path).to_dict()
+
+    class OneStatement:
+        def __init__(self, con: duckdb.DuckDBPyConnection, *_: object) -> None:
+            self.con = con
+
+        def finish(self, exprs: list[tuple[str, str]], from_sql: str, **_: object) -> dict:
+            return split_pass.aggregate_pass(self.con, exprs, from_sql)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(gather_module, "ParquetPass", OneStatement)
     one = evidence(path, instructions, base_dir=tmp_path).to_dict()
-    assert statements == [2]
-    assert two == one
-    assert [c["status"] for c in one["checks"]] == ["fail", "fail", "fail", "pass", "fail", "fail"]
+    assert len(fetched) == (1 if join else 2)  # the early profile; a share of the rest
+    assert any(alias.startswith("hist_") for alias in fetched[-1]) is not join
+    assert both == one
+    statuses = [c["status"] for c in one["checks"]]
+    assert statuses == ["fail", "fail", "fail", "pass", "fail", "fail"] + ["fail"] * join
 
 
 def test_in_memory_arrow_table(tmp_path: Path) -> None:

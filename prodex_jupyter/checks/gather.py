@@ -6,6 +6,8 @@ into pandas. A stream (a source the engine stores as it parses it) is read exact
 is kept for the sample, the aggregate consumes the rest as it goes by, and the later reads go to
 the copy the engine stored. Called from worker threads: each call works in its own cursor on one
 in-memory DuckDB database per process (a cursor costs microseconds; a new database about 20 ms).
+A small Parquet file's pass is read by statements on two threads, each column in file order
+(checks/split_pass.py): the same figures on both of the machine's cores.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from prodex_jupyter.checks.source import (
     register_stream,
     resolve_path,
 )
-from prodex_jupyter.checks.split_pass import aggregate_pass
+from prodex_jupyter.checks.split_pass import ParquetPass, aggregate_pass
 from prodex_jupyter.checks.summary import summarize
 from prodex_jupyter.template.instructions import (
     CheckSpec,
@@ -125,7 +127,7 @@ def _one_thread(data: DataRef, base_dir: str | Path | None) -> bool:
 
 def _small_parquet(data: DataRef, base_dir: str | Path | None) -> bool:
     """A Parquet file of up to `SMALL_PARQUET_BYTES`: read on the one-thread database, its pass
-    shared between two statements (`split_pass`)."""
+    on two threads (`split_pass`)."""
     if data.stream is not None or data.table is not None or not data.path:
         return False
     try:
@@ -167,6 +169,10 @@ def _gather(
     # A table in memory no longer than the head is its own head: its sample is a slice, and the
     # choice of histograms is made after the single pass, not by a statement of its own.
     small = data.table is not None and data.table.num_rows <= HEAD_ROWS
+    both_cores = None  # a small Parquet file's pass starts on a second thread (`split_pass`)
+    if _small_parquet(data, base_dir):
+        early = profile_expressions(source.columns, frozenset())
+        both_cores = ParquetPass(con, ctx.from_clause([]), early)
     try:
         if small:
             assert data.table is not None
@@ -193,8 +199,10 @@ def _gather(
             assert rest is not None
             whole = pa.RecordBatchReader.from_batches(stream.schema, rest)
             ctx.source_sql = register_stream(con, whole)
-        split = not ctx.joins and _small_parquet(data, base_dir)  # both cores, same figures
-        row = aggregate_pass(con, exprs, ctx.from_clause(), split=split)
+        if both_cores is not None:
+            row = both_cores.finish(exprs, ctx.from_clause(), joins=bool(ctx.joins))
+        else:
+            row = aggregate_pass(con, exprs, ctx.from_clause())
         if small:
             drop_wide_histograms(row)
         if stream is not None:  # gone by: later reads go to the stored copy
@@ -223,6 +231,9 @@ def _gather(
             full.close()
         # the failed pass and the full sniff were reads of the data too
         return replace(retyped, data_passes=retyped.data_passes + 2)
+    finally:
+        if both_cores is not None:
+            both_cores.close()
     ctx.row = row
     ctx.row_count, ctx.profiles = read_profile(source.columns, row)
 
