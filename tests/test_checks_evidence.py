@@ -336,6 +336,23 @@ def test_a_small_parquet_files_pass_on_two_threads_is_the_single_statements(
     assert statuses == ["fail", "fail", "fail", "pass", "fail", "fail"] + ["fail"] * join
 
 
+def test_an_empty_parquet_file_has_a_profile_and_no_sample(tmp_path: Path) -> None:
+    """The head of a file without rows counts no distinct values (not NULL)."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "empty.parquet"
+    pq.write_table(
+        pa.table({"code": pa.array([], pa.string()), "n": pa.array([], pa.int64())}), path
+    )
+    ev = evidence(path, "- at least 1 rows")
+    assert (ev.row_count, ev.sample) == (0, ())
+    assert [(c.name, c.null_count, c.distinct_count) for c in ev.columns] == [
+        ("code", 0, 0),
+        ("n", 0, None),
+    ]
+    assert ev.checks[0].status == "fail"
+
+
 def test_in_memory_arrow_table(tmp_path: Path) -> None:
     table = pa.table({"station": ["S1", "S2", None], "mean_cycle": [40.0, 55.0, 61.0]})
     ev = gather_evidence(

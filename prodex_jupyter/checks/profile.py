@@ -105,9 +105,12 @@ def read_head(
     values among the first `head_rows` rows, in one statement.
 
     Reading the head stops early (a CSV is not read to its end), so this costs milliseconds.
+    A column's distinct values are counted from the list of its head's values (`list_distinct`
+    leaves NULLs out, as `count(DISTINCT)` does): DuckDB's `count(DISTINCT)` builds a hash table
+    per column, 3 MiB for three text columns at the head of a 1M-row Parquet file here.
     """
     text = text_columns(columns)
-    counts = "".join(f"count(DISTINCT {quote_ident(n)}), " for n in text)
+    counts = "".join(f"coalesce(len(list_distinct(list({quote_ident(n)}))), 0), " for n in text)
     row = con.execute(
         f"WITH __head AS MATERIALIZED (SELECT * FROM {source_sql} LIMIT {head_rows}) "
         f"SELECT count(*), {counts}"
