@@ -16,18 +16,30 @@ repo="$(pwd)"
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 
+# Installs the package once (editable: later Python changes need no reinstall), and again only
+# when what the install reads changed since: pip's no-op install costs seconds. $1: what to
+# install; $2: a file that install puts in .venv (the [lab] extra's JupyterLab); the rest: what it
+# is built from: pyproject.toml (the dependencies), and for JupyterLab the lab extension (built
+# from labextension/ into prodex_jupyter/labextension, copied into .venv/share) and the server
+# config (copied into .venv/etc).
+install() {
+    local spec="$1" provides="$2"
+    shift 2
+    local installed=(.venv/lib/python*/site-packages/prodex_jupyter-*.dist-info)
+    if [ ! -e "$provides" ] || [ ! -d "${installed[0]}" ] || [ -n "$(find "$@" \
+        -path labextension/node_modules -prune -o -newer "${installed[0]}" -print -quit)" ]; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+    fi
+}
+
 if [ "${1:-}" = "--terminal" ]; then
     shift
-    # Installed once (editable: later code changes need no reinstall); again only when
-    # pyproject.toml changed since (its dependencies). pip's no-op install costs seconds.
-    installed=(.venv/lib/python*/site-packages/prodex_jupyter-*.dist-info)
-    if [ ! -d "${installed[0]}" ] || [ pyproject.toml -nt "${installed[0]}" ]; then
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
-    fi
+    install . .venv/bin/prodex pyproject.toml
     exec .venv/bin/prodex --store "${PRODEX_STORE:-${PRODEX_HOME:-.prodex}}" demo "$@"
 fi
 
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[lab]'
+install '.[lab]' .venv/bin/jupyter-lab \
+    pyproject.toml labextension jupyter-config prodex_jupyter/labextension
 
 port="${PRODEX_DEMO_PORT:-8888}"
 token="$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')"
