@@ -113,7 +113,7 @@ def test_a_store_written_before_the_index_existed_is_back_filled(history, store)
     pd.testing.assert_frame_equal(after, before)
     con = sqlite3.connect(store.log.path)
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"idx_events_artifact", "idx_events_snapshot"} <= indexes  # what deleting runs uses
+    assert {"idx_events_produced", "idx_events_snapshot"} <= indexes  # what deleting runs uses
     con.close()
 
 
@@ -330,11 +330,15 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(
     8 (marks and summary rows kept by a trigger on every event insert), then layout 7 (marks
     only), both keeping their marks; PostgreSQL: schema version 5 (the line a column of the
     summary row, no run_lines, list_templates nor trigger keeping them), then version 2 (no
-    inputs_shown nor line)."""
+    inputs_shown nor line). SQLite's layout 9 (no trigger; its index of produced artifacts on a
+    condition that parsed every node's payload) keeps its marks and summary rows and changes only
+    that index, which finds the same artifacts."""
     before = px.runs(store=store).drop(columns="executing")
     if backend == "sqlite":
         marks = store.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq")
-        for layout in (8, 7):
+        artifacts = {run_id: artifacts_of(store, run_id) for run_id in store.log.run_ids()}
+        assert any(artifacts.values())
+        for layout in (9, 8, 7):
             _as_layout(store, layout)
             with monkeypatch.context() as kept:  # kept, not built again event by event
                 kept.setattr(run_index, "_build_marks", None)
@@ -343,7 +347,9 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(
             pd.testing.assert_frame_equal(after, before)
             assert reopened.log.query("SELECT * FROM idx_run_marks ORDER BY run_id, seq") == marks
             names = {r[0] for r in reopened.log.query("SELECT name FROM sqlite_master")}
-            assert not names & {"idx_on_milestone", f"idx_layout_{layout}"}
+            assert not names & {"idx_on_milestone", f"idx_layout_{layout}", "idx_events_artifact"}
+            assert "idx_events_produced" in names
+            assert {run_id: artifacts_of(reopened, run_id) for run_id in artifacts} == artifacts
     else:
         import psycopg
 
@@ -370,15 +376,28 @@ def test_a_store_of_the_previous_layout_gains_its_summary_rows(
 
 
 def _as_layout(store: px.RunStore, layout: int) -> None:
-    """Make an SQLite store's index look as layout 7 (marks by a trigger, no summary rows) or 8
-    (the same, with summary rows) left it. The old trigger here refuses every insert: reopening
-    must have dropped it before the run moves on (it would mark every milestone twice)."""
+    """Make an SQLite store's index look as layout 7 (marks by a trigger, no summary rows), 8
+    (the same, with summary rows) or 9 (no trigger; produced artifacts indexed on a condition
+    that parsed the payload) left it. The old trigger here refuses every insert: reopening must
+    have dropped it before the run moves on (it would mark every milestone twice)."""
     con = sqlite3.connect(store.log.path)
     con.executescript(
-        f"""DROP TABLE idx_layout_9; CREATE TABLE idx_layout_{layout} (x INTEGER);
-        CREATE TRIGGER idx_on_milestone AFTER INSERT ON events BEGIN
+        f"""DROP TABLE idx_layout_10; CREATE TABLE idx_layout_{layout} (x INTEGER);
+        DROP INDEX idx_events_produced;
+        CREATE INDEX idx_events_artifact ON events (json_extract(payload, '$.artifact'))
+            WHERE kind = 'node_produced' AND json_extract(payload, '$.artifact') IS NOT NULL;"""
+        + (
+            ""
+            if layout == 9
+            else f"""CREATE TRIGGER idx_on_milestone AFTER INSERT ON events BEGIN
             SELECT RAISE(ABORT, 'the trigger of layout {layout} is still there');
         END;
         {"DROP TABLE idx_run_summary;" if layout == 7 else ""}"""
+        )
     )
     con.close()
+
+
+def artifacts_of(store: px.RunStore, run_id: str) -> list[str]:
+    """The artifacts a run references, as deleting it looks them up (store/run_index.py)."""
+    return sorted(store.log.transact(lambda con: run_index.artifacts_of(con, run_id)))
