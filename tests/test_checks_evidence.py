@@ -275,6 +275,21 @@ def test_other_file_formats(tmp_path: Path, fmt: str) -> None:
     assert [c.status for c in ev.checks] == ["pass", "pass"]
 
 
+class OneStatement:
+    """Stands in for `split_pass.ParquetPass`: the pass as the single statement it replaces."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *_: object) -> None:
+        self.con = con
+
+    def finish(self, exprs: list[tuple[str, str]], from_sql: str, **_: object) -> dict:
+        from prodex_jupyter.checks.split_pass import aggregate_pass
+
+        return aggregate_pass(self.con, exprs, from_sql)
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.mark.parametrize("join", [False, True])
 def test_a_small_parquet_files_pass_on_two_threads_is_the_single_statements(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, join: bool
@@ -317,16 +332,6 @@ def test_a_small_parquet_files_pass_on_two_threads_is_the_single_statements(
     monkeypatch.setattr(split_pass.ParquetPass, "_fetch", counted)
     both = evidence(path, instructions, base_dir=tmp_path).to_dict()
 
-    class OneStatement:
-        def __init__(self, con: duckdb.DuckDBPyConnection, *_: object) -> None:
-            self.con = con
-
-        def finish(self, exprs: list[tuple[str, str]], from_sql: str, **_: object) -> dict:
-            return split_pass.aggregate_pass(self.con, exprs, from_sql)
-
-        def close(self) -> None:
-            pass
-
     monkeypatch.setattr(gather_module, "ParquetPass", OneStatement)
     one = evidence(path, instructions, base_dir=tmp_path).to_dict()
     assert len(fetched) == (1 if join else 2)  # the early profile; a share of the rest
@@ -334,6 +339,34 @@ def test_a_small_parquet_files_pass_on_two_threads_is_the_single_statements(
     assert both == one
     statuses = [c["status"] for c in one["checks"]]
     assert statuses == ["fail", "fail", "fail", "pass", "fail", "fail"] + ["fail"] * join
+
+
+def test_a_damaged_small_parquet_file_says_what_the_single_statement_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Damage past the head fails the statements on two threads elsewhere than the single
+    statement (here a Snappy failure, not a Thrift one): the record keeps the single
+    statement's message."""
+    import pyarrow.parquet as pq
+
+    from prodex_jupyter.checks import gather as gather_module
+
+    n = 300_000
+    table = pa.table(
+        {"code": [f"C{i % 5}" for i in range(n)], "v": [float(i % 1000) for i in range(n)]}
+    )
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(table, path, row_group_size=50_000)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 2000] = b"\xab" * 2000
+    path.write_bytes(bytes(data))
+    instructions = "- v between 0 and 500\n- no nulls in v"
+    both = evidence(path, instructions).to_dict()
+
+    monkeypatch.setattr(gather_module, "ParquetPass", OneStatement)
+    one = evidence(path, instructions).to_dict()
+    assert both == one
+    assert one["checks"][0]["message"].startswith("cannot read damaged.parquet: ")
 
 
 def test_an_empty_parquet_file_has_a_profile_and_no_sample(tmp_path: Path) -> None:
