@@ -80,7 +80,13 @@ class Scheduler:
         self.source_ancestors, self.gate_ancestors = _lineage(nodes, self.order)
         self.values: dict[str, Value] = {}  # produced: landed in the record or about to
         self.inflight: set[str] = set()
-        self.candidates: set[str] = set(self.order)
+        # What can be ready now: the roots, and (a resumed run) the nodes below one produced;
+        # every other node becomes a candidate when an upstream node lands or a gate is decided
+        # (readiness was checked for every node at the start, once per node for nothing).
+        self.candidates: set[str] = {n for n in self.order if not self.upstream[n]}
+        for node_id, record in run.fold.nodes.items():
+            if record.state == "produced":
+                self.candidates.update(self.children.get(node_id, ()))
         self._sql: SqlSandbox | None = None
         self.failed_here: set[str] = set()
         self.decided_here: dict[str, str] = {}  # policy decisions not yet written, by gate
