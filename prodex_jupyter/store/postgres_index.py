@@ -90,8 +90,11 @@ def lines_apart(log: Reader, run_id: str | None = None) -> set[str]:
     return {r[0] for r in rows if not r[1]}
 
 
+# run_created's [nodes, gates] by json_to_record: its large payload parsed once (each `->` on a
+# json value parses it again: 0.03 s more over 500 runs).
 _PROGRESS_SQL = """SELECT run_id, kind,
-    CASE WHEN kind = 'run_created' THEN json_build_array(p -> 'nodes', p -> 'gates')::text
+    CASE WHEN kind = 'run_created' THEN (SELECT json_build_array(c.nodes, c.gates)::text
+                                         FROM json_to_record(p) AS c(nodes json, gates json))
         WHEN kind = 'node_started' THEN coalesce((p -> 'node_ids')::text,
                                                  json_build_array(p ->> 'node_id')::text)
         WHEN kind = 'node_retried' THEN (p -> 'node_ids')::text
