@@ -20,6 +20,7 @@ import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 
 import prodex_jupyter as px
+from prodex_jupyter.view.canvas import PADDING
 
 from .server_support import (
     FOUR_EYES,
@@ -238,6 +239,7 @@ async def test_the_record_carries_the_view_the_front_end_draws(api, store):
     }
     assert any(rule["selector"] == "node.g-confirmed" for rule in view["canvas"]["stylesheet"])
     assert view["canvas"]["attention"] == ["numbers"]
+    assert view["canvas"]["opening"] == {"fit": True, "padding": PADDING}  # a small graph: whole
     assert view["run_info"]["gates_resolved"] == "0 / 1"
     assert "Gates resolved: <b>0 / 1</b>" in view["run_info"]["html"]
     assert view["cards"]["title"] == "Needs your decision"

@@ -8,8 +8,15 @@ import itertools
 
 import pytest
 
-from prodex_jupyter.view.canvas import ANCHOR_X, HALO, canvas_plan, show_view
+from prodex_jupyter.view.canvas import (
+    ANCHOR_X,
+    HALO,
+    READABLE_ZOOM,
+    canvas_plan,
+    show_view,
+)
 from prodex_jupyter.view.graph_layout import NODE_H, NODE_W, RANK_GAP, layered_layout
+from prodex_jupyter.view.panel import run_panel
 from tests.test_widgets_support import generated
 
 # The kernel does not know the canvas' width: narrower than the browser tests' (966 px), the
@@ -66,3 +73,31 @@ def test_a_focused_node_is_whole_in_view_and_no_rank_is_cut_at_the_left(zoom):
         x1, _, x2, _ = _boxes(layout.positions, preset)[target]
         assert x1 >= 24 - 1e-9, (target, preset)
         assert x2 <= ANCHOR_X + zoom * (NODE_W + RANK_GAP + NODE_W / 2), (target, preset)
+
+
+def test_the_run_panels_canvas_opens_on_its_first_prompts_gates(tmp_path, store):
+    """The JupyterLab run panel draws every node (no groups) and opens where the view says
+    (`canvas.opening`, served with the record): the first prompt's gates whole in a canvas as
+    short as 340 px (before, the panel centred the first gate in template order, src0, and cut
+    src1 above the top edge), no node cut at its left edge, no empty canvas beyond the graph's
+    left or top edge."""
+    run = generated(tmp_path, 200).run(store=store)
+    run.wait(timeout=60)
+    canvas = run_panel(run.state, lambda sha: None, drawer=set())["canvas"]
+    opening = canvas["opening"]
+    assert opening["fit"] is False and opening["zoom"] == READABLE_ZOOM, opening
+    positions = {
+        n["data"]["id"]: (n["position"]["x"], n["position"]["y"])
+        for n in canvas["elements"]["nodes"]
+    }
+    assert len(positions) == 200  # every node drawn
+    gates = [g.node_id for g in run.prompts[0].gates]
+    assert len(gates) > 1 and canvas["attention"][0] == gates[0]
+    height = 340
+    haloed = _boxes(positions, opening, HALO)
+    for gate in gates:
+        x1, y1, x2, y2 = haloed[gate]
+        assert x1 >= 0 and x2 <= WIDTH and y1 >= 0 and y2 <= height, (gate, haloed[gate])
+    assert not {n: b for n, b in haloed.items() if b[0] < 0 < b[2]}
+    boxes = _boxes(positions, opening).values()
+    assert 0 <= min(b[0] for b in boxes) <= 24 and 0 <= min(b[1] for b in boxes) <= 24

@@ -51,10 +51,20 @@ export interface IRunsQuery {
   offset?: number;
 }
 
+/**
+ * Where the canvas opens, computed by prodex_jupyter/view (the notebook canvas' rule): the whole
+ * graph fitted, or this zoom and pan (the model origin's place on the canvas, in px from its top
+ * left corner).
+ */
+export type ICanvasOpening =
+  | { fit: true; padding: number }
+  | { fit: false; zoom: number; pan: { x: number; y: number } };
+
 export interface ICanvasView {
   elements: { nodes: any[]; edges: any[] };
   stylesheet: any[];
   attention: string[];
+  opening: ICanvasOpening;
   width: number;
   height: number;
   legend_html: string;

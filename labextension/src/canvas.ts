@@ -1,14 +1,14 @@
 /**
- * The run's DAG in cytoscape.js, drawn exactly as served: elements, preset positions and the
- * stylesheet come from prodex_jupyter/view (the code that feeds the notebook's ipycytoscape
- * canvas). This widget only hosts cytoscape, keeps the selected node marked, and says which node
- * was clicked.
+ * The run's DAG in cytoscape.js, drawn exactly as served: elements, preset positions, the
+ * stylesheet and where the view opens come from prodex_jupyter/view (the code that feeds the
+ * notebook's ipycytoscape canvas). This widget only hosts cytoscape, keeps the selected node
+ * marked, and says which node was clicked.
  */
 import { Widget } from '@lumino/widgets';
 import { ISignal, Signal } from '@lumino/signaling';
 import cytoscape from 'cytoscape';
 
-import { ICanvasView } from './api';
+import { ICanvasOpening, ICanvasView } from './api';
 import { el } from './format';
 
 const READABLE_ZOOM = 1.0;
@@ -200,33 +200,30 @@ export class RunCanvas extends Widget {
     this._host.addEventListener('pointerdown', () => (this._userMoved = true));
     this._host.addEventListener('wheel', () => (this._userMoved = true), { passive: true });
     this._cy = cy;
-    this._attention = view.attention;
+    this._opening = view.opening;
     this._initialViewport();
     this._observer = new ResizeObserver(() => this._resized());
     this._observer.observe(this._host);
   }
 
-  /** The whole graph when it reads at that size; else the node that needs attention. */
+  /** The view as served: the whole graph (never above the readable zoom), or the zoom and pan
+   * that show the gates the first prompt asks about (or the graph's left end). */
   private _initialViewport(): void {
     const cy = this._cy!;
-    const attention = this._attention;
+    const opening = this._opening!;
     cy.resize();
     if (!cy.width() || !cy.height()) {
       return;
     }
-    cy.fit(undefined, 24);
+    if (!opening.fit) {
+      cy.viewport({ zoom: opening.zoom, pan: { ...opening.pan } });
+      return;
+    }
+    cy.fit(undefined, opening.padding);
     if (cy.zoom() > READABLE_ZOOM) {
       cy.zoom(READABLE_ZOOM);
       cy.center();
     }
-    if (cy.zoom() >= READABLE_ZOOM * 0.6) {
-      return;
-    }
-    const target = attention.length
-      ? cy.getElementById(attention[0])
-      : cy.nodes().roots().first();
-    cy.zoom(READABLE_ZOOM);
-    cy.center(target);
   }
 
   private _zoomBy(factor: number): void {
@@ -256,7 +253,7 @@ export class RunCanvas extends Widget {
   private _key = '';
   private _userMoved = false;
   private _observer: ResizeObserver | null = null;
-  private _attention: string[] = [];
+  private _opening: ICanvasOpening | null = null;
   private _selected: string | null = null;
   private _host: HTMLElement;
   private _legend: HTMLElement;

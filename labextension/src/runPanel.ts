@@ -157,7 +157,6 @@ export class RunPanel extends Panel {
   }
 
   private _draw(record: IRunRecord): void {
-    const first = this._record === null;
     const view = record.view;
     this._record = record;
     ensureViewCss(view.css);
@@ -173,9 +172,7 @@ export class RunPanel extends Panel {
     );
     this._drawCards(record);
     this._drawDrawer();
-    if (first || this._focusGate) {
-      this._applyFocus();
-    }
+    this._applyFocus();
     this._changed.emit(record);
   }
 
@@ -385,20 +382,20 @@ export class RunPanel extends Panel {
     }
   }
 
+  /** Bring the gate asked for (`focusGate`) into view; without one, the canvas shows where it
+   * opens (the view's `opening`: the first prompt's gates). */
   private _applyFocus(): void {
-    const record = this._record!;
     const gateId = this._focusGate;
-    let nodeId: string | undefined;
-    if (gateId) {
-      nodeId = record.gates.find(g => g.gate_id === gateId)?.node_id;
-      const card = this._cards.querySelector<HTMLElement>('.jp-prodex-focused');
-      if (!card) {
-        return; // not posed in the record drawn yet: focus when its card appears
-      }
-      card.scrollIntoView({ block: 'nearest' });
+    if (!gateId) {
+      return;
     }
+    const nodeId = this._record!.gates.find(g => g.gate_id === gateId)?.node_id;
+    const card = this._cards.querySelector<HTMLElement>('.jp-prodex-focused');
+    if (!card) {
+      return; // not posed in the record drawn yet: focus when its card appears
+    }
+    card.scrollIntoView({ block: 'nearest' });
     this._focusGate = null;
-    nodeId = nodeId ?? record.view.canvas.attention[0];
     if (nodeId) {
       this._canvas.focus(nodeId);
     }

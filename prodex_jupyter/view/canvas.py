@@ -523,10 +523,17 @@ class CanvasPlan:
     preset: dict[str, Any]  # the `preset` layout's options that show it (fit, or zoom and pan)
 
 
-def canvas_plan(state: RunState, height: int | None = None) -> CanvasPlan:
-    """The opening canvas of `state`: groups collapsed, the whole graph fitted when small, else
-    a readable zoom on the node that needs attention (or on the graph's left end)."""
-    groups = canvas_groups(state)
+def canvas_plan(
+    state: RunState, height: int | None = None, *, fold_groups: bool = True
+) -> CanvasPlan:
+    """The opening canvas of `state`: groups collapsed (none with `fold_groups=False`: the
+    JupyterLab run panel draws every node), the whole graph fitted when small, else a readable
+    zoom on the node that needs attention (or on the graph's left end).
+
+    The preset's pan places the canvas' top left corner (`show_view`, `start_view`): a canvas
+    taller or wider than `height` and the kernel's guess at its width (the run panel's) shows
+    the same from the same corner, and more."""
+    groups = canvas_groups(state) if fold_groups else ()
     folded = fold_state(state, groups, set())
     layout = folded_layout(folded)
     small = len(folded.order) <= SMALL_GRAPH and layout.n_ranks <= MAX_FIT_RANKS

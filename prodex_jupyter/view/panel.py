@@ -15,8 +15,8 @@ from ..store import RunState
 from .canvas import (
     attention_nodes,
     canvas_elements,
+    canvas_plan,
     display_states,
-    graph_layout,
     legend_html,
     stylesheet,
 )
@@ -27,10 +27,22 @@ from .run_info import elapsed_text, run_info_rows, status_note
 from .text import clock
 
 
+class FitOpening(TypedDict):
+    fit: Literal[True]  # the whole graph, `padding` px around it
+    padding: float
+
+
+class FocusOpening(TypedDict):
+    fit: Literal[False]  # this zoom and pan (the model's origin on the canvas, px)
+    zoom: float
+    pan: dict[str, float]  # {"x": ..., "y": ...}
+
+
 class CanvasView(TypedDict):
     elements: dict[str, list[dict]]  # {"nodes": [...], "edges": [...]}, as cytoscape takes them
     stylesheet: list[dict]
     attention: list[str]
+    opening: FitOpening | FocusOpening  # where the canvas opens (`canvas_plan`'s preset)
     width: float
     height: float
     legend_html: str
@@ -86,7 +98,8 @@ def run_panel(
 ) -> PanelView:
     """The whole panel of one run at this state (`load_table` reads a stored table's first rows
     for the drawer), with the drawer of the nodes in `drawer` (every node's when None)."""
-    layout = graph_layout(state)
+    plan = canvas_plan(state, fold_groups=False)  # the panel draws every node
+    layout = plan.layout
     elements = canvas_elements(state, layout)
     shown = display_states(state)
     return {
@@ -94,6 +107,7 @@ def run_panel(
             "elements": elements,
             "stylesheet": stylesheet(),
             "attention": attention_nodes(prompt_queue(state)),
+            "opening": plan.preset,
             "width": layout.width,
             "height": layout.height,
             "legend_html": legend_html(),

@@ -16,6 +16,10 @@ Design notes (measured on this machine, see /work/shared/notes/jupyter-in-a-real
 * The server runs with its config, data, runtime and IPython dirs in a temporary folder, so
   tests leave nothing behind; the venv's ``share/jupyter`` stays on the Jupyter path, which is
   where the ipywidgets / ipycytoscape lab extensions and the ``python3`` kernelspec live.
+* The prodex lab extension served is this tree's build (``prodex_jupyter/labextension``, put
+  first on JUPYTER_PATH), not the copy the venv's install made: a git worktree, or a front end
+  rebuilt since the install, is tested as built (the page config is checked for it). A tree
+  with no build (a fresh worktree) is served the venv's copy.
 * The front end is started with ``expose_app_in_browser`` so the harness can read the notebook
   model (execution state, counts, outputs) through ``window.jupyterapp`` instead of scraping
   the DOM. Nothing about rendering changes.
@@ -52,10 +56,14 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from prodex_jupyter.view import badges
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import BrowserContext, Locator, Page, Playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LAB_EXTENSION = "prodex-jupyter"
+LAB_BUILD = REPO_ROOT / "prodex_jupyter" / "labextension"  # jlpm build:prod's output
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -269,9 +277,11 @@ def start_jupyter_server(base_dir: Path, *, timeout: float = SERVER_START_TIMEOU
     Returns once ``/api/status`` answers and the page config lists the widget lab extensions.
     """
     base_dir = Path(base_dir)
-    dirs = {name: base_dir / name for name in ("config", "data", "runtime", "ipython", "root")}
+    names = ("config", "data", "runtime", "ipython", "root", "path")
+    dirs = {name: base_dir / name for name in names}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
+    _link_lab_build(dirs["path"] / "labextensions" / LAB_EXTENSION)
 
     config_dir = dirs["config"]
     # Let the harness reach the app object (window.jupyterapp) in Lab and in Notebook 7.
@@ -304,6 +314,7 @@ def start_jupyter_server(base_dir: Path, *, timeout: float = SERVER_START_TIMEOU
     ):
         env.pop(var, None)
     env.update(
+        JUPYTER_PATH=str(dirs["path"]),  # this tree's lab extension, before the venv's copy
         JUPYTER_CONFIG_DIR=str(config_dir),
         JUPYTER_DATA_DIR=str(dirs["data"]),
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
@@ -323,6 +334,23 @@ def start_jupyter_server(base_dir: Path, *, timeout: float = SERVER_START_TIMEOU
             if attempt == 2:
                 raise HarnessError(f"no free port after 3 tries.\n{log_path.read_text()}") from None
     raise AssertionError("unreachable")
+
+
+def _link_lab_build(target: Path) -> None:
+    """The lab extension as built in this tree, where JupyterLab looks for it first: links to
+    its package.json and static files (and the install record pip copies beside them). A tree
+    with no build (a fresh git worktree: `jlpm build:prod` in labextension/ builds it) is served
+    the venv's copy, as the page config check says."""
+    if not (LAB_BUILD / "package.json").exists():
+        print(f"browser tests: {LAB_BUILD} is not built; JupyterLab serves the venv's copy")
+        return
+    target.mkdir(parents=True)
+    for name, source in (
+        ("package.json", LAB_BUILD / "package.json"),
+        ("static", LAB_BUILD / "static"),
+        ("install.json", REPO_ROOT / "labextension" / "install.json"),
+    ):
+        (target / name).symlink_to(source)
 
 
 class _PortTaken(Exception):
@@ -392,6 +420,24 @@ def _wait_for_server(server: JupyterServer, timeout: float) -> None:
     )
 
 
+def _check_lab_build_served(html: str) -> None:
+    """Fail fast if the page (``html`` of /lab) loads a prodex lab extension other than this
+    tree's build (when the tree has one: `_link_lab_build`)."""
+    if not (LAB_BUILD / "package.json").exists():
+        return
+    config = re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', html, re.S)
+    served = {
+        ext["name"]: ext.get("load")
+        for ext in json.loads(config.group(1) if config else "{}").get("federated_extensions", [])
+    }.get(LAB_EXTENSION)
+    built = json.loads((LAB_BUILD / "package.json").read_text())["jupyterlab"]["_build"]["load"]
+    if served != built:
+        raise HarnessError(
+            f"JupyterLab serves {LAB_EXTENSION} {served}, not this tree's build {built} "
+            f"({LAB_BUILD})"
+        )
+
+
 def _check_server_setup(server: JupyterServer) -> None:
     """Fail fast if the widget extensions or the venv's kernelspec are not what tests expect."""
     with urllib.request.urlopen(server.url + "/lab", timeout=HTTP_TIMEOUT) as resp:
@@ -403,6 +449,7 @@ def _check_server_setup(server: JupyterServer) -> None:
             f"JupyterLab does not list the lab extension(s) {missing}: the Jupyter data path "
             f"lost {sys.prefix}/share/jupyter/labextensions."
         )
+    _check_lab_build_served(html)
     specs = server.api("GET", "/api/kernelspecs")
     spec = specs["kernelspecs"].get(KERNEL_NAME)
     if spec is None:
@@ -1026,6 +1073,54 @@ _JS_CENTER_NODE = _js(
 }
 """,
 )
+
+
+# Each drawn node's box in px from the canvas' top left corner, with the canvas' size: the
+# node's body with its halo (underlay) and its gate badge, which overhangs its top by `badge`
+# model px.
+_JS_NODE_BOXES = """
+([selector, badge]) => {
+  const cy = document.querySelector(selector)._cyreg.cy;
+  const z = cy.zoom(), pan = cy.pan();
+  const boxes = cy.nodes(':visible').map(n => {
+    const p = n.position();
+    const halo = n.pstyle('underlay-opacity').value > 0 ? n.pstyle('underlay-padding').pfValue : 0;
+    const hw = n.outerWidth() / 2 + halo, hh = n.outerHeight() / 2 + halo;
+    const top = Math.max(hh, n.hasClass('gated') ? n.height() / 2 + badge : 0);
+    return {id: n.id(), x1: pan.x + z * (p.x - hw), x2: pan.x + z * (p.x + hw),
+            y1: pan.y + z * (p.y - top), y2: pan.y + z * (p.y + hh)};
+  });
+  return {w: cy.width(), h: cy.height(), boxes, pan, zoom: z,
+          attention: cy.nodes('.attention').length};
+}
+"""
+BADGE_OVERHANG = badges.HEIGHT / 2 + 1  # a gate badge over a node's top edge, model px
+
+
+def cytoscape_boxes(page: Page, selector: str) -> dict[str, Any]:
+    """The cytoscape canvas in ``selector`` as drawn: its size (w, h), pan, zoom, how many nodes
+    carry ``attention``, and each visible node's box (id, x1, y1, x2, y2 in px, halo and gate
+    badge included), for `cut_nodes`."""
+    return page.evaluate(_JS_NODE_BOXES, [selector, BADGE_OVERHANG])
+
+
+def cut_nodes(drawn: dict[str, Any], whole: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The nodes a canvas draws cut by its edge: every node on the canvas at all lies inside its
+    left, top and bottom edges (past its right edge the graph runs on, downstream: the width of
+    the canvas, unknown to the kernel, ends it); the nodes in `whole` lie inside all four.
+    ``drawn``: `cytoscape_boxes`' answer, or the same shape."""
+    w, h, tol = drawn["w"], drawn["h"], 0.5
+    cut = []
+    for b in drawn["boxes"]:
+        inside = b["x1"] >= -tol and b["y1"] >= -tol and b["y2"] <= h + tol
+        if b["id"] in whole:
+            inside = inside and b["x2"] <= w + tol
+        elif not (b["x2"] > 0 and b["x1"] < w and b["y2"] > 0 and b["y1"] < h):
+            inside = True  # not on the canvas at all
+        if not inside:
+            cut.append({k: round(v, 1) if isinstance(v, float) else v for k, v in b.items()})
+    drawn_ids = {b["id"] for b in drawn["boxes"]}
+    return cut + [{"id": n, "not drawn": True} for n in whole if n not in drawn_ids]
 
 
 def cytoscape_state(page: Page, *, selector: str | None = None, min_nodes: int = 1) -> list[dict]:

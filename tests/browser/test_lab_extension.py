@@ -26,8 +26,11 @@ from pathlib import Path
 import pytest
 
 from .jupyter_harness import (
+    VIEWPORT,
     JupyterServer,
     close_documents,
+    cut_nodes,
+    cytoscape_boxes,
     lab_is_running,
     open_in_running_lab,
     screenshot,
@@ -40,6 +43,7 @@ TEMPLATE = "demo/plant_kpis.prodex.yaml"
 EXPECT_MS = 20_000
 SIDEBAR_TAB = '.jp-SideBar [data-id="prodex-pipelines"]'
 FIRST_GATES = {"throughput_shape": "throughput", "recipes_shape": "recipes"}
+SHORT_WINDOW = 520  # px high: the run panel's canvas about 340 px
 
 
 def _expect():
@@ -580,3 +584,63 @@ def test_run_pipeline_from_the_sidebar_context_menu_and_the_launcher(
     _expect()(second).not_to_have_text(first_id, timeout=EXPECT_MS)
     ids = {r["run_id"] for r in jupyter_server.api("GET", "/prodex/api/runs?limit=5")["runs"]}
     assert {first_id, second.inner_text()} <= ids
+
+
+def test_a_big_waiting_runs_panel_opens_on_its_first_prompts_gates(
+    page, jupyter_server: JupyterServer
+) -> None:
+    """The panel opens where the view (`canvas_plan`, as the notebook's canvas) says: the first
+    prompt's gates whole in the canvas, the graph's left and top edges at the canvas' (before,
+    it centred the first gate in template order: 270 px of empty canvas at the left and, in a
+    short window, the prompt's other gates above the canvas' top edge)."""
+    from tests.test_widgets_support import generated
+
+    folder = jupyter_server.root_dir / "gen200"
+    folder.mkdir(exist_ok=True)
+    generated(folder, 200).save(folder / "generated_200.prodex.yaml")
+    run_id = jupyter_server.api(
+        "POST", "/prodex/api/runs", {"template": "gen200/generated_200.prodex.yaml"}
+    )["run_id"]
+    record = wait_until(  # its worker ends once the run needs people
+        lambda: (r := run_record(jupyter_server, run_id))["prompts"] and not r["executing"] and r,
+        timeout=60,
+        what="the run to wait at its gates",
+    )
+    node_of = {g["gate_id"]: g["node_id"] for g in record["gates"]}
+    gates = [node_of[g] for g in record["prompts"][0]["gate_ids"]]
+    assert len(gates) > 1, record["prompts"][0]
+    opening = record["view"]["canvas"]["opening"]
+    assert opening["fit"] is False, opening
+
+    open_lab(page, jupyter_server)
+    page.set_viewport_size({**VIEWPORT, "height": SHORT_WINDOW})  # a short window
+    try:
+        open_run(page, run_id)
+        drawn = settled_canvas(page, f"#prodex-run-{run_id} .jp-prodex-cy")
+        screenshot(page, "lab-run-panel-200-nodes")
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    assert len(drawn["boxes"]) == 200 and drawn["h"] < 400, drawn["h"]
+    # every gate of the first prompt whole in the canvas (the graph is taller than the canvas:
+    # other nodes are cut by its bottom edge), no node cut by its left edge, and no empty
+    # canvas beyond the graph's left or top edge
+    on_prompt = {**drawn, "boxes": [b for b in drawn["boxes"] if b["id"] in gates]}
+    assert not cut_nodes(on_prompt, gates), (gates, on_prompt)
+    assert not [b for b in drawn["boxes"] if b["x1"] < -0.5 < b["x2"]], drawn["pan"]
+    assert 0 <= min(b["x1"] for b in drawn["boxes"]) <= 24, drawn["pan"]
+    assert 0 <= min(b["y1"] for b in drawn["boxes"]) <= 24, drawn["pan"]
+    # as served
+    assert (drawn["zoom"], drawn["pan"]) == (opening["zoom"], opening["pan"]), drawn["pan"]
+
+
+def settled_canvas(page, selector: str) -> dict:
+    """`cytoscape_boxes` of the canvas once its viewport stayed put over two polls (until a
+    person moves it, the canvas is placed again as it resizes)."""
+    last = None
+    for _ in range(100):
+        drawn = cytoscape_boxes(page, selector)
+        if drawn["attention"] and (drawn["pan"], drawn["zoom"]) == last:
+            return drawn
+        last = (drawn["pan"], drawn["zoom"])
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the canvas {selector} never settled: {last}")

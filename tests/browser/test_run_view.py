@@ -15,11 +15,11 @@ import re
 
 import pytest
 
-from prodex_jupyter.view import badges
-
 from .jupyter_harness import (
     ARTIFACTS_DIR,
     click_cytoscape_node,
+    cut_nodes,
+    cytoscape_boxes,
     measure_run_all_to_paint,
     new_notebook,
     open_in_notebook7,
@@ -34,7 +34,6 @@ pytestmark = pytest.mark.browser
 
 EXPECT_MS = 20_000
 CANVAS = ".prodex-canvas"
-BADGE_OVERHANG = badges.HEIGHT / 2 + 1  # a gate badge over a node's top edge, model px
 
 
 def _expect():
@@ -440,8 +439,9 @@ def test_notebook7_shows_the_run_view_and_takes_a_decision(page, jupyter_server,
     assert re.search(r"/notebooks/", page.url)
 
 
-# Each node's box as drawn, in px from the canvas' top left corner, with the canvas' size: in
-# the first paint, each node's SVG group (its badge and a group's card behind included) ...
+# Each node's box as drawn, in px from the canvas' top left corner, with the canvas' size, in
+# the first paint: each node's SVG group (its badge and a group's card behind included); the
+# live canvas' boxes are `cytoscape_boxes`'.
 _JS_FIRST_PAINT_BOXES = """(svg) => {
   const c = svg.getBoundingClientRect();
   return {w: c.width, h: c.height, boxes: [...svg.querySelectorAll('g.node')].map(g => {
@@ -451,43 +451,6 @@ _JS_FIRST_PAINT_BOXES = """(svg) => {
   })};
 }"""
 
-# ... and in the live canvas, each node's body with its halo (underlay) and its gate badge,
-# which overhangs its top by `badge` model px.
-_JS_LIVE_BOXES = """
-([selector, badge]) => {
-  const cy = document.querySelector(selector)._cyreg.cy;
-  const z = cy.zoom(), pan = cy.pan();
-  const boxes = cy.nodes(':visible').map(n => {
-    const p = n.position();
-    const halo = n.pstyle('underlay-opacity').value > 0 ? n.pstyle('underlay-padding').pfValue : 0;
-    const hw = n.outerWidth() / 2 + halo, hh = n.outerHeight() / 2 + halo;
-    const top = Math.max(hh, n.hasClass('gated') ? n.height() / 2 + badge : 0);
-    return {id: n.id(), x1: pan.x + z * (p.x - hw), x2: pan.x + z * (p.x + hw),
-            y1: pan.y + z * (p.y - top), y2: pan.y + z * (p.y + hh)};
-  });
-  return {w: cy.width(), h: cy.height(), boxes, pan, zoom: z,
-          attention: cy.nodes('.attention').length};
-}
-"""
-
-
-def cut_nodes(drawn: dict, whole: list[str] = ()) -> list[dict]:
-    """The nodes a canvas draws cut by its edge: every node on the canvas at all lies inside its
-    left, top and bottom edges (past its right edge the graph runs on, downstream: the width of
-    the canvas, unknown to the kernel, ends it); the nodes in `whole` lie inside all four."""
-    w, h, tol = drawn["w"], drawn["h"], 0.5
-    cut = []
-    for b in drawn["boxes"]:
-        inside = b["x1"] >= -tol and b["y1"] >= -tol and b["y2"] <= h + tol
-        if b["id"] in whole:
-            inside = inside and b["x2"] <= w + tol
-        elif not (b["x2"] > 0 and b["x1"] < w and b["y2"] > 0 and b["y1"] < h):
-            inside = True  # not on the canvas at all
-        if not inside:
-            cut.append({k: round(v, 1) if isinstance(v, float) else v for k, v in b.items()})
-    drawn_ids = {b["id"] for b in drawn["boxes"]}
-    return cut + [{"id": n, "not drawn": True} for n in whole if n not in drawn_ids]
-
 
 def live_on_first_prompt(page) -> tuple[list[str], dict]:
     """The nodes of the first prompt's gates and the live canvas' node boxes, once the canvas
@@ -496,7 +459,7 @@ def live_on_first_prompt(page) -> tuple[list[str], dict]:
     last = None
     for _ in range(100):
         gates = first_prompt_nodes(page)
-        drawn = page.evaluate(_JS_LIVE_BOXES, [CANVAS, BADGE_OVERHANG])
+        drawn = cytoscape_boxes(page, CANVAS)
         now = (gates, drawn["pan"], drawn["zoom"])
         if drawn["attention"] and now == last:
             return gates, drawn
