@@ -410,6 +410,10 @@ def test_inbox_opens_each_gate_and_its_count_falls_to_zero(
 
 def test_delete_asks_first(page, jupyter_server: JupyterServer, demo) -> None:
     run_id = start_run(jupyter_server)
+    # a run its worker still executes is refused (409); this one pauses at its gates
+    wait_until(
+        lambda: not run_record(jupyter_server, run_id)["executing"], what="the worker to leave"
+    )
     open_lab(page, jupyter_server)
     open_run(page, run_id)
     page.locator(".jp-prodex-delete-run:visible").click()
