@@ -562,7 +562,9 @@ def show_first_paint_again(page, name: str):
     )
     first = page.locator(".prodex-first-paint").first
     _expect()(first).to_be_visible()
-    first.scroll_into_view_if_needed()
+    # scrolled by the page itself: the static copy's output is replaced as the run moves, so
+    # an element Playwright waits on to be stable can be gone by then
+    page.evaluate("() => document.querySelector('.prodex-first-paint').scrollIntoView()")
     screenshot(page, name)
     return first
 
