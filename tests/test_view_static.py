@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from prodex_jupyter.view import badges
 from prodex_jupyter.view.static import run_html, run_text, static_bundle
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,4 +59,13 @@ def test_a_rejected_gate_and_a_waiting_run_read_as_they_are(demo_template, store
     svg = ET.fromstring(page[page.index("<svg") : page.index("</svg>") + 6])
     recipes = next(g for g in svg.findall(f"{SVG}g") if g.get("data-id") == "recipes")
     assert recipes.find(f"{SVG}rect").get("stroke") == "#b91c1c"
-    assert "✗" in "".join(t.text or "" for t in recipes.iter(f"{SVG}text"))
+    # each gate's badge is the live canvas' (shield and mark), for its state
+    marks = {
+        g.get("data-id"): g.find(f"{SVG}g[@class='prodex-badge']") for g in svg.findall(f"{SVG}g")
+    }
+    assert {n: m.get("data-status") for n, m in marks.items() if m is not None} == {
+        gate.node_id: gate.status for gate in run.state.gates.values()
+    }
+    badge = marks["recipes"]
+    live = ET.fromstring(badges.badge_svg("rejected"))
+    assert [(e.tag, e.attrib) for e in badge] == [(e.tag, e.attrib) for e in live]

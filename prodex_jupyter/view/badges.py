@@ -51,16 +51,22 @@ def _mark(kind: str) -> str:
 
 def badge_svg(status: str) -> str:
     """The badge for a gate in `status`: not_reached, pending, confirmed or rejected."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}">{badge_body(status)}</svg>'
+    )
+
+
+def badge_body(status: str) -> str:
+    """The badge's shapes in its own WIDTH x HEIGHT box, for an SVG that draws it inline (the
+    static copy and the first paint draw the live canvas' badges so)."""
     if status == "not_reached":
         body = _shield(NOT_REACHED, outline_only=True)
     elif status in ("pending", "confirmed", "rejected"):
         body = _shield(SHIELD) + _mark(status)
     else:  # a gate shown without a run (template view)
         body = _shield(SHIELD)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}">{body}</svg>'
-    )
+    return body
 
 
 def data_uri(svg: str) -> str:

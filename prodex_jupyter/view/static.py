@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..store import GateRecord, Result, RunState
+from . import badges
 from .canvas import (
     KIND_COLOURS,
     display_states,
@@ -39,7 +40,6 @@ TableLoader = Callable[[str], pa.Table]
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 8
 MARGIN = 16.0
-BADGE = {"confirmed": "✓", "rejected": "✗", "pending": "?", "not_reached": "·"}
 
 # Fixed (text, background) pairs, each at least 4.5:1.
 TONES = {
@@ -248,14 +248,11 @@ def _node_svg(state: RunState, node_id: str, state_shown: str, x: float, y: floa
         f"; gate {gate.gate_id} {gate.status}" if gate else ""
     )
     mark = ""
-    if gate is not None:
-        fg, bg = TONES[GATE_TONE.get(gate.status, "grey")]
+    if gate is not None:  # the live canvas' badge where it puts it (canvas.stylesheet)
+        left, top = x - NODE_W / 2 + 8, y - NODE_H / 2 - badges.HEIGHT / 2 - 1
         mark = (
-            f'<rect x="{x - NODE_W / 2 + 6:.1f}" y="{y - NODE_H / 2 - 9:.1f}" width="22" '
-            f'height="16" rx="4" fill="{bg}" stroke="{fg}"/>'
-            f'<text x="{x - NODE_W / 2 + 17:.1f}" y="{y - NODE_H / 2 + 3:.1f}" '
-            f'text-anchor="middle" font-size="11" font-weight="700" fill="{fg}">'
-            f"{BADGE.get(gate.status, '?')}</text>"
+            f'<g class="prodex-badge" data-status="{gate.status}" '
+            f'transform="translate({left:.1f} {top:.1f})">{badges.badge_body(gate.status)}</g>'
         )
     return _box_svg(node_id, title, node_label(state, node_id), x, y, fill, border, dash, mark)
 
