@@ -245,3 +245,17 @@ def test_sql_reads_a_stored_artifact_lazily_and_nothing_outside_the_store(tmp_pa
     outside.write_bytes(store.artifacts.path(sha).read_bytes())
     with pytest.raises(SqlSandboxError, match="refused by the SQL sandbox"):
         sandbox.query("n", "sql", "SELECT count(*) FROM big", {"big": outside})
+
+
+def test_a_pass_given_up_early_stops_its_parse_and_keeps_nothing(tmp_path, monkeypatch):
+    """The parse runs ahead in a thread of its own; a consumer that stops after one batch (a
+    failing gather) leaves it blocked on a full queue: discarding the pass stops it."""
+    monkeypatch.setattr(source_pass, "WHOLE_FILE_BYTES", 0)  # every file streamed
+    monkeypatch.setattr(source_pass, "PARSE_AHEAD", 1)
+    path = _write(tmp_path, rows=300_000)  # about six blocks
+    one = source_pass.CsvPass(path, None, px.RunStore(tmp_path / "store"), "run")
+    assert next(one.batches).num_rows > 0
+    one.discard()
+    assert one._parse_thread is not None and not one._parse_thread.is_alive()
+    assert not one._write_thread.is_alive()
+    assert not one._tmp.exists()

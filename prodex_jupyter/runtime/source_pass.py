@@ -8,10 +8,16 @@ first block; a value further down that does not fit that type (or a row longer t
 bytes that are not UTF-8) stops the pass, and `read_source` (runtime/compute.py) reads the file
 whole instead, typed from all its rows, as before. A first block with a column holding no value
 gives no type at all: such a file is read whole from the start.
+
+Three threads share the work, so that both cores are busy: the parse (with the file's hash, on
+pyarrow's IO thread), the Parquet's encoding, and whoever consumes the batches (the checker's
+aggregate). Each waits on the others only when its queue is full: the parse, the longest of the
+three (10M rows here: 2.2 s of CPU, encoding 1.6 s, aggregate 1.1 s), never waits on an encode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import threading
@@ -117,10 +123,11 @@ class CsvPass:
         self._parquet = _Hashing(self._tmp, "wb")
         self._writer = pq.ParquetWriter(self._parquet, self.schema, **PARQUET_OPTIONS)
         self._artifact: str | None = None
-        # Parquet is encoded in a thread of its own, beside whoever consumes the batches (the
-        # checker's aggregate): a few batches in between at most; a table parsed whole is
-        # encoded (and the file hashed) from the start, beside the whole aggregate
-        self._queue: queue.Queue[pa.RecordBatch | object] = queue.Queue(maxsize=4)
+        # Parquet is encoded in a thread of its own, beside the parse: its queue holds more
+        # than the batches parsed while a row group is encoded (a row group is encoded at once,
+        # the queue read only between two), so the parse never waits on it; a table parsed
+        # whole is encoded (and the file hashed) from the start, beside the whole aggregate
+        self._queue: queue.Queue[pa.RecordBatch | object] = queue.Queue(maxsize=WRITE_AHEAD)
         self._ended = False
         self._write_error: BaseException | None = None
         whole = isinstance(table, pa.Table)
@@ -131,6 +138,18 @@ class CsvPass:
             daemon=True,
         )
         self._write_thread.start()
+        # a streamed file is parsed in a thread of its own too, from now on: the consumer's
+        # work (the checker's head, then its aggregate) is done beside the parse, not after
+        self._parsed: queue.Queue[pa.RecordBatch | BaseException | object] = queue.Queue(
+            maxsize=PARSE_AHEAD
+        )
+        self._stop = threading.Event()
+        self._parse_thread: threading.Thread | None = None
+        if table is None:
+            self._parse_thread = threading.Thread(
+                target=self._parse, name="prodex-csv", daemon=True
+            )
+            self._parse_thread.start()
         self.batches: Iterator[pa.RecordBatch] = (
             self._batches() if table is None else self._table_batches(table)
         )
@@ -155,19 +174,32 @@ class CsvPass:
         finally:
             self._writer.close()
 
-    def _batches(self) -> Iterator[pa.RecordBatch]:
+    def _parse(self) -> None:
+        """The parse thread: each batch to the writer and to the consumer; then the end, or
+        the error that stopped the parse (raised to the consumer, which decides what it means)."""
         try:
             for batch in self._reader:
+                if self._stop.is_set():  # discarded: nobody reads on
+                    self._end(_ABORT)
+                    return
                 if not batch.schema.equals(self.schema):
                     batch = batch.cast(self.schema)
                 self.rows += batch.num_rows
                 self._queue.put(batch)
-                yield batch
+                self._parsed.put(batch)
         except BaseException as exc:
-            self.error = exc
             self._end(_ABORT)
-            raise
+            self._parsed.put(exc)
+            return
         self._end(_END)
+        self._parsed.put(_END)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        while isinstance(batch := self._parsed.get(), pa.RecordBatch):
+            yield batch
+        if isinstance(batch, BaseException):
+            self.error = batch
+            raise batch
 
     def _end(self, mark: object) -> None:
         if not self._ended:
@@ -220,20 +252,32 @@ class CsvPass:
 
     def file_sha256(self) -> str:
         self._write_thread.join()  # a file read whole is hashed there
+        if self._parse_thread is not None:
+            self._parse_thread.join()  # a streamed one as it is parsed
         sha = self._source.hexdigest()
         self._source.close()
         return sha
 
     def discard(self) -> None:
         """After a failed pass: nothing is kept."""
+        if self._parse_thread is None:
+            self._end(_ABORT)
+        else:  # the parse is stopped (and ends the writer): what it still hands over is dropped
+            self._stop.set()
+            while self._parse_thread.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    self._parsed.get(timeout=0.05)
         self._source.close()
-        self._end(_ABORT)
         self._write_thread.join()
         self._parquet.close()
         self._tmp.unlink(missing_ok=True)
 
 
 _END, _ABORT = object(), object()  # the writer thread's marks: all written, or keep nothing
+# Batches (each a block of about a megabyte of CSV) queued for the writer, and for the consumer:
+# 10M rows here are 344 batches, a row group 35 of them, parsed in 0.22 s while the previous
+# one takes 0.16 s to encode
+WRITE_AHEAD, PARSE_AHEAD = 48, 8
 
 
 def _parse_whole(
