@@ -471,11 +471,17 @@ class Execution:
         if not events and not self._unwritten:
             return
         self._unwritten.extend(events)
+        # Routine: an event nobody waits for, a start or a scalar landing (a stored table is
+        # written at once, so the window in which its file exists unreferenced stays short).
         routine = True
         for event in events:
-            if not _routine(event):
-                routine = False
-                break
+            if isinstance(event, NodeProduced):
+                if event.artifact is None:
+                    continue
+            elif isinstance(event, NodeStarted):
+                continue
+            routine = False
+            break
         age = self.loop.time() - self._unwritten_since if self._unwritten_since else 0.0
         if not routine or age >= BATCH_SECONDS or len(self._unwritten) >= BATCH_EVENTS:
             self._flush()
@@ -563,14 +569,12 @@ class Execution:
             self._finished.append((node_id, failure(node_id, exc)))
             self._poke()
             return
-        limit = self._limit(node_id)
+        limit = self.scheduler.nodes[node_id].timeout_s
+        if limit is None:
+            limit = self.default_limit
         if limit is not None:
             self._deadlines[node_id] = self.loop.call_later(limit, self._expire, node_id, limit)
         WORKERS.submit(self._run_node, node_id, upstream)
-
-    def _limit(self, node_id: str) -> float | None:
-        own = self.scheduler.nodes[node_id].timeout_s
-        return own if own is not None else self.default_limit
 
     def _run_node(self, node_id: str, upstream: dict[str, Any]) -> None:
         """In a worker thread: the node's work, handed back to the loop."""
@@ -624,15 +628,18 @@ class Execution:
         if self._disk_full is not None:
             raise self._disk_full
         events: list[Event] = []
-        while self._finished:
-            node_id, outcome = self._finished.popleft()
-            if node_id in self._expired:  # failed by its time limit already: too late
-                self._expired.discard(node_id)
+        finished, expired, deadlines = self._finished, self._expired, self._deadlines
+        record = self.scheduler.finished
+        while finished:
+            node_id, outcome = finished.popleft()
+            if node_id in expired:  # failed by its time limit already: too late
+                expired.discard(node_id)
                 continue
-            handle = self._deadlines.pop(node_id, None)
-            if handle is not None:
-                handle.cancel()
-            events.extend(self.scheduler.finished(node_id, outcome))
+            if deadlines:
+                handle = deadlines.pop(node_id, None)
+                if handle is not None:
+                    handle.cancel()
+            events.extend(record(node_id, outcome))
         return events
 
     # ------------------------------------------------------------------ status
@@ -649,14 +656,6 @@ class Execution:
         # A quiet moment: fold the WAL into the database file now, off the loop, rather than
         # inside one of the engine's commits (store/event_log.py).
         WORKERS.submit(_quietly, self.run.store.log.checkpoint)
-
-
-def _routine(event: Event) -> bool:
-    """An event nobody waits for: a start, or a scalar landing. A stored table is written at
-    once, so the window in which its file exists unreferenced stays as short as before."""
-    if isinstance(event, NodeStarted):
-        return True
-    return isinstance(event, NodeProduced) and event.artifact is None
 
 
 def _quietly(work: Any) -> None:

@@ -34,6 +34,7 @@ from .values import StoredTable, Value, describe_columns, to_table
 
 _TABLES = (pa.Table, StoredTable)  # values.is_table, inlined where every produced node passes
 FINAL_STATUSES = ("completed", "completed_partial", "failed")
+_DONE = ("produced", "failed")  # node states that never run again without a retry
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,11 @@ class Scheduler:
         # of a run share its sources and gates, and their records are read-only.
         self._source_refs: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._gate_refs: dict[str, tuple[Any, dict[str, Any]]] = {}
+        # Whole lineage lists, by the ancestors they name, while the fold's sources and gates
+        # stand as they were (`RunFold.lineage_changes`): a chain's nodes share two lists.
+        self._lineage_seen = -1
+        self._source_lists: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._gate_lists: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def sql(self) -> SqlSandbox:
         """Where the run's SQL runs, locked down (runtime/sql_sandbox.py), made when the first
@@ -117,30 +123,38 @@ class Scheduler:
         return not self.inflight and not self.candidates
 
     def take_ready(self) -> list[str]:
-        """The candidates that can run now, in topological order; they count as in flight."""
-        ready = [n for n in self.candidates if self._is_ready(n)]
+        """The candidates that can run now, in topological order; they count as in flight.
+
+        A candidate is ready when it is neither in flight nor done, its upstream values exist
+        and every upstream gate is confirmed. One loop with what it reads bound once per step:
+        it runs for every node of a run."""
+        values, inflight, failed = self.values, self.inflight, self.failed_here
+        fold = self.run.fold
+        records, gates, decided = fold.nodes, fold.gates, self.decided_here
+        upstream, upstream_gates = self.upstream, self.upstream_gates
+        ready = []
+        for node_id in self.candidates:
+            if (
+                node_id in inflight
+                or node_id in values
+                or node_id in failed
+                or records[node_id].state in _DONE
+            ):
+                continue
+            for up in upstream[node_id]:
+                if up not in values and records[up].state != "produced":
+                    break
+            else:
+                for gate_id in upstream_gates[node_id]:
+                    if (decided.get(gate_id) or gates[gate_id].status) != "confirmed":
+                        break
+                else:
+                    ready.append(node_id)
         self.candidates.clear()
         if len(ready) > 1:
             ready.sort(key=self.position.__getitem__)
-        self.inflight.update(ready)
+        inflight.update(ready)
         return ready
-
-    def _is_ready(self, node_id: str) -> bool:
-        values = self.values
-        if node_id in self.inflight or node_id in values or node_id in self.failed_here:
-            return False
-        fold = self.run.fold
-        nodes = fold.nodes
-        if nodes[node_id].state in ("produced", "failed"):
-            return False
-        for up in self.upstream[node_id]:
-            if up not in values and nodes[up].state != "produced":
-                return False
-        for gate_id in self.upstream_gates[node_id]:
-            status = self.decided_here.get(gate_id) or fold.gates[gate_id].status
-            if status != "confirmed":
-                return False
-        return True
 
     def upstream_values(self, node_id: str) -> dict[str, Value]:
         """The node's inputs (raises when a stored upstream artifact is gone)."""
@@ -252,6 +266,10 @@ class Scheduler:
             events.append(outcome.consumed)
             inputs = {**inputs, node_id: outcome.consumed}
         gates = fold.gates
+        if fold.lineage_changes != self._lineage_seen:  # a source read or a gate moved
+            self._lineage_seen = fold.lineage_changes
+            self._source_lists.clear()
+            self._gate_lists.clear()
         value = outcome.value
         table = isinstance(value, _TABLES)
         code = self._codes.get(node_id)
@@ -266,12 +284,8 @@ class Scheduler:
             "columns": describe_columns(value) if table else [],
             "derivation_code": code,
             "derivation_explanation": node.explanation,
-            "sources": [
-                self._source_ref(inputs[s]) for s in self.source_ancestors[node_id] if s in inputs
-            ],
-            "gates_passed": [
-                self._gate_ref(gates[g]) for g in self.gate_ancestors[node_id] if g in gates
-            ],
+            "sources": self._sources(self.source_ancestors[node_id], inputs, outcome.consumed),
+            "gates_passed": self._gates_passed(self.gate_ancestors[node_id], gates),
             "seconds": round(outcome.seconds, 6),
         }
         events.append(make(NodeProduced, produced))
@@ -308,6 +322,27 @@ class Scheduler:
         by = policy_name(self.policy)
         note = f"{by}: confidence {posed.confidence}"
         return [GateDecided(posed.gate_id, decision, by, note, posed.confidence)]
+
+    def _sources(
+        self, ancestors: tuple[str, ...], inputs: Any, consumed: InputConsumed | None
+    ) -> list[dict[str, Any]]:
+        """The lineage's sources: those of `ancestors` read so far (the list of the last node
+        with the same ones unless the fold's inputs changed since, or this node read one)."""
+        known = None if consumed is not None else self._source_lists.get(ancestors)
+        if known is None:
+            known = [self._source_ref(inputs[s]) for s in ancestors if s in inputs]
+            if consumed is None:
+                self._source_lists[ancestors] = known
+        return known
+
+    def _gates_passed(self, ancestors: tuple[str, ...], gates: Any) -> list[dict[str, Any]]:
+        """The lineage's gates (the list of the last node with the same ones, as `_sources`)."""
+        known = self._gate_lists.get(ancestors)
+        if known is None:
+            known = self._gate_lists[ancestors] = [
+                self._gate_ref(gates[g]) for g in ancestors if g in gates
+            ]
+        return known
 
     def _source_ref(self, consumed: Any) -> dict[str, Any]:
         """A source as a produced value's lineage names it (the same entry while its input

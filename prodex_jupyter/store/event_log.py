@@ -123,8 +123,7 @@ class Conflict(RuntimeError):
 
 def chain_hash(prev_hash: str, run_id: str, seq: int, at: str, kind: str, payload: str) -> str:
     """The hash linking an event to the one before it in its run."""
-    text = "\n".join((prev_hash, run_id, str(seq), at, kind, payload))
-    return sha256(text.encode("utf-8")).hexdigest()
+    return sha256(f"{prev_hash}\n{run_id}\n{seq}\n{at}\n{kind}\n{payload}".encode()).hexdigest()
 
 
 def utc_now() -> str:

@@ -183,7 +183,9 @@ class RunFold:
         self.inputs: dict[str, InputRecord] = {}
         self.last_seq = -1
         self._snapshot: RunState | None = None
-        self._wrapped: dict[tuple[int, ...], tuple[Mapping[str, Any], ...]] = {}
+        self._wrapped: dict[int, tuple[list[Any], tuple[Mapping[str, Any], ...]]] = {}
+        # How many times a source was read or a gate moved: what a result's lineage names.
+        self.lineage_changes = 0
 
     def apply(self, stored: StoredEvent) -> None:
         if stored.seq <= self.last_seq:
@@ -199,7 +201,8 @@ class RunFold:
         e = stored.event
         # The frequent kinds first (a result and a start per node); the rest are a few per run.
         if isinstance(e, NodeProduced):
-            self._node(e.node_id, state=_NODE_MOVES[e.kind])
+            nodes = self.nodes
+            nodes[e.node_id] = _evolve(nodes[e.node_id], _PRODUCED)
             self.results[e.node_id] = make(
                 Result,
                 {
@@ -220,15 +223,23 @@ class RunFold:
                 },
             )
         elif isinstance(e, NodeStarted):
-            state = _NODE_MOVES[e.kind]
+            # One change for every node of the step (a step starts many), made once.
+            started = {
+                "state": _NODE_MOVES[e.kind],
+                "started_at": stored.at,
+                "error": "",
+                "traceback": "",
+            }
+            nodes = self.nodes
             for node_id in e.node_ids:
-                self._node(node_id, state=state, started_at=stored.at, error="", traceback="")
+                nodes[node_id] = _evolve(nodes[node_id], started)
         elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
             self._create(*_records(e.nodes, e.gates))
         elif isinstance(e, RunStatusChanged):
             self.status = e.status
         elif isinstance(e, InputConsumed):
+            self.lineage_changes += 1
             self.inputs[e.node_id] = InputRecord(
                 e.node_id, e.path, e.size, e.sha256, e.rows, e.format, e.snapshot, stored.at
             )
@@ -281,28 +292,29 @@ class RunFold:
 
     def _create(self, nodes: dict[str, NodeRecord], gates: dict[str, GateRecord]) -> None:
         """The created run's records (`_records`), shared: frozen, a move replaces one."""
+        self.lineage_changes += 1
         self.nodes.update(nodes)
         self.gates.update(gates)
 
     def _read_only(self, entries: list[dict[str, Any]]) -> tuple[Mapping[str, Any], ...]:
-        """Lineage entries as a Result holds them: read-only. The engine hands the same entry
-        objects to node after node (most nodes of a run share their sources and gates), so
-        those are wrapped once and the Results share them: fewer objects kept per node. The
-        cache holds what it wrapped, so an id it is keyed on stays that object's."""
+        """Lineage entries as a Result holds them: read-only. The engine hands the same list of
+        entries to node after node (most nodes of a run share their sources and gates), so a
+        list is wrapped once and the Results share it: fewer objects kept per node. The cache
+        holds the lists it wrapped, so an id it is keyed on stays that list's."""
         if not entries:
             return ()
-        key = tuple(map(id, entries))
-        wrapped = self._wrapped.get(key)
-        if wrapped is None:
+        known = self._wrapped.get(id(entries))
+        if known is None or known[0] is not entries:
             if len(self._wrapped) >= 256:  # events read back from the store share nothing
                 self._wrapped.clear()
-            wrapped = self._wrapped[key] = tuple(map(MappingProxyType, entries))
-        return wrapped
+            known = self._wrapped[id(entries)] = (entries, tuple(map(MappingProxyType, entries)))
+        return known[1]
 
     def _node(self, node_id: str, **changes: Any) -> None:
         self.nodes[node_id] = _evolve(self.nodes[node_id], changes)
 
     def _gate(self, gate_id: str, **changes: Any) -> None:
+        self.lineage_changes += 1
         self.gates[gate_id] = _evolve(self.gates[gate_id], changes)
 
     def snapshot(self) -> RunState:
@@ -339,6 +351,7 @@ _NODE_MOVES = {
     NodeFailed.kind: "failed",
 }
 _MANY_NODES = (NodeStarted.kind, NodeRetried.kind)
+_PRODUCED = {"state": _NODE_MOVES[NodeProduced.kind]}  # a result's move, one dict for every node
 
 
 def _records(
@@ -396,5 +409,7 @@ def _evolve(record: T, changes: dict[str, Any]) -> T:
     fields (the fold applies an event per node, and replace() was its largest cost). The records
     have no __post_init__ and no init=False fields, so copying the instance dict is the same."""
     new = object.__new__(type(record))
-    new.__dict__.update(record.__dict__, **changes)
+    fields = new.__dict__
+    fields.update(record.__dict__)
+    fields.update(changes)  # not `**changes`: that copies the changes into a new dict first
     return new
