@@ -52,7 +52,7 @@ from ..store.leases import HOST
 from ..template import Template
 from . import collector
 from .compute import SourceInput, resolve_inputs
-from .deciders import gate_rules
+from .created import template_record
 from .functions import record_functions
 from .interruption import FINAL, runnable_nodes
 from .loop import WORKERS, background_loop, caller_loop
@@ -108,7 +108,7 @@ class Executor:
         Refused before any record exists when an input is unusable or a python node could not be
         resumed in another process (functions.py says why and what to do).
         """
-        order = template.topological_order()  # validates the template unless it already was
+        template.topological_order()  # validates the template unless it already was
         limit = _check_limit(timeout_s)
         sources = resolve_inputs(template, dict(inputs or {}))  # a bad input fails first
         functions = record_functions(template)  # refused here, never later on resume
@@ -118,27 +118,7 @@ class Executor:
         created = RunCreated(
             template_id=template.id,
             fingerprint=template.fingerprint,
-            template=template.to_dict(),
-            node_digests=template.node_digests(),
-            nodes=[
-                {
-                    "id": node.id,
-                    "kind": node.kind,
-                    "upstream": list(node.upstream),
-                    "gate_id": node.gate.gate_id if node.gate else None,
-                }
-                for node in map(template.nodes.__getitem__, order)
-            ],
-            gates=[
-                {
-                    "gate_id": gate.gate_id,
-                    "node_id": template.gate_node(gate.gate_id).id,
-                    "name": gate.name,
-                    "description": gate.description,
-                    **gate_rules(gate),
-                }
-                for gate in template.gates.values()
-            ],
+            **template_record(template),
             inputs={node_id: src.describe() for node_id, src in sources.items()},
             base_dir=str(template.base_dir or ""),
             started_by=started_by or current_actor(),

@@ -48,7 +48,19 @@ class RecordedFunctions:
 
 
 def code_digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """sha256 of the code's text. Remembered by the text itself (a run's start hashes the code of
+    every function node, and a kernel re-runs the same code): nothing to invalidate, since the
+    same text always has the same digest; at most _DIGESTS_KEPT texts are kept."""
+    digest = _DIGESTS.get(code)
+    if digest is None:
+        if len(_DIGESTS) >= _DIGESTS_KEPT:
+            _DIGESTS.clear()
+        digest = _DIGESTS[code] = hashlib.sha256(code.encode()).hexdigest()
+    return digest
+
+
+_DIGESTS: dict[str, str] = {}
+_DIGESTS_KEPT = 20_000
 
 
 def record_functions(template: Template) -> RecordedFunctions:

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import TemplateError
 from .instructions import InstructionError, parse_instructions
@@ -32,6 +32,7 @@ from .nodes import (
 from .sql_refs import SqlSyntaxError, referenced_tables
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_T = TypeVar("_T")
 
 # The engine that `Template.run` hands over to. The runtime layer installs it on import, so this
 # layer needs no upward import (layers point down only).
@@ -60,7 +61,8 @@ class Template:
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self._nodes: dict[str, Node] = {}
         self._order: tuple[str, ...] | None = None
-        self._analysis: dict[str, Any] = {}  # fingerprint and digests, valid until a node is added
+        # Fingerprint, digests and `derived` values: valid until a node is added.
+        self._analysis: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- building
     def source(
@@ -410,6 +412,17 @@ class Template:
         return _digest(
             {"id": self.id, "nodes": sorted(node_digest_input(n) for n in self._nodes.values())}
         )
+
+    def derived(self, key: str, build: Callable[[Template], _T]) -> _T:
+        """`build(self)` for the template as it stands, computed once and given again until it
+        changes (a node added; its id or description set anew): what every run of a template
+        records of it is the same, and a kernel runs one template again and again. The value is
+        shared by every caller: read it, never change it."""
+        token = (self.id, self.description)
+        entry = self._analysis.get(key)
+        if entry is None or entry[0] != token:
+            entry = self._analysis[key] = (token, build(self))
+        return entry[1]
 
     def node_digests(self) -> dict[str, dict[str, str]]:
         """Per node, hashes of its code, explanation and gate: what compare shows changed."""
