@@ -313,9 +313,16 @@ class Run:
         if not stored:
             return
         with self._lock:
-            if stored[0].seq > self._fold.last_seq + 1:  # someone else wrote in between
-                stored = self.store.events(self.id, after=self._fold.last_seq)
-            fresh = [e for e in stored if e.seq > self._fold.last_seq]
+            last = self._fold.last_seq
+            if stored[0].seq > last + 1:  # someone else wrote in between
+                stored = self.store.events(self.id, after=last)
+            # What one append returned follows the fold's last event (the usual case) or, read
+            # back after another process wrote, starts at or before it.
+            fresh = (
+                stored
+                if stored and stored[0].seq == last + 1
+                else [e for e in stored if e.seq > last]
+            )
             for event in fresh:
                 self._fold.apply(event)
             listeners = list(self._listeners)

@@ -113,9 +113,9 @@ class Scheduler:
     # -------------------------------------------------------------- readiness
     def on_decisions(self, gate_ids: list[str]) -> None:
         """Decisions recorded (here or elsewhere): the gated nodes' children may be ready."""
+        gates = self.run.fold.gates  # the gate's node as recorded (the template's is a scan)
         for gate_id in gate_ids:
-            node_id = self.template.gate_node(gate_id).id
-            self.candidates.update(self.children[node_id])
+            self.candidates.update(self.children[gates[gate_id].node_id])
 
     @property
     def idle(self) -> bool:
