@@ -14,7 +14,7 @@ import pandas as pd
 import prodex_jupyter as px
 from prodex_jupyter.runtime import functions
 from prodex_jupyter.runtime.created import _build, template_record
-from prodex_jupyter.store import RunCreated
+from prodex_jupyter.store import RunCreated, RunState
 from prodex_jupyter.store.events import canonical_json
 
 
@@ -44,6 +44,12 @@ def _run(tpl: px.Template, store: Path) -> RunCreated:
     )
 
 
+def _state(tpl: px.Template, store: Path) -> RunState:
+    run = tpl.run({"s": pd.DataFrame({"a": [1, 2]})}, store=store, policy=px.confirm_high)
+    run.wait(timeout=60)
+    return run.state
+
+
 def _created(run: px.Run) -> RunCreated:
     run.wait(timeout=60)
     first = run.store.events(run.id)[0].event  # read back from the store
@@ -58,6 +64,16 @@ def test_runs_of_one_template_record_the_same_as_built_anew(tmp_path):
     a = _run(tpl, tmp_path / "s")
     b = _run(tpl, tmp_path / "s")
     fresh = _build(tpl)
+    first = tpl.run({"s": pd.DataFrame({"a": [1, 2]})}, store=tmp_path / "s").wait(60)
+    again = tpl.run({"s": pd.DataFrame({"a": [1, 2]})}, store=tmp_path / "s").wait(60)
+    first.confirm("s_input", note="checked by hand")  # one run moves; the other's records not
+    assert first.gates["s_input"].status == "confirmed"
+    assert again.gates["s_input"].status == "pending"
+    assert [(n.node_id, n.upstream) for n in again.state.nodes.values()] == [
+        ("s", ()),
+        ("one", ("s",)),
+        ("two", ("one",)),
+    ]
     for created in (a, b):
         for key, value in fresh.items():
             assert canonical_json(getattr(created, key)) == canonical_json(value)
@@ -70,6 +86,7 @@ def test_a_node_added_after_a_run_is_in_the_next_run_only(tmp_path):
     after = _run(tpl, tmp_path / "s")
     assert [n["id"] for n in before.nodes] == ["s", "one", "two"]
     assert [n["id"] for n in after.nodes] == ["s", "one", "two", "three"]
+    assert list(_state(tpl, tmp_path / "s").nodes) == ["s", "one", "two", "three"]
     assert [n["id"] for n in after.template["nodes"]] == ["s", "one", "two", "three"]
     assert set(after.node_digests) == {"s", "one", "two", "three"}
     assert set(after.functions) == {"one", "two", "three"}

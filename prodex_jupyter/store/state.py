@@ -235,7 +235,7 @@ class RunFold:
                 nodes[node_id] = _evolve(nodes[node_id], started)
         elif isinstance(e, RunCreated):
             self.run_id, self.created, self.created_at = stored.run_id, e, stored.at
-            self._create(*_records(e.nodes, e.gates))
+            self._create(*_shared_records(e.nodes, e.gates))
         elif isinstance(e, RunStatusChanged):
             self.status = e.status
         elif isinstance(e, InputConsumed):
@@ -383,6 +383,28 @@ def _records(
         for g in gates
     }
     return node_records, gate_records
+
+
+def _shared_records(
+    nodes: list[dict[str, Any]], gates: list[dict[str, Any]]
+) -> tuple[dict[str, NodeRecord], dict[str, GateRecord]]:
+    """`_records` of a run_created event's lists. Runs of one template object started in this
+    process share those lists (runtime/created.py: read only), so their records are built once
+    per template, keyed by the lists' identity; an entry holds its lists, so an id it is keyed on
+    stays theirs. Records are frozen and the fold copies the dicts, as for `_created_records`."""
+    key = (id(nodes), id(gates))
+    entry = _SHARED.get(key)
+    if entry is None:
+        if len(_SHARED) >= 64:  # events read back from a store share nothing
+            _SHARED.clear()
+        entry = _SHARED[key] = (nodes, gates, _records(nodes, gates))
+    return entry[2]
+
+
+_SHARED: dict[
+    tuple[int, int],
+    tuple[list[Any], list[Any], tuple[dict[str, NodeRecord], dict[str, GateRecord]]],
+] = {}
 
 
 @functools.lru_cache(maxsize=64)
