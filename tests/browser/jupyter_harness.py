@@ -1133,14 +1133,18 @@ def wait_for_cytoscape(
     *,
     selector: str | None = None,
     min_nodes: int = 1,
+    min_edges: int = 0,
     timeout: float = CYTOSCAPE_TIMEOUT,
 ) -> dict[str, Any]:
-    """Wait until a cytoscape widget (under ``selector`` if given) has ``min_nodes`` nodes and
-    its node canvas has pixels drawn. Returns that widget's state."""
+    """Wait until a cytoscape widget (under ``selector`` if given) has ``min_nodes`` nodes,
+    ``min_edges`` edges and its node canvas has pixels drawn. Returns that widget's state.
+
+    ipycytoscape syncs nodes and edges as separate widget lists, so the browser may paint the
+    nodes before the edges arrive, even after the kernel is idle: wait for both."""
 
     def check() -> dict[str, Any] | None:
         for st in cytoscape_state(page, selector=selector, min_nodes=min_nodes):
-            if st["nodes"] >= min_nodes and st["painted"]:
+            if st["nodes"] >= min_nodes and st["edges"] >= min_edges and st["painted"]:
                 return st
         return None
 
@@ -1148,7 +1152,7 @@ def wait_for_cytoscape(
         page,
         check,
         timeout=timeout,
-        what=f"a painted cytoscape canvas with >= {min_nodes} nodes",
+        what=f"a painted cytoscape canvas with >= {min_nodes} nodes and >= {min_edges} edges",
         describe=lambda: cytoscape_state(page, selector=selector, min_nodes=min_nodes),
     )
 
