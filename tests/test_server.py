@@ -252,10 +252,12 @@ async def test_the_record_carries_the_view_the_front_end_draws(api, store):
     assert ".prodex-run-view" in view["css"]
 
     # the same functions feed the notebook's widgets: the same canvas for the same state
-    from prodex_jupyter.view.canvas import canvas_elements, graph_layout
+    from prodex_jupyter.view.canvas import canvas_plan, folded_elements
 
     state = store.state(run_id)
-    assert canvas_elements(state, graph_layout(state)) == view["canvas"]["elements"]
+    plan = canvas_plan(state)  # a small graph: drawn whole, as the panel draws every graph
+    assert plan.folded.groups == {}
+    assert folded_elements(state, plan.folded, plan.layout) == view["canvas"]["elements"]
 
 
 # ------------------------------------------------------------- bad input

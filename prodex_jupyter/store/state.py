@@ -27,6 +27,7 @@ from .events import (
     StoredEvent,
     make,
 )
+from .identity_memo import IdentityMemo
 
 T = TypeVar("T")
 
@@ -183,7 +184,10 @@ class RunFold:
         self.inputs: dict[str, InputRecord] = {}
         self.last_seq = -1
         self._snapshot: RunState | None = None
-        self._wrapped: dict[int, tuple[list[Any], tuple[Mapping[str, Any], ...]]] = {}
+        # Lineage entries as a Result holds them: read-only. The engine hands the same list of
+        # entries to node after node (most nodes of a run share their sources and gates), so a
+        # list is wrapped once and the Results share it: fewer objects kept per node.
+        self._wrapped: IdentityMemo[tuple[Mapping[str, Any], ...]] = IdentityMemo(_wrap, 256)
         # How many times a source was read or a gate moved: what a result's lineage names.
         self.lineage_changes = 0
 
@@ -297,18 +301,7 @@ class RunFold:
         self.gates.update(gates)
 
     def _read_only(self, entries: list[dict[str, Any]]) -> tuple[Mapping[str, Any], ...]:
-        """Lineage entries as a Result holds them: read-only. The engine hands the same list of
-        entries to node after node (most nodes of a run share their sources and gates), so a
-        list is wrapped once and the Results share it: fewer objects kept per node. The cache
-        holds the lists it wrapped, so an id it is keyed on stays that list's."""
-        if not entries:
-            return ()
-        known = self._wrapped.get(id(entries))
-        if known is None or known[0] is not entries:
-            if len(self._wrapped) >= 256:  # events read back from the store share nothing
-                self._wrapped.clear()
-            known = self._wrapped[id(entries)] = (entries, tuple(map(MappingProxyType, entries)))
-        return known[1]
+        return self._wrapped(entries) if entries else ()
 
     def _node(self, node_id: str, **changes: Any) -> None:
         self.nodes[node_id] = _evolve(self.nodes[node_id], changes)
@@ -385,26 +378,14 @@ def _records(
     return node_records, gate_records
 
 
-def _shared_records(
-    nodes: list[dict[str, Any]], gates: list[dict[str, Any]]
-) -> tuple[dict[str, NodeRecord], dict[str, GateRecord]]:
-    """`_records` of a run_created event's lists. Runs of one template object started in this
-    process share those lists (runtime/created.py: read only), so their records are built once
-    per template, keyed by the lists' identity; an entry holds its lists, so an id it is keyed on
-    stays theirs. Records are frozen and the fold copies the dicts, as for `_created_records`."""
-    key = (id(nodes), id(gates))
-    entry = _SHARED.get(key)
-    if entry is None:
-        if len(_SHARED) >= 64:  # events read back from a store share nothing
-            _SHARED.clear()
-        entry = _SHARED[key] = (nodes, gates, _records(nodes, gates))
-    return entry[2]
+def _wrap(entries: list[dict[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(map(MappingProxyType, entries))
 
 
-_SHARED: dict[
-    tuple[int, int],
-    tuple[list[Any], list[Any], tuple[dict[str, NodeRecord], dict[str, GateRecord]]],
-] = {}
+# `_records` of a run_created event's lists. Runs of one template object started in this process
+# share those lists (runtime/created.py: read only), so their records are built once per
+# template. Records are frozen and the fold copies the dicts, as for `_created_records`.
+_shared_records = IdentityMemo(_records, 64)
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,6 +6,7 @@ the notebook's ipycytoscape widget and the JupyterLab run panel alike (both only
 from __future__ import annotations
 
 import math
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +100,31 @@ def graph_layout(state: RunState) -> Layout:
     return layered_layout(order, {n: state.nodes[n].upstream for n in order})
 
 
+@dataclass(frozen=True)
+class RunMarks:
+    """What every drawing of one run state marks on its nodes: each node's display state and
+    the prompts that need a person (with the nodes of their gates, first prompt first). Built
+    once per state (`run_marks`) and handed to what draws it, so a panel's canvas, drawer and
+    opening view read one answer."""
+
+    seq: int  # the state's last event: marks of one run at one seq are the same
+    shown: dict[str, str]  # node id -> waiting / running / produced / blocked / failed
+    prompts: list[Prompt]  # `runtime.prompt_queue`
+    attention: tuple[str, ...]  # the nodes of the prompts' gates, in queue order
+    attending: frozenset[str]  # the same, to look up
+
+
+def run_marks(state: RunState) -> RunMarks:
+    prompts = prompt_queue(state)
+    attention = tuple(attention_nodes(prompts))
+    return RunMarks(state.last_seq, display_states(state), prompts, attention, frozenset(attention))
+
+
 def node_element(
     state: RunState,
     node_id: str,
     shown: str,
-    attention: set[str],
+    attention: Set[str],
     layout: Layout,
     selected: str | None = None,
 ) -> dict[str, Any]:
@@ -119,28 +140,6 @@ def node_element(
         "classes": node_classes(state, node_id, shown, attention, selected),
         "position": {"x": x, "y": y},
     }
-
-
-def edge_elements(state: RunState) -> list[dict[str, Any]]:
-    """Every edge, upstream to downstream, in node order."""
-    return [
-        {"data": {"id": f"{u}->{node_id}", "source": u, "target": node_id}, "classes": "directed"}
-        for node_id, node in state.nodes.items()
-        for u in node.upstream
-    ]
-
-
-def canvas_elements(
-    state: RunState, layout: Layout, selected: str | None = None
-) -> dict[str, list[dict[str, Any]]]:
-    """The whole graph as cytoscape elements: `{"nodes": [...], "edges": [...]}`."""
-    shown = display_states(state)
-    attention = set(attention_nodes(prompt_queue(state)))
-    nodes = [
-        node_element(state, node_id, shown[node_id], attention, layout, selected)
-        for node_id in state.nodes
-    ]
-    return {"nodes": nodes, "edges": edge_elements(state)}
 
 
 def canvas_groups(state: RunState) -> tuple[Group, ...]:
@@ -168,11 +167,16 @@ def folded_layout(folded: Folded) -> Layout:
 
 
 def folded_elements(
-    state: RunState, folded: Folded, layout: Layout, selected: str | None = None
+    state: RunState,
+    folded: Folded,
+    layout: Layout,
+    selected: str | None = None,
+    marks: RunMarks | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The drawn graph as cytoscape elements: nodes, collapsed groups, edges between them."""
-    shown = display_states(state)
-    attention = set(attention_nodes(prompt_queue(state)))
+    """The drawn graph as cytoscape elements: nodes, collapsed groups, edges between them
+    (`marks`: the state's `run_marks`, when the caller has them)."""
+    marks = marks or run_marks(state)
+    shown, attention = marks.shown, marks.attending
     nodes = []
     for visible in folded.order:
         group = folded.groups.get(visible)
@@ -240,7 +244,7 @@ def node_classes(
     state: RunState,
     node_id: str,
     shown: str,
-    attention: set[str],
+    attention: Set[str],
     selected: str | None = None,
 ) -> str:
     node = state.nodes[node_id]
@@ -521,6 +525,7 @@ class CanvasPlan:
     height: int  # px
     view: dict[str, Any]  # what it shows: {"mode": "fit"} or the zoom and centre (model point)
     preset: dict[str, Any]  # the `preset` layout's options that show it (fit, or zoom and pan)
+    marks: RunMarks  # of the state it opens on
 
 
 def canvas_plan(
@@ -534,6 +539,7 @@ def canvas_plan(
     taller or wider than `height` and the kernel's guess at its width (the run panel's) shows
     the same from the same corner, and more."""
     groups = canvas_groups(state) if fold_groups else ()
+    marks = run_marks(state)
     folded = fold_state(state, groups, set())
     layout = folded_layout(folded)
     small = len(folded.order) <= SMALL_GRAPH and layout.n_ranks <= MAX_FIT_RANKS
@@ -541,13 +547,13 @@ def canvas_plan(
     if small:
         view, preset = {"mode": "fit"}, {"fit": True, "padding": PADDING}
     else:
-        target = attention_target(prompt_queue(state), display_states(state), folded, layout)
+        target = attention_target(marks.prompts, marks.shown, folded, layout)
         if target is not None:
             x, y = layout.positions[folded.shown_as[target]]
             view, preset = show_view(x, y, READABLE_ZOOM, height, layout, mode="auto")
         else:
             view, preset = start_view(height, mode="auto")
-    return CanvasPlan(groups, folded, layout, small, height, view, preset)
+    return CanvasPlan(groups, folded, layout, small, height, view, preset, marks)
 
 
 def canvas_height(layout: Layout, small: bool) -> int:

@@ -155,10 +155,13 @@ def decision_key(gate: GateRecord) -> tuple:
     return ("decided", gate.gate_id, gate.status, last.seq if last else None)
 
 
-def card_groups(state: RunState) -> tuple[list[Prompt], list[GateRecord], list[GateRecord]]:
-    """What the card area holds: the prompts of the queue, the pending gates asked later (below
-    another pending gate), and the decided gates, newest decision first."""
-    prompts = prompt_queue(state)
+def card_groups(
+    state: RunState, prompts: list[Prompt] | None = None
+) -> tuple[list[Prompt], list[GateRecord], list[GateRecord]]:
+    """What the card area holds: the prompts of the queue (`prompts`, when the caller has the
+    state's queue), the pending gates asked later (below another pending gate), and the decided
+    gates, newest decision first."""
+    prompts = prompt_queue(state) if prompts is None else prompts
     asked = {g for p in prompts for g in p.gate_ids}
     waiting = [g for g in state.pending_gates if g.gate_id not in asked]
     decided = sorted(

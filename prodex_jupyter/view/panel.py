@@ -10,16 +10,9 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from ..runtime import prompt_queue
+from ..runtime import Prompt
 from ..store import RunState
-from .canvas import (
-    attention_nodes,
-    canvas_elements,
-    canvas_plan,
-    display_states,
-    legend_html,
-    stylesheet,
-)
+from .canvas import canvas_plan, folded_elements, legend_html, stylesheet
 from .cards import batch_head_html, card_groups, cards_title, decision_html, gate_html, later_note
 from .css import run_view_css
 from .drawer import TableLoader, drawer_html, drawer_title_html
@@ -99,21 +92,20 @@ def run_panel(
     """The whole panel of one run at this state (`load_table` reads a stored table's first rows
     for the drawer), with the drawer of the nodes in `drawer` (every node's when None)."""
     plan = canvas_plan(state, fold_groups=False)  # the panel draws every node
-    layout = plan.layout
-    elements = canvas_elements(state, layout)
-    shown = display_states(state)
+    layout, marks = plan.layout, plan.marks
+    shown = marks.shown
     return {
         "canvas": {
-            "elements": elements,
+            "elements": folded_elements(state, plan.folded, layout, marks=marks),
             "stylesheet": stylesheet(),
-            "attention": attention_nodes(prompt_queue(state)),
+            "attention": list(marks.attention),
             "opening": plan.preset,
             "width": layout.width,
             "height": layout.height,
             "legend_html": legend_html(),
         },
         "run_info": _run_info(state),
-        "cards": _cards(state),
+        "cards": _cards(state, marks.prompts),
         "drawer": {
             node_id: {
                 "title_html": drawer_title_html(state, node_id, shown[node_id]),
@@ -141,8 +133,8 @@ def _run_info(state: RunState) -> RunInfoView:
     }
 
 
-def _cards(state: RunState) -> CardsView:
-    prompts, waiting, decided = card_groups(state)
+def _cards(state: RunState, queue: list[Prompt]) -> CardsView:
+    prompts, waiting, decided = card_groups(state, queue)
     title, note = cards_title(state, prompts)
     return {
         "title": title,

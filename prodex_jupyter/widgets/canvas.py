@@ -24,7 +24,7 @@ from typing import Any
 import ipycytoscape
 import ipywidgets as w
 
-from ..runtime import Prompt, prompt_queue
+from ..runtime import Prompt
 from ..store import RunState
 from ..view.canvas import (
     ANCHOR_X,
@@ -34,10 +34,8 @@ from ..view.canvas import (
     READABLE_ZOOM,
     ZOOM_STEP,
     CanvasPlan,
-    attention_nodes,
     attention_target,
     canvas_plan,
-    display_states,
     find_nodes,
     fold_state,
     folded_elements,
@@ -48,6 +46,7 @@ from ..view.canvas import (
     node_classes,
     node_label,
     opening_min_zoom,
+    run_marks,
     show_view,
     start_view,
     stylesheet,
@@ -84,6 +83,9 @@ class RunCanvas(w.VBox):
 
         self.hovered: str | None = None
         self._state = state
+        # of `_state` (the plan may be of an earlier state of the run: the kernel shows its
+        # first paint before it builds the widgets)
+        self._marks = plan.marks if plan.marks.seq == state.last_seq else run_marks(state)
         # Opening, a fit never zooms out so far that labels read under 11 px (the Fit button
         # lifts this floor: the whole graph, however small).
         self.graph = ipycytoscape.CytoscapeWidget(
@@ -163,16 +165,15 @@ class RunCanvas(w.VBox):
         super().__init__(
             [toolbar, self.graph], layout=plain.layout, _dom_classes=("prodex-canvas-panel",)
         )
-        shown = display_states(state)
-        prompts = prompt_queue(state)
-        self._target = attention_target(prompts, shown, self._folded, self.positions)
-        self.focus_button.disabled = not prompts
+        marks = self._marks
+        self._target = attention_target(marks.prompts, marks.shown, self._folded, self.positions)
+        self.focus_button.disabled = not marks.prompts
 
     # ------------------------------------------------------------------ build
     def _build(self, state: RunState) -> None:
         """Every node and edge widget is created with its full state (one message each), and
         the graph's node and edge lists reach the front end in one message."""
-        elements = folded_elements(state, self._folded, self.positions)
+        elements = folded_elements(state, self._folded, self.positions, marks=self._marks)
         with self.graph.graph.hold_sync():
             self.graph.graph.add_nodes(self._new_nodes(elements["nodes"]))
             self.graph.graph.add_edges(self._new_edges(elements["edges"]), directed=True)
@@ -215,7 +216,9 @@ class RunCanvas(w.VBox):
         self._expanded.add(group_id)
         self._folded = fold_state(self._state, self._groups, self._expanded)
         self.positions = folded_layout(self._folded)
-        elements = folded_elements(self._state, self._folded, self.positions, self.selected)
+        elements = folded_elements(
+            self._state, self._folded, self.positions, self.selected, self._marks
+        )
         graph = self.graph.graph
         # The group and its edges are hidden, not removed: ipycytoscape's front end re-creates
         # every element after the first one a list update changes, and removes the old ones
@@ -245,9 +248,8 @@ class RunCanvas(w.VBox):
     def update(self, state: RunState) -> int:
         """Restyle the nodes whose look changed; returns how many changed."""
         self._state = state
-        shown = display_states(state)
-        prompts = prompt_queue(state)
-        attention = set(attention_nodes(prompts))
+        self._marks = marks = run_marks(state)
+        shown, prompts, attention = marks.shown, marks.prompts, marks.attending
         changed = 0
         for node_id in self._folded.order:
             node = self._nodes[node_id]
