@@ -36,14 +36,15 @@ def _build(template: Template) -> dict[str, Any]:
             }
             for node in map(nodes.__getitem__, template.topological_order())
         ],
-        "gates": [
+        "gates": [  # in node order, as `Template.gates` (a gate_id belongs to one node)
             {
                 "gate_id": gate.gate_id,
-                "node_id": template.gate_node(gate.gate_id).id,
+                "node_id": node.id,
                 "name": gate.name,
                 "description": gate.description,
                 **gate_rules(gate),
             }
-            for gate in template.gates.values()
+            for node in nodes.values()
+            if (gate := node.gate) is not None
         ],
     }
