@@ -251,7 +251,7 @@ class ResumeHandler(ProdexHandler):
     @authorized
     async def post(self, run_id: str) -> None:
         await self.off_loop(self._check, run_id)
-        if self.workers.live(run_id):
+        if self.workers.busy(run_id):
             raise ApiError(409, f"run {run_id} is being executed by this server's worker")
         try:
             await self.workers.resume(run_id)

@@ -55,24 +55,33 @@ class Workers:
         return await self._spawn(args)
 
     async def resume(self, run_id: str) -> str:
-        """Continue a run nobody executes, in a new worker."""
-        return await self._spawn(["resume", run_id])
+        """Continue a run nobody executes, in a new worker: one at a time per run (`busy`)."""
+        if self.busy(run_id):
+            raise WorkerError(f"a worker of this server executes run {run_id} or is starting")
+        self._starting.add(run_id)
+        return await self._resume(run_id)
+
+    async def _resume(self, run_id: str) -> str:
+        """Start the resuming worker of a run marked as starting; the mark goes once the worker
+        is in `processes` (or failed), so the run is never seen without either."""
+        try:
+            return await self._spawn(["resume", run_id])
+        finally:
+            self._starting.discard(run_id)
 
     def resume_soon(self, run_id: str) -> None:
         """Resume the run in a new worker without waiting for it to start: a decision is answered
         as soon as it is recorded, not after a Python process has started and imported (about
         0.6 s; bench/lab_panel.py measures decision -> checkmark)."""
-        if self.live(run_id) or run_id in self._starting:
+        if self.busy(run_id):
             return
         self._starting.add(run_id)
 
         async def resume() -> None:
             try:
-                await self.resume(run_id)
+                await self._resume(run_id)
             except WorkerError as exc:
                 self.log.warning("prodex: run %s not resumed after a decision: %s", run_id, exc)
-            finally:
-                self._starting.discard(run_id)
 
         task = asyncio.ensure_future(resume())
         self._watchers.add(task)
@@ -81,6 +90,13 @@ class Workers:
     def live(self, run_id: str) -> bool:
         process = self.processes.get(run_id)
         return process is not None and process.returncode is None
+
+    def busy(self, run_id: str) -> bool:
+        """A worker of this server executes the run, or is being started for it. A decision
+        that lands as the run's worker leaves is seen twice, by the decision's request and by
+        the leaving worker's watcher: without this, each started a worker, and the second one
+        took the run over from the first (as from a dead process) when that one was stopped."""
+        return self.live(run_id) or run_id in self._starting
 
     async def _spawn(self, args: Sequence[str]) -> str:
         # The store goes in the worker's environment, whole: `store.root` hides a URL's password,
@@ -139,7 +155,11 @@ class Workers:
             state = self.store.state(run_id)
         except RunNotFound:
             return  # deleted meanwhile
-        if self.store.leases.holder(run_id) is None and wants_a_worker(state):
+        if (
+            not self.busy(run_id)
+            and self.store.leases.holder(run_id) is None
+            and wants_a_worker(state)
+        ):
             self.log.info("prodex: run %s can go on after its worker left: resuming it", run_id)
             try:
                 await self.resume(run_id)

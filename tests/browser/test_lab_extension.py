@@ -376,33 +376,40 @@ def test_inbox_opens_each_gate_and_its_count_falls_to_zero(
     open_lab(page, jupyter_server)
     show_workspace(page)
     count = page.locator(".jp-prodex-inbox-count")
-    wait_until(lambda: int(count.inner_text()) >= 2, timeout=5, what="the inbox to count gates")
+    wait_until(lambda: int(count.inner_text()) >= 2, what="the inbox to count gates")
+
+    def head() -> tuple[int, tuple[str, str] | None]:
+        # the count and the first item, read in one step: the list can change between two
+        # reads (a read of an item that has just gone waits 30 s for it)
+        n, first = page.evaluate(
+            """() => {
+              const item = document.querySelector('.jp-prodex-inbox-item');
+              const n = document.querySelector('.jp-prodex-inbox-count').textContent;
+              return [Number(n), item && [item.dataset.prodexRun, item.dataset.prodexGate]];
+            }"""
+        )
+        return n, tuple(first) if first else None
+
+    def settled() -> tuple[int, tuple[str, str] | None] | None:
+        n, first = head()
+        return (n, first) if (n == 0) == (first is None) else None
+
     seen = []
     for _ in range(60):
-        n = int(count.inner_text())
+        n, first = wait_until(settled, what="the inbox's count and first item to agree")
         if n == 0:
             break
-        item = page.locator(".jp-prodex-inbox-item").first
-        run_id = item.get_attribute("data-prodex-run")
-        gate_id = item.get_attribute("data-prodex-gate")
-        item.click()
+        run_id, gate_id = first
+        page.locator(
+            f'.jp-prodex-inbox-item[data-prodex-run="{run_id}"][data-prodex-gate="{gate_id}"]'
+        ).click()
         card = page.locator(f'#prodex-run-{run_id} .jp-prodex-prompt[data-gates~="{gate_id}"]')
         _expect()(card).to_have_class(re.compile("jp-prodex-focused"))
         card.locator(".jp-prodex-confirm").click()
         seen.append((run_id, gate_id))
-
-        def moved_on(key=(run_id, gate_id)) -> bool:
-            # the decided gate has left the head of the list (the count can drop a poll before
-            # the list does: the next turn would click the decided gate again)
-            first = page.locator(".jp-prodex-inbox-item").first
-            if not first.count():
-                return True
-            return (
-                first.get_attribute("data-prodex-run"),
-                first.get_attribute("data-prodex-gate"),
-            ) != key
-
-        wait_until(moved_on, timeout=5, what="the inbox to move on")
+        # the decided gate leaves the head of the list (the count can drop a poll before the
+        # list does: the next turn would click the decided gate again)
+        wait_until(lambda key=first: head()[1] != key, what="the inbox to move on")
     _expect()(count).to_have_text("0", timeout=5000)
     _expect()(page.locator(".jp-prodex-inbox .jp-prodex-empty")).to_be_visible()
     assert seen, "the inbox offered no gate"
@@ -546,7 +553,19 @@ def test_an_interrupted_run_is_marked_and_resume_continues_it(
         what="a worker to execute the held node",
     )
     os.kill(record["executor"]["pid"], signal.SIGKILL)  # the worker dies mid-run
-    wait_until(lambda: run_record(jupyter_server, run_id)["interrupted"], what="interrupted")
+    seen: list[dict] = []
+    try:
+        wait_until(
+            lambda: seen.append(run_record(jupyter_server, run_id)) or seen[-1]["interrupted"],
+            what="interrupted",
+        )
+    except AssertionError:
+        last = seen[-1]
+        states = {n["node_id"]: n["state"] for n in last["nodes"]}
+        raise AssertionError(
+            f"not interrupted after killing {record['executor']}: executing={last['executing']} "
+            f"executor={last['executor']} status={last['status']} nodes={states}"
+        ) from None
 
     open_lab(page, jupyter_server)
     show_workspace(page)
