@@ -40,7 +40,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "demo/plant_kpis.prodex.yaml"
-EXPECT_MS = 20_000
+EXPECT_MS = 20_000  # a bound, not a latency: speed is measured in bench/lab_panel.py
 SIDEBAR_TAB = '.jp-SideBar [data-id="prodex-pipelines"]'
 FIRST_GATES = {"throughput_shape": "throughput", "recipes_shape": "recipes"}
 SHORT_WINDOW = 520  # px high: the run panel's canvas about 340 px
@@ -110,7 +110,9 @@ def node_classes(page, run_id: str, node_id: str) -> list[str]:
     )
 
 
-def wait_for_class(page, run_id: str, node_id: str, cls: str, timeout: float = 5.0) -> float:
+def wait_for_class(
+    page, run_id: str, node_id: str, cls: str, timeout: float = EXPECT_MS / 1000
+) -> float:
     """Seconds until the node carries `cls`; fails after `timeout`."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -226,10 +228,10 @@ def test_sidebar_shows_the_example_template(page, jupyter_server: JupyterServer,
     _expect()(template.locator(".jp-prodex-template-name")).to_have_text("plant_kpis")
     _expect()(template.locator(".jp-prodex-template-desc")).to_contain_text("Weekly plant KPIs")
     _expect()(template.locator(".jp-prodex-template-counts")).to_contain_text("7 nodes · 3 gates")
-    # A run started elsewhere shows under its template within 2 s.
+    # A run started elsewhere shows under its template (how soon: bench/lab_panel.py).
     run_id = start_run(jupyter_server)
     _expect()(template.locator(f'.jp-prodex-run[data-prodex-run="{run_id}"]')).to_be_visible(
-        timeout=2000
+        timeout=EXPECT_MS
     )
     row = template.locator(f'.jp-prodex-run[data-prodex-run="{run_id}"]')
     _expect()(row.locator(".jp-prodex-gates-resolved")).to_have_text("Gates resolved: 0 / 3")
@@ -255,8 +257,9 @@ def test_run_pipeline_from_the_open_yaml_then_confirm_in_the_panel(
     screenshot(page, "lab-run-panel-light")
 
     prompt.locator(".jp-prodex-confirm").click()
-    wait_for_class(page, run_id, "throughput", "g-confirmed", timeout=2.0)
-    _expect()(header).to_have_text("Gates resolved: 1 / 3", timeout=3000)
+    # how soon the checkmark and the header follow: bench/lab_panel.py
+    wait_for_class(page, run_id, "throughput", "g-confirmed")
+    _expect()(header).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
     decided = panel.locator('.jp-prodex-decided[data-gates="throughput_shape"]')
     _expect()(decided).to_contain_text("Confirmed")
     _expect()(decided.locator(".jp-prodex-reopen")).to_be_visible()
@@ -308,7 +311,7 @@ def test_decision_from_the_command_line_reaches_the_open_panel(
     run_id = start_run(jupyter_server)
     open_lab(page, jupyter_server)
     open_run(page, run_id)
-    wait_for_class(page, run_id, "throughput", "g-pending", timeout=EXPECT_MS / 1000)
+    wait_for_class(page, run_id, "throughput", "g-pending")
     store = jupyter_server.root_dir / ".prodex"
     prodex = Path(sys.executable).parent / "prodex"
     done = subprocess.run(
@@ -318,9 +321,10 @@ def test_decision_from_the_command_line_reaches_the_open_panel(
         cwd=jupyter_server.root_dir,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    wait_for_class(page, run_id, "throughput", "g-confirmed", timeout=3.0)
+    # the open panel follows the record (how soon: bench/lab_panel.py)
+    wait_for_class(page, run_id, "throughput", "g-confirmed")
     header = page.locator(f"#prodex-run-{run_id} .jp-prodex-run-header .jp-prodex-gates-resolved")
-    _expect()(header).to_have_text("Gates resolved: 1 / 3", timeout=3000)
+    _expect()(header).to_have_text("Gates resolved: 1 / 3", timeout=EXPECT_MS)
     _expect()(
         page.locator(f'#prodex-run-{run_id} .jp-prodex-decided[data-gates="throughput_shape"]')
     ).to_contain_text("from CLI")
@@ -351,7 +355,7 @@ def test_drawer_shows_the_sql_and_source_hashes(page, jupyter_server: JupyterSer
     drawer = page.locator(
         f'#prodex-run-{run_id} .jp-prodex-drawer[data-node="plant_mean_cycle_time"]'
     )
-    _expect()(drawer).to_be_visible(timeout=5000)
+    _expect()(drawer).to_be_visible(timeout=EXPECT_MS)
     _expect()(drawer).to_contain_text("SELECT")
     digest = hashlib.sha256((demo / "data" / "weekly_throughput.csv").read_bytes()).hexdigest()
     _expect()(drawer).to_contain_text(digest[:10])
@@ -410,7 +414,7 @@ def test_inbox_opens_each_gate_and_its_count_falls_to_zero(
         # the decided gate leaves the head of the list (the count can drop a poll before the
         # list does: the next turn would click the decided gate again)
         wait_until(lambda key=first: head()[1] != key, what="the inbox to move on")
-    _expect()(count).to_have_text("0", timeout=5000)
+    _expect()(count).to_have_text("0", timeout=EXPECT_MS)
     _expect()(page.locator(".jp-prodex-inbox .jp-prodex-empty")).to_be_visible()
     assert seen, "the inbox offered no gate"
 
@@ -432,7 +436,7 @@ def test_delete_asks_first(page, jupyter_server: JupyterServer, demo) -> None:
     page.locator(".jp-prodex-delete-run:visible").click()
     _expect()(page.locator(".jp-Dialog")).to_contain_text(f"Delete run {run_id}?")
     page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
-    _expect()(page.locator(f"#prodex-run-{run_id}")).to_have_count(0, timeout=5000)
+    _expect()(page.locator(f"#prodex-run-{run_id}")).to_have_count(0, timeout=EXPECT_MS)
     with pytest.raises(Exception, match="404"):
         run_record(jupyter_server, run_id)
 
@@ -484,7 +488,7 @@ def test_open_in_notebook_loads_the_run(page, jupyter_server: JupyterServer, dem
         except (OSError, ValueError):  # not there yet, or being written
             return None
 
-    cells = wait_until(cells, timeout=10, what=f"{path.name} to be written")
+    cells = wait_until(cells, what=f"{path.name} to be written")
     source = "".join(cells[0]["source"])
     assert f'run = px.load_run("{run_id}")' in source
     _expect()(page.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=EXPECT_MS)
