@@ -13,43 +13,18 @@ from . import run_columns
 from .event_log import Reader
 from .postgres_log import Db, PgEventLog
 from .postgres_schema import line
-from .run_index import RunRow
+from .run_index import SummaryTable
 
 _SUMMARY = "run_summary"
-_LIST_SQL = """SELECT run_id, template_id, fingerprint, created_at, status, last_at, resolved,
-    n_gates, inputs_shown
-FROM run_summary {where}
-ORDER BY created_at DESC, run_id DESC"""
 
 
-def list_runs(
-    log: Reader,
-    *,
-    pipelines: Iterable[str] | None = None,
-    statuses: Iterable[str] | None = None,
-    run_ids: Iterable[str] | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[RunRow]:
-    """The runs (newest first), optionally only some pipelines, statuses or runs, and only a
-    page of them (`limit` from `offset`)."""
-    where, params = _where(template_id=pipelines, status=statuses, run_id=run_ids)
-    sql = _LIST_SQL.format(where=where)
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [limit, offset]
-    return list(map(RunRow._make, log.query(sql, params)))
+def _any(column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """`column = ANY(?)`, the values as one array parameter."""
+    return f"{column} = ANY(?)", [values]
 
 
-def count_runs(
-    log: Reader,
-    *,
-    pipelines: Iterable[str] | None = None,
-    statuses: Iterable[str] | None = None,
-) -> int:
-    """How many runs `list_runs` lists with these conditions and no limit."""
-    where, params = _where(template_id=pipelines, status=statuses)
-    return log.query(f"SELECT count(*) FROM {_SUMMARY} {where}", params)[0][0]
+_RUNS = SummaryTable(_SUMMARY, "inputs_shown", _any)  # the same pages and counts as SQLite's
+list_runs, count_runs = _RUNS.list_runs, _RUNS.count_runs
 
 
 def list_columns(
@@ -60,7 +35,7 @@ def list_columns(
 ) -> pa.Table:
     """The runs list (newest first) as Arrow columns (store/run_columns.py): the lines of
     `run_lines`, then the templates their keys name (read after them: a key is never removed)."""
-    where, params = _where(template_id=pipelines, status=statuses)
+    where, params = _RUNS.where(template_id=pipelines, status=statuses)
     chosen = f"WHERE run_id IN (SELECT run_id FROM {_SUMMARY} {where})" if where else ""
     # In the heap's order, sorted by Arrow unless newest first (the server's ordered aggregate
     # sorted the lines past work_mem: 0.53 s against 0.23 s at load 6). In binary format: the
@@ -111,16 +86,6 @@ def progress_rows(log: Reader, run_ids: Iterable[str]) -> list[tuple]:
     """What tells whether these runs could go on (see run_index.progress_rows)."""
     ids = list(run_ids)
     return log.query(_PROGRESS_SQL, (ids,)) if ids else []
-
-
-def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
-    """`WHERE column = ANY(...) AND ...` for the conditions given (None: no condition)."""
-    clauses, params = [], []
-    for column, values in conditions.items():
-        if values is not None:
-            clauses.append(f"{column} = ANY(?)")
-            params.append(list(values))
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def pipelines(log: PgEventLog) -> list[str]:

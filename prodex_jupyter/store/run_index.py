@@ -31,7 +31,8 @@ names them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -295,41 +296,72 @@ class RunRow(NamedTuple):
     inputs: str  # per source: "node=file (sha256 prefix)" once read, "; "-separated
 
 
-_SUMMARY = "idx_run_summary"
 _LIST_SQL = """SELECT run_id, template_id, fingerprint, created_at, status, last_at, resolved,
-    n_gates, inputs
-FROM idx_run_summary {where}
+    n_gates, {inputs}
+FROM {table} {where}
 ORDER BY created_at DESC, run_id DESC"""
 
 
-def list_runs(
-    log: Reader,
-    *,
-    pipelines: Iterable[str] | None = None,
-    statuses: Iterable[str] | None = None,
-    run_ids: Iterable[str] | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[RunRow]:
-    """The runs (newest first), optionally only some pipelines, statuses or runs, and only a
-    page of them (`limit` from `offset`)."""
-    where, params = _where(template_id=pipelines, status=statuses, run_id=run_ids)
-    sql = _LIST_SQL.format(where=where)
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [limit, offset]
-    return list(map(RunRow._make, log.query(sql, params)))
+@dataclass(frozen=True)
+class SummaryTable:
+    """The runs list's pages and counts, read from a table of one row per run: `idx_run_summary`
+    here, `run_summary` in a PostgreSQL store (store/postgres_index.py). Both hold the same
+    columns but for the inputs as the list shows them (`inputs`); `where` writes the backend's
+    condition on a set of values (`column IN (?, ...)` here, `column = ANY(?)` there)."""
+
+    table: str
+    inputs: str
+    condition: Callable[[str, list[str]], tuple[str, list[Any]]]  # SQL and its parameters
+
+    def list_runs(
+        self,
+        log: Reader,
+        *,
+        pipelines: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        run_ids: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunRow]:
+        """The runs (newest first), optionally only some pipelines, statuses or runs, and only a
+        page of them (`limit` from `offset`)."""
+        where, params = self.where(template_id=pipelines, status=statuses, run_id=run_ids)
+        sql = _LIST_SQL.format(inputs=self.inputs, table=self.table, where=where)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return list(map(RunRow._make, log.query(sql, params)))
+
+    def count_runs(
+        self,
+        log: Reader,
+        *,
+        pipelines: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> int:
+        """How many runs `list_runs` lists with these conditions and no limit."""
+        where, params = self.where(template_id=pipelines, status=statuses)
+        return log.query(f"SELECT count(*) FROM {self.table} {where}", params)[0][0]
+
+    def where(self, **conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
+        """`WHERE column ... AND ...` for the conditions given (None: no condition)."""
+        clauses, params = [], []
+        for column, values in conditions.items():
+            if values is not None:
+                clause, more = self.condition(column, list(values))
+                clauses.append(clause)
+                params += more
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def count_runs(
-    log: Reader,
-    *,
-    pipelines: Iterable[str] | None = None,
-    statuses: Iterable[str] | None = None,
-) -> int:
-    """How many runs `list_runs` lists with these conditions and no limit."""
-    where, params = _where(template_id=pipelines, status=statuses)
-    return log.query(f"SELECT count(*) FROM {_SUMMARY} {where}", params)[0][0]
+def _in(column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """`column IN (?, ...)`, a placeholder per value (`IN (NULL)` for none: no row)."""
+    return f"{column} IN ({','.join('?' * len(values)) or 'NULL'})", values
+
+
+_SUMMARY = "idx_run_summary"
+_RUNS = SummaryTable(_SUMMARY, "inputs", _in)
+list_runs, count_runs = _RUNS.list_runs, _RUNS.count_runs
 
 
 def list_columns(
@@ -340,7 +372,7 @@ def list_columns(
 ) -> pa.Table:
     """The runs list (newest first) as Arrow columns (store/run_columns.py): what `px.runs()`
     shows, without a Python object per value."""
-    where, params = _where(template_id=pipelines, status=statuses)
+    where, params = _RUNS.where(template_id=pipelines, status=statuses)
     sql = (  # the table read backwards (it is clustered by start): no sort; bytes, not text
         "SELECT count(*), CAST(group_concat(line, char(10)) AS BLOB) FROM "
         f"(SELECT line FROM {_SUMMARY} {where} ORDER BY created_at DESC, run_id DESC)"
@@ -380,17 +412,6 @@ def progress_rows(log: Reader, run_ids: Iterable[str]) -> list[tuple]:
         chunk = ids[start : start + 500]
         rows += log.query(_PROGRESS_SQL.format(ids=",".join("?" * len(chunk))), chunk)
     return rows
-
-
-def _where(**conditions: Iterable[str] | None) -> tuple[str, list[Any]]:
-    """`WHERE column IN (...) AND ...` for the conditions given (None: no condition)."""
-    clauses, params = [], []
-    for column, values in conditions.items():
-        if values is not None:
-            names = list(values)
-            clauses.append(f"{column} IN ({','.join('?' * len(names)) or 'NULL'})")
-            params.extend(names)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def lines_apart(log: Reader, run_id: str | None = None) -> set[str]:
