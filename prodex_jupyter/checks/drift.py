@@ -7,11 +7,10 @@ date range every week by design.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from prodex_jupyter.checks.evidence import ColumnProfile, Drift, DriftFinding, Evidence
-from prodex_jupyter.checks.figures import fmt_count, fmt_span, plural
+from prodex_jupyter.checks.figures import fmt_count, fmt_span, plural, read_iso
 from prodex_jupyter.checks.profile import kind_of
 
 ROW_COUNT_PCT = 20.0  # row count change beyond this share of the baseline is a warning
@@ -136,8 +135,8 @@ def _range_shift(name: str, col: ColumnProfile, old: ColumnProfile) -> DriftFind
     if (col.min, col.max) == (old.min, old.max):
         return None
     message = (
-        f"{name} ranges {fmt_span(_read(col.min), _read(col.max))}, was "
-        f"{fmt_span(_read(old.min), _read(old.max))}."
+        f"{name} ranges {fmt_span(read_iso(col.min), read_iso(col.max))}, was "
+        f"{fmt_span(read_iso(old.min), read_iso(old.max))}."
     )
     warning = False
     numbers = (col.min, col.max, old.min, old.max)
@@ -155,13 +154,3 @@ def _range_shift(name: str, col: ColumnProfile, old: ColumnProfile) -> DriftFind
         after=[col.min, col.max],
         warning=warning,
     )
-
-
-def _read(value: Any) -> Any:
-    """ISO strings back to dates for display; numbers unchanged."""
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value

@@ -35,6 +35,17 @@ def fmt_value(value: Any, unit: str = "") -> str:
     return f"{text}{unit}" if unit in ("s", "ms", "%") else f"{text} {unit}"
 
 
+def read_iso(value: Any) -> Any:
+    """A minimum or maximum as evidence stores it, for display: an ISO string back to a date
+    (fmt_value writes it as a person would); other strings and numbers unchanged."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 def fmt_count(n: int) -> str:
     return f"{n:,}"
 

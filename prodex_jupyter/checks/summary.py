@@ -24,6 +24,7 @@ from prodex_jupyter.checks.figures import (
     humanize,
     plural,
     pluralize,
+    read_iso,
     unit_from_name,
 )
 from prodex_jupyter.template.instructions import (
@@ -165,7 +166,7 @@ def _range_phrase(s: ValueRange, r: CheckResult) -> str:
         return _sentence(r.message)
     if lo is None:
         return f"No {pluralize(humanize(s.column))} to compare with the bounds."
-    span = fmt_span(_read(lo), _read(hi), unit)
+    span = fmt_span(read_iso(lo), read_iso(hi), unit)
     if r.status == "warn":
         return f"{words} range {span} — close to a bound of {fmt_bounds(s.low, s.high, unit)}."
     return f"{words} range {span} — within expected bounds."
@@ -183,7 +184,7 @@ def _aggregate_phrase(s: AggregateRange, r: CheckResult) -> str:
         what = f"{_AGG_WORD[s.func]} {words}"
     if value is None:
         return _sentence(r.message)
-    shown = fmt_value(_read(value), unit)
+    shown = fmt_value(read_iso(value), unit)
     if r.status == "fail":
         return f"{what} {shown} — outside {fmt_bounds(s.low, s.high, unit)}."
     if r.status == "warn":
@@ -204,14 +205,3 @@ def _pass_phrase(s: CheckSpec | None, r: CheckResult) -> str:
     if isinstance(s, RowCountDrift):
         return f"row count within {s.percent:g}% of the last confirmed run"
     return r.bullet.rstrip(".")
-
-
-def _read(value: Any) -> Any:
-    import datetime as dt
-
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
