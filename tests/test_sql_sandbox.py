@@ -288,3 +288,16 @@ def _known_set_evidence(tmp_path: Path, store: px.RunStore, bullet: str) -> dict
     run = tpl.run(store=store)
     run.wait(timeout=60)
     return store.state(run.id).gates["g"].evidence
+
+
+def test_templates_built_on_many_threads_at_once_read_their_sql_alike():
+    """The server builds templates on a thread pool: DuckDB's shared module-level connection
+    lost a query's result when another thread's ran beside it (fetchone() None: HTTP 500)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prodex_jupyter.template.sql_refs import referenced_tables
+
+    sql = "WITH a AS (SELECT * FROM x JOIN y USING (k)) SELECT * FROM a, z"
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: referenced_tables(sql), range(500)))
+    assert set(found) == {frozenset({"x", "y", "z"})}

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import duckdb
 
+_local = threading.local()
+
 
 class SqlSyntaxError(ValueError):
     """DuckDB could not parse the SQL."""
+
+
+def _parser() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection of this thread's own. DuckDB's module-level connection
+    (duckdb.execute) is one for every thread and not safe to share: the server loads templates
+    on a thread pool, and a query that ran beside another lost its result (fetchone() None)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+    return con
 
 
 def select_problem(sql: str) -> str | None:
@@ -18,7 +31,7 @@ def select_problem(sql: str) -> str | None:
     sandbox, runtime/sql_sandbox.py, refuses them as well). WITH, VALUES, FROM-first and
     SUMMARIZE are SELECTs."""
     try:
-        kinds = [s.type.name for s in duckdb.extract_statements(sql)]
+        kinds = [s.type.name for s in _parser().extract_statements(sql)]
     except duckdb.Error as exc:
         return f"DuckDB cannot parse the SQL: {str(exc).strip()}"
     if kinds == ["SELECT"]:
@@ -43,7 +56,7 @@ def referenced_tables(sql: str) -> frozenset[str]:
     problem = select_problem(sql)
     if problem is not None:
         raise SqlSyntaxError(problem)
-    raw = duckdb.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
+    raw = _parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
     tree = json.loads(raw)
     if tree.get("error"):
         raise SqlSyntaxError(tree.get("error_message", "cannot parse SQL"))
