@@ -3,7 +3,8 @@
  * the server root (name, description, node and gate counts, last run's status) with its runs
  * (status badge, `Gates resolved: k / n`, started, duration; interrupted runs marked, with
  * Resume). Runs come a page at a time from the server, so 10,000 runs cost one page. It reads the
- * server every second while visible: a decision or a run started elsewhere shows within 2 s.
+ * server every second while visible: a decision or a run started elsewhere shows about a
+ * second after it is recorded (bench/lab_panel.py measures it).
  */
 import {
   ILayoutRestorer,
