@@ -644,18 +644,4 @@ def _quietly(work: Any) -> None:
 
 
 EXECUTOR = Executor()
-
-
-def start_run(
-    template: Template,
-    inputs: Mapping[str, Any] | None = None,
-    *,
-    store: RunStore | str | None = None,
-    policy: Policy | None = None,
-    timeout_s: float | None = None,
-    started_by: str | None = None,
-) -> Run:
-    """`EXECUTOR.start(...)`: what `Template.run()` calls."""
-    return EXECUTOR.start(
-        template, inputs, store=store, policy=policy, timeout_s=timeout_s, started_by=started_by
-    )
+start_run = EXECUTOR.start  # what `Template.run()` calls (installed by runtime/__init__.py)
