@@ -26,15 +26,17 @@ class IdentityMemo(Generic[R]):
     def __init__(self, fn: Callable[..., R], limit: int) -> None:
         self._fn = fn
         self._limit = limit
-        self._entries: dict[tuple[int, ...], tuple[tuple[object, ...], R]] = {}
+        self._entries: dict[object, tuple[tuple[object, ...], R]] = {}
 
-    def __call__(self, *args: object) -> R:
-        key = tuple(map(id, args))
+    def __call__(self, first: object, *rest: object) -> R:
+        # One argument, the fold's case for every node, is keyed by its id alone: no tuple to
+        # build per call (the call then costs what the hand-written cache it replaced did).
+        key = (id(first), *map(id, rest)) if rest else id(first)
         entry = self._entries.get(key)
         if entry is None:
             if len(self._entries) >= self._limit:
                 self._entries.clear()
-            entry = self._entries[key] = (args, self._fn(*args))
+            entry = self._entries[key] = ((first, *rest), self._fn(first, *rest))
         return entry[1]
 
     def __len__(self) -> int:
