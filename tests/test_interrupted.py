@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,10 +122,21 @@ def _slow_template(folder: Path, sleep: float) -> Path:
     return path
 
 
+# Starts the command with Ctrl-C delivered as a terminal delivers it. A signal ignored by a
+# process stays ignored in the programs it starts (POSIX), and Python then installs no handler
+# for it; a test run earlier in the same pytest process can leave SIGINT ignored (the test then
+# failed, whole suites in one process only). A caught signal is reset to its default on exec.
+_WITH_CTRL_C = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def test_ctrl_c_on_prodex_run_exits_at_once_and_leaves_the_run_interrupted(tmp_path):
     yaml = _slow_template(tmp_path, sleep=120)
+    command = [*PRODEX, "--store", where(tmp_path), "run", str(yaml), "--confirm-high"]
     proc = subprocess.Popen(
-        [*PRODEX, "--store", where(tmp_path), "run", str(yaml), "--confirm-high"],
+        [sys.executable, "-c", _WITH_CTRL_C, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
