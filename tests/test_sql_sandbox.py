@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -301,3 +303,34 @@ def test_templates_built_on_many_threads_at_once_read_their_sql_alike():
     with ThreadPoolExecutor(8) as pool:
         found = list(pool.map(lambda _: referenced_tables(sql), range(500)))
     assert set(found) == {frozenset({"x", "y", "z"})}
+
+
+FORK_AFTER_A_PARSE = """
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+from prodex_jupyter.template.sql_refs import referenced_tables
+
+pool = ThreadPoolExecutor(2)  # a thread that parsed, still alive when the process forks
+assert pool.submit(referenced_tables, "SELECT * FROM a JOIN b USING (k)").result() == {"a", "b"}
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if referenced_tables("SELECT * FROM c") == {"c"} else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_process_forked_after_a_parse_on_another_thread_lives_and_parses():
+    """A kernel that built a template on a thread and then forks (multiprocessing, a command on
+    a pseudo-terminal): with a DuckDB connection per thread, the child cleared the other
+    threads' connections and died of SIGSEGV (exit code -11, and every pexpect test of a CI
+    run failed)."""
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_AFTER_A_PARSE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0", done.stdout + done.stderr

@@ -3,26 +3,45 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
-
-_local = threading.local()
 
 
 class SqlSyntaxError(ValueError):
     """DuckDB could not parse the SQL."""
 
 
-def _parser() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection of this thread's own. DuckDB's module-level connection
-    (duckdb.execute) is one for every thread and not safe to share: the server loads templates
-    on a thread pool, and a query that ran beside another lost its result (fetchone() None)."""
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = duckdb.connect()
-    return con
+# One in-memory DuckDB connection parses for every thread, one thread at a time: a connection
+# is not safe to share (the server loads templates on a thread pool, and a query beside another
+# lost its result). Not a connection per thread: in a forked child (multiprocessing, a pseudo-
+# terminal's command) the other threads' states are cleared, which closed their connections'
+# databases, whose worker threads had not survived the fork: the child died of SIGSEGV. With one
+# thread of its own, the database has no worker thread to lose; the child gets a new lock (the
+# parent's may have been held by a thread that is not in the child).
+_parse_lock = threading.Lock()
+_connection: duckdb.DuckDBPyConnection | None = None
+
+
+@contextmanager
+def _parser() -> Iterator[duckdb.DuckDBPyConnection]:
+    global _connection
+    with _parse_lock:
+        if _connection is None:
+            _connection = duckdb.connect(config={"threads": 1})
+        yield _connection
+
+
+def _new_lock_in_child() -> None:
+    global _parse_lock
+    _parse_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def select_problem(sql: str) -> str | None:
@@ -31,7 +50,8 @@ def select_problem(sql: str) -> str | None:
     sandbox, runtime/sql_sandbox.py, refuses them as well). WITH, VALUES, FROM-first and
     SUMMARIZE are SELECTs."""
     try:
-        kinds = [s.type.name for s in _parser().extract_statements(sql)]
+        with _parser() as con:
+            kinds = [s.type.name for s in con.extract_statements(sql)]
     except duckdb.Error as exc:
         return f"DuckDB cannot parse the SQL: {str(exc).strip()}"
     if kinds == ["SELECT"]:
@@ -56,7 +76,8 @@ def referenced_tables(sql: str) -> frozenset[str]:
     problem = select_problem(sql)
     if problem is not None:
         raise SqlSyntaxError(problem)
-    raw = _parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
+    with _parser() as con:
+        raw = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
     tree = json.loads(raw)
     if tree.get("error"):
         raise SqlSyntaxError(tree.get("error_message", "cannot parse SQL"))
