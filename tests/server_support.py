@@ -140,7 +140,13 @@ class Api:
             if check(record):
                 return record
             if time.monotonic() > deadline:
-                raise AssertionError(f"run {run_id} never got there: {record['status']}")
+                nodes = {n["node_id"]: n["state"] for n in record.get("nodes", [])}
+                gates = {g["gate_id"]: g["status"] for g in record.get("gates", [])}
+                raise AssertionError(
+                    f"run {run_id} never got there: {record['status']}, executing "
+                    f"{record.get('executing')} by {record.get('executor')}, interrupted "
+                    f"{record.get('interrupted')}, nodes {nodes}, gates {gates}"
+                )
             await asyncio.sleep(0.2)
 
 

@@ -74,6 +74,7 @@ class Workers:
         as soon as it is recorded, not after a Python process has started and imported (about
         0.6 s; bench/lab_panel.py measures decision -> checkmark)."""
         if self.busy(run_id):
+            self.log.debug("prodex: run %s: a worker executes it or is starting", run_id)
             return
         self._starting.add(run_id)
 
@@ -131,6 +132,7 @@ class Workers:
             raise WorkerError(message)
         run_id = str(reply["run_id"])
         self.processes[run_id] = process
+        self.log.info("prodex: run %s: %s in worker process %d", run_id, args[0], process.pid)
         task = asyncio.ensure_future(self._watch(run_id, process))
         self._watchers.add(task)
         task.add_done_callback(self._watchers.discard)
