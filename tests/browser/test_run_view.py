@@ -313,6 +313,12 @@ def test_200_node_run_opens_readable_on_the_pending_gate(page, jupyter_server, c
     wait_for_idle(page)
     prompt = page.locator(".prodex-gate-card.prodex-prompt").first
     expect(prompt).to_be_visible(timeout=EXPECT_MS)
+    # The run poses its ten source gates one after another, and the first prompt's batch grows
+    # until the last is posed (a card rebuilt under a click loses the click): decide once the
+    # run waits for people only.
+    expect(page.locator(".prodex-run-view .prodex-status-note").first).to_have_text(
+        re.compile(r"^waiting for a decision on \d+ gates$"), timeout=EXPECT_MS
+    )
     # The view focuses a node whose gate waits: readable zoom, well inside the canvas.
     focused = None
     for _ in range(50):
